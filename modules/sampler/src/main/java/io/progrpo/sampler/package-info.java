@@ -1,0 +1,2 @@
+/** Samplers, trajectories and the VelocityModel / Sampler SPI. */
+package io.progrpo.sampler;

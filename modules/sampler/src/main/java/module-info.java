@@ -1,0 +1,6 @@
+/** Flow-matching SDE/ODE and DDIM-eta samplers, per-step log-probs, x0 previews, trajectories and the sampler SPI. */
+module io.progrpo.sampler {
+    requires transitive io.progrpo.tensor;
+
+    // exports io.progrpo.sampler; (added with the first class)
+}

@@ -1,0 +1,174 @@
+package io.progrpo.tensor;
+
+import io.progrpo.tensor.internal.ffi.progrpo_torch_h;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What native memory the Java side holds, per device: live tensors, the bytes of the distinct storages they reference
+ * (views of one storage count once), and the peak of those bytes; plus libtorch's CUDA caching-allocator statistics
+ * (allocated and reserved, current and peak) and {@link #emptyCache()}. Leaks caught by the safety net are counted.
+ *
+ * <p>Storages that libtorch holds without a Java handle (autograd's saved tensors, optimizer state) are not in the
+ * Java-side numbers; on CUDA the allocator statistics include them.
+ */
+public final class MemoryLedger {
+    private static final Object LOCK = new Object();
+    private static final Map<Long, long[]> STORAGES = new HashMap<>(); // key -> {refs, bytes, deviceSlot}
+    private static final Map<Device, DeviceCounters> DEVICES = new TreeMap<>(
+            (a, b) -> a.type() != b.type() ? a.type().compareTo(b.type()) : Integer.compare(a.index(), b.index()));
+    private static final AtomicLong LEAKS = new AtomicLong();
+    private static final AtomicLong CREATED = new AtomicLong();
+
+    private static final class DeviceCounters {
+        long liveTensors;
+        long bytes;
+        long peakBytes;
+    }
+
+    /** One device's Java-side numbers. */
+    public record DeviceUsage(Device device, long liveTensors, long bytes, long peakBytes) {}
+
+    /** libtorch's CUDA caching-allocator statistics for one device (all zero without CUDA). */
+    public record CudaStats(long allocated, long allocatedPeak, long reserved, long reservedPeak) {}
+
+    private MemoryLedger() {}
+
+    static void onCreate(Device device, long storageKey, long storageBytes) {
+        CREATED.incrementAndGet();
+        synchronized (LOCK) {
+            DeviceCounters c = DEVICES.computeIfAbsent(device, d -> new DeviceCounters());
+            c.liveTensors++;
+            if (storageKey == 0) return;
+            long[] e = STORAGES.get(storageKey);
+            if (e == null) {
+                STORAGES.put(storageKey, new long[] {1, storageBytes});
+                c.bytes += storageBytes;
+                if (c.bytes > c.peakBytes) c.peakBytes = c.bytes;
+            } else {
+                e[0]++;
+            }
+        }
+    }
+
+    static void onFree(Device device, long storageKey) {
+        synchronized (LOCK) {
+            DeviceCounters c = DEVICES.get(device);
+            c.liveTensors--;
+            if (storageKey == 0) return;
+            long[] e = STORAGES.get(storageKey);
+            if (e != null && --e[0] == 0) {
+                STORAGES.remove(storageKey);
+                c.bytes -= e[1];
+            }
+        }
+    }
+
+    static void onLeak() {
+        LEAKS.incrementAndGet();
+    }
+
+    /** Live tensors on all devices. */
+    public static long liveTensors() {
+        synchronized (LOCK) {
+            long n = 0;
+            for (DeviceCounters c : DEVICES.values()) n += c.liveTensors;
+            return n;
+        }
+    }
+
+    /** Bytes of distinct storages referenced by live tensors on {@code device}. */
+    public static long bytes(Device device) {
+        synchronized (LOCK) {
+            DeviceCounters c = DEVICES.get(device);
+            return c == null ? 0 : c.bytes;
+        }
+    }
+
+    public static long peakBytes(Device device) {
+        synchronized (LOCK) {
+            DeviceCounters c = DEVICES.get(device);
+            return c == null ? 0 : c.peakBytes;
+        }
+    }
+
+    /** Resets the Java-side peak of every device to its current bytes, and the CUDA allocator's peaks. */
+    public static void resetPeaks() {
+        synchronized (LOCK) {
+            for (DeviceCounters c : DEVICES.values()) c.peakBytes = c.bytes;
+        }
+        if (Torch.cudaAvailable()) {
+            for (int i = 0; i < Torch.cudaDeviceCount(); i++) Native.check(progrpo_torch_h.pt_cuda_reset_peak(i), "cuda_reset_peak");
+        }
+    }
+
+    /** Tensors the safety net freed because they became unreachable without being closed. */
+    public static long leaks() {
+        return LEAKS.get();
+    }
+
+    /** Tensors created since start (a monotone counter, useful to count ops in tests and benchmarks). */
+    public static long created() {
+        return CREATED.get();
+    }
+
+    public static List<DeviceUsage> usage() {
+        synchronized (LOCK) {
+            List<DeviceUsage> out = new ArrayList<>();
+            DEVICES.forEach((d, c) -> out.add(new DeviceUsage(d, c.liveTensors, c.bytes, c.peakBytes)));
+            return out;
+        }
+    }
+
+    /** The CUDA caching allocator's statistics of one device; zeros when the shim has no CUDA or no GPU is present. */
+    public static CudaStats cudaStats(int deviceIndex) {
+        Native.ensureLoaded();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG, 4);
+            Native.check(progrpo_torch_h.pt_cuda_memory_stats(deviceIndex, out), "cuda_memory_stats(" + deviceIndex + ")");
+            return new CudaStats(out.getAtIndex(ValueLayout.JAVA_LONG, 0), out.getAtIndex(ValueLayout.JAVA_LONG, 1),
+                    out.getAtIndex(ValueLayout.JAVA_LONG, 2), out.getAtIndex(ValueLayout.JAVA_LONG, 3));
+        }
+    }
+
+    /** Returns cached, unused CUDA blocks to the driver (a no-op without CUDA). */
+    public static void emptyCache() {
+        Native.ensureLoaded();
+        Native.check(progrpo_torch_h.pt_cuda_empty_cache(), "cuda_empty_cache");
+    }
+
+    /** A printable table of every device's numbers, the CUDA statistics where present, and the leak count. */
+    public static String report() {
+        StringBuilder s = new StringBuilder("memory ledger\n");
+        s.append(String.format(Locale.ROOT, "  %-8s %12s %14s %14s%n", "device", "live tensors", "bytes", "peak bytes"));
+        for (DeviceUsage u : usage()) {
+            s.append(String.format(Locale.ROOT, "  %-8s %12d %14s %14s%n", u.device(), u.liveTensors(),
+                    human(u.bytes()), human(u.peakBytes())));
+        }
+        if (Torch.isAvailable() && Torch.cudaAvailable()) {
+            for (int i = 0; i < Torch.cudaDeviceCount(); i++) {
+                CudaStats c = cudaStats(i);
+                s.append(String.format(Locale.ROOT, "  cuda:%d allocator: allocated %s (peak %s), reserved %s (peak %s)%n",
+                        i, human(c.allocated()), human(c.allocatedPeak()), human(c.reserved()), human(c.reservedPeak())));
+            }
+        }
+        s.append("  leaked tensors freed by the safety net: ").append(leaks()).append('\n');
+        return s.toString();
+    }
+
+    static String human(long bytes) {
+        if (bytes < 1024) return bytes + " B";
+        if (bytes < 1024L * 1024) return String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+        if (bytes < 1024L * 1024 * 1024) return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024));
+        return String.format(Locale.ROOT, "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+    }
+}

@@ -1,0 +1,110 @@
+package io.progrpo.tensor.internal.ffi;
+
+import io.progrpo.tensor.TorchUnavailableException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Finds and loads the shim (libprogrpo_torch.so) once. Loading never throws from static initialisation: a failure
+ * is recorded with a message that names what to run or which flag to pass, and {@link #ensureLoaded()} turns it into
+ * an exception at the first public call that needs native code.
+ *
+ * <p>Search order: system property {@code progrpo.shim} (the file), system property {@code progrpo.shim.dir},
+ * environment variable {@code PROGRPO_SHIM} (file or directory), then {@code native/build/} in the working directory
+ * or any of its parents (the default build location of {@code scripts/setup}).
+ */
+public final class ShimLibrary {
+    public static final String FILE_NAME = "libprogrpo_torch.so";
+    public static final String NATIVE_ACCESS_FLAG = "--enable-native-access=io.progrpo.tensor";
+
+    private static final SymbolLookup LOOKUP;
+    private static final String FAILURE;
+    private static final Path PATH;
+
+    static {
+        SymbolLookup lookup = null;
+        String failure = null;
+        Path path = null;
+        List<Path> tried = new ArrayList<>();
+        Optional<Path> found = locate(tried);
+        if (found.isEmpty()) {
+            failure = FILE_NAME + " was not found (looked at " + tried + "). Build it with scripts/setup, or point "
+                    + "-Dprogrpo.shim=/path/to/" + FILE_NAME + " (or the PROGRPO_SHIM environment variable) at it.";
+        } else {
+            path = found.get();
+            try {
+                lookup = SymbolLookup.libraryLookup(path, Arena.global());
+            } catch (IllegalCallerException e) {
+                failure = "native access is not enabled for module io.progrpo.tensor: start the JVM with "
+                        + NATIVE_ACCESS_FLAG + " (or --enable-native-access=ALL-UNNAMED on the class path). " + e.getMessage();
+            } catch (IllegalArgumentException e) {
+                String m = String.valueOf(e.getMessage());
+                failure = (m.contains("libtorch") || m.contains("libc10")
+                        ? "libtorch could not be loaded for " + path + ": install it (scripts/setup installs Debian's "
+                        + "libtorch-dev) or rebuild the shim against an installed libtorch. "
+                        : "the shim " + path + " could not be loaded; rebuild it with scripts/setup. ")
+                        + "Loader said: " + m;
+            }
+        }
+        LOOKUP = lookup;
+        FAILURE = failure;
+        PATH = path;
+    }
+
+    private ShimLibrary() {}
+
+    private static Optional<Path> locate(List<Path> tried) {
+        String prop = System.getProperty("progrpo.shim");
+        if (prop != null) return check(Path.of(prop), tried);
+        String dir = System.getProperty("progrpo.shim.dir");
+        if (dir != null) {
+            Optional<Path> p = check(Path.of(dir).resolve(FILE_NAME), tried);
+            if (p.isPresent()) return p;
+        }
+        String env = System.getenv("PROGRPO_SHIM");
+        if (env != null && !env.isBlank()) {
+            Path p = Path.of(env);
+            return check(Files.isDirectory(p) ? p.resolve(FILE_NAME) : p, tried);
+        }
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            Optional<Path> p = check(d.resolve("native/build").resolve(FILE_NAME), tried);
+            if (p.isPresent()) return p;
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Path> check(Path p, List<Path> tried) {
+        tried.add(p);
+        return Files.isRegularFile(p) ? Optional.of(p.toAbsolutePath()) : Optional.empty();
+    }
+
+    /** The lookup the generated bindings resolve symbols in; finds nothing when loading failed. */
+    static SymbolLookup symbolLookup() {
+        return LOOKUP != null ? LOOKUP : name -> Optional.<MemorySegment>empty();
+    }
+
+    /** Null when the shim is loaded, else why it is not. */
+    public static String failure() {
+        return FAILURE;
+    }
+
+    public static Optional<Path> path() {
+        return Optional.ofNullable(PATH);
+    }
+
+    public static boolean isLoaded() {
+        return FAILURE == null;
+    }
+
+    /** Throws {@link TorchUnavailableException} with the recorded reason when the shim is not loaded. */
+    public static void ensureLoaded() {
+        if (FAILURE != null) throw new TorchUnavailableException(FAILURE);
+    }
+}

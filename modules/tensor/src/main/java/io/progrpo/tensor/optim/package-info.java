@@ -1,0 +1,2 @@
+/** Optimizers backed by libtorch: AdamW and SGD, parameter groups, gradient clipping. */
+package io.progrpo.tensor.optim;

@@ -1,0 +1,10 @@
+/**
+ * Off-heap libtorch tensors through the Foreign Function &amp; Memory API: ops, autograd, {@code nn} modules,
+ * optimizers, thread-confined scopes and a memory ledger. The only module of progrpo with native access; run with
+ * {@code --enable-native-access=io.progrpo.tensor}.
+ */
+module io.progrpo.tensor {
+    exports io.progrpo.tensor;
+    exports io.progrpo.tensor.nn;
+    exports io.progrpo.tensor.optim;
+}
