@@ -3,5 +3,5 @@ module io.progrpo.pruning {
     requires transitive io.progrpo.sampler;
     requires transitive io.progrpo.reward;
 
-    // exports io.progrpo.pruning; (added with the first class)
+    exports io.progrpo.pruning;
 }

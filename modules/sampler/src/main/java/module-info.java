@@ -2,5 +2,5 @@
 module io.progrpo.sampler {
     requires transitive io.progrpo.tensor;
 
-    // exports io.progrpo.sampler; (added with the first class)
+    exports io.progrpo.sampler;
 }

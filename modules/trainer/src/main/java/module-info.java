@@ -5,8 +5,19 @@ module io.progrpo.trainer {
     requires com.fasterxml.jackson.databind;
     requires info.picocli;
     requires java.desktop;
+    requires org.knowm.xchart;          // automatic module (Automatic-Module-Name in its manifest)
+    requires me.tongfei.progressbar;    // explicit module (requires org.jline.terminal)
 
-    // exports io.progrpo.trainer; (added with the first class)
+    exports io.progrpo.trainer;
+    exports io.progrpo.trainer.config;
+    exports io.progrpo.trainer.report;
+    exports io.progrpo.trainer.cli;
 
-    // opens (added with the first class)
+    // Jackson reads and writes config records and metric rows reflectively.
+    opens io.progrpo.trainer.config to com.fasterxml.jackson.databind;
+    // picocli injects the annotated option fields of the subcommands.
+    opens io.progrpo.trainer.cli to info.picocli;
+
+    // The CLI's work, when not registered through Main.setCommands.
+    uses io.progrpo.trainer.cli.Commands;
 }

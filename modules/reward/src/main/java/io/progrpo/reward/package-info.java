@@ -1,2 +1,9 @@
-/** The RewardFunction SPI, its registry, built-in rewards and multi-reward aggregation. */
+/**
+ * The reward SPI and its machinery. A {@link io.progrpo.reward.RewardFunction} scores a batch of images with their
+ * prompts; {@link io.progrpo.reward.RewardProvider}s make rewards discoverable by name through
+ * {@link java.util.ServiceLoader} ({@link io.progrpo.reward.RewardRegistry}); {@link io.progrpo.reward.MultiReward}
+ * combines weighted rewards (weighted sum, or DanceGRPO's sum of group-normalised advantages);
+ * {@link io.progrpo.reward.AsyncReward} scores on a worker thread. Built-ins: {@code jpeg_compressibility},
+ * {@code jpeg_incompressibility} (DDPO) and {@code alignment} (the benchmark world of {@code io.progrpo.reward.world}).
+ */
 package io.progrpo.reward;

@@ -177,6 +177,17 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes this tensor out of whatever scope owns it (however deeply nested): the caller owns it from now on and
+     * closes it; the leak safety net applies. For long-lived state built inside scopes (trajectories, model state).
+     */
+    public Tensor unscoped() {
+        checkOpen();
+        checkThread();
+        if (scope != null) moveTo(null);
+        return this;
+    }
+
     /** Lets any thread use this tensor (for a hand-off between threads; the caller orders the accesses). */
     public Tensor unconfine() {
         checkOpen();

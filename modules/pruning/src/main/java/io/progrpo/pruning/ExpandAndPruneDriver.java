@@ -1,0 +1,351 @@
+package io.progrpo.pruning;
+
+import io.progrpo.reward.RewardFunction;
+import io.progrpo.reward.RewardOutput;
+import io.progrpo.sampler.Sampler;
+import io.progrpo.sampler.StepOutput;
+import io.progrpo.sampler.Trajectory;
+import io.progrpo.sampler.VelocityModel;
+import io.progrpo.tensor.Autograd;
+import io.progrpo.tensor.Generator;
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * Pro-GRPO's expand-and-prune sampling (spec section 5). Starts every prompt group with G_max trajectories and, at
+ * each checkpoint of the {@link PruneSchedule} (number of steps already taken):
+ * <ol>
+ *   <li>takes the one-step preview of the clean sample from that step's own model output (no extra forward),</li>
+ *   <li>decodes it ({@link Decoder}: identity for pixel-space models) and scores it with the proxy reward,</li>
+ *   <li>keeps, per group, the subset chosen by the {@link SubsetStrategy} (OVF: the maximum-variance subset),</li>
+ *   <li>stops the other trajectories at once: no further steps, no final reward, and their stored transitions are
+ *       released immediately ({@link Trajectory#keepRows(int[])}).</li>
+ * </ol>
+ * Survivors run to the end and get the final reward. A checkpoint at step T is static pruning: the "preview" is the
+ * final sample, scored once with the final reward. A schedule without checkpoints is plain GRPO sampling.
+ *
+ * <p>Rows are laid out group by group: rows {@code g*G_max .. (g+1)*G_max-1} of {@code noise} and {@code cond} belong to
+ * prompt group g. The driver runs under {@link Autograd#noGrad()}; it owns nothing it returns except the
+ * {@link Result}, which the caller closes.
+ */
+public final class ExpandAndPruneDriver {
+    /** Latents to images in [0, 1] ([N, 3, H, W]); identity for pixel-space models, a VAE decoder for latent ones. */
+    @FunctionalInterface
+    public interface Decoder {
+        Tensor decode(Tensor latents);
+
+        /** Pixel-space models: latents are images in [-1, 1]; maps them to [0, 1] and clamps. */
+        static Decoder pixelsFromSigned() {
+            return x -> {
+                try (Scope s = Scope.open()) {
+                    return s.keep(x.add(1).mul(0.5).clamp(0, 1));
+                }
+            };
+        }
+    }
+
+    /** What happened at one checkpoint. */
+    public record CheckpointStats(int step, int sizeBefore, int sizeAfter, double withinGroupStdBefore,
+                                  double withinGroupStdAfter, double[] survivorProxyRewards) {}
+
+    /** Counters of one run. */
+    public record Counts(long modelForwardRows, long modelCalls, long previews, long rewardCalls, long rewardedImages) {}
+
+    /**
+     * The outcome: the survivors' trajectory (rows in group order), their group ids and original row ids, their
+     * final rewards and images, the per-checkpoint statistics, the counters and the wall time of the phases.
+     */
+    public record Result(Trajectory trajectory, int[] groupOf, int[] originalRow, RewardOutput finalReward,
+                         Tensor finalImages, List<CheckpointStats> checkpoints, double[] proxyFinalCorrelation,
+                         Counts counts, long samplingNanos, long rewardNanos) implements AutoCloseable {
+        @Override
+        public void close() {
+            trajectory.close();
+            finalImages.close();
+        }
+    }
+
+    private final PruneSchedule schedule;
+    private final SubsetStrategy strategy;
+    private final Decoder decoder;
+    private final RandomGenerator rng;
+
+    public ExpandAndPruneDriver(PruneSchedule schedule, SubsetStrategy strategy, Decoder decoder, RandomGenerator rng) {
+        if (schedule == null || strategy == null || decoder == null || rng == null) {
+            throw new IllegalArgumentException("schedule, strategy, decoder and rng must not be null");
+        }
+        this.schedule = schedule;
+        this.strategy = strategy;
+        this.decoder = decoder;
+        this.rng = rng;
+    }
+
+    public PruneSchedule schedule() {
+        return schedule;
+    }
+
+    /** Counts rows and calls of the model it wraps. */
+    private static final class CountingModel implements VelocityModel {
+        final VelocityModel inner;
+        long rows;
+        long calls;
+
+        CountingModel(VelocityModel inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public Tensor predict(Tensor x, Tensor t, Tensor cond) {
+            rows += x.size(0);
+            calls++;
+            return inner.predict(x, t, cond);
+        }
+    }
+
+    /**
+     * Samples {@code groupPrompts.size()} groups of G_max rows each and prunes them on the schedule.
+     *
+     * @param noise  initial latents [groups * G_max, ...]
+     * @param cond   conditioning rows [groups * G_max, ...] (may be null)
+     * @param proxy  reward for the previews at checkpoints
+     * @param reward final reward of the survivors (often the same function)
+     */
+    public Result run(Sampler sampler, VelocityModel model, List<String> groupPrompts, Tensor noise, Tensor cond,
+                      RewardFunction proxy, RewardFunction reward, Generator gen) {
+        int groups = groupPrompts.size();
+        int gMax = schedule.initialGroupSize();
+        if (groups < 1) throw new IllegalArgumentException("need at least one prompt group");
+        if (noise.size(0) != (long) groups * gMax) {
+            throw new IllegalArgumentException("noise has " + noise.size(0) + " rows, expected groups x G_max = " + groups + " x " + gMax);
+        }
+        if (cond != null && cond.size(0) != noise.size(0)) {
+            throw new IllegalArgumentException("cond has " + cond.size(0) + " rows, noise has " + noise.size(0));
+        }
+        if (sampler.steps() != schedule.totalSteps()) {
+            throw new IllegalArgumentException("the prune schedule is for " + schedule.totalSteps() + " steps, the sampler takes " + sampler.steps());
+        }
+        CountingModel counted = new CountingModel(model);
+        int[] groupOf = new int[groups * gMax];
+        int[] original = new int[groups * gMax];
+        for (int i = 0; i < groupOf.length; i++) {
+            groupOf[i] = i / gMax;
+            original[i] = i;
+        }
+        List<CheckpointStats> stats = new ArrayList<>();
+        List<double[]> survivorProxy = new ArrayList<>(); // per checkpoint, proxy reward of each final survivor (filled at the end)
+        List<int[]> survivorProxyRows = new ArrayList<>();
+        List<double[]> proxyByRow = new ArrayList<>();
+        long previews = 0;
+        long rewardCalls = 0;
+        long rewardedImages = 0;
+        long rewardNanos = 0;
+        long start = System.nanoTime();
+        Trajectory traj = new Trajectory();
+        Tensor x = null;
+        Tensor c = null;
+        RewardOutput finalOut = null;
+        Tensor finalImages = null;
+        int[] checkpoints = schedule.checkpoints();
+        int[] survivors = schedule.survivors();
+        try (var ng = Autograd.noGrad()) {
+            x = noise.clone_();
+            detach(x);
+            c = cond == null ? null : detach(cond.clone_());
+            int next = 0;
+            for (int i = 0; i < sampler.steps(); i++) {
+                StepOutput out = sampler.step(counted, x, c, i, gen);
+                int taken = i + 1;
+                boolean isCheckpoint = next < checkpoints.length && checkpoints[next] == taken;
+                boolean finalStep = taken == sampler.steps();
+                try (out) {
+                    if (sampler.isStochastic(i)) traj.append(i, x, out);
+                    Tensor nx = out.next().clone_();
+                    detach(nx);
+                    if (isCheckpoint) {
+                        // preview of the clean sample from this step's own output; at T it is the final sample itself
+                        Tensor latents = finalStep ? out.next() : out.x0Preview();
+                        long t0 = System.nanoTime();
+                        RewardOutput r;
+                        Tensor images = decoder.decode(latents);
+                        try {
+                            r = (finalStep ? reward : proxy).score(images, promptsOf(groupPrompts, groupOf));
+                            rewardCalls++;
+                            rewardedImages += groupOf.length;
+                            if (!finalStep) previews += groupOf.length;
+                            int[] keep = selectPerGroup(r.scores(), groupOf, survivors[next], groups);
+                            double before = meanGroupStd(r.scores(), groupOf, groups);
+                            double[] kept = pick(r.scores(), keep);
+                            int[] keptGroups = pickInt(groupOf, keep);
+                            double after = meanGroupStd(kept, keptGroups, groups);
+                            stats.add(new CheckpointStats(taken, groupOf.length / groups, keep.length / groups, before, after, kept));
+                            proxyByRow.add(expandToOriginal(r.scores(), original, groups * gMax));
+                            traj.keepRows(keep);
+                            Tensor kx = nx.indexSelect(0, toLongs(keep));
+                            detach(kx);
+                            nx.close();
+                            nx = kx;
+                            if (c != null) {
+                                Tensor kc = c.indexSelect(0, toLongs(keep));
+                                detach(kc);
+                                c.close();
+                                c = kc;
+                            }
+                            groupOf = keptGroups;
+                            original = pickInt(original, keep);
+                            if (finalStep) {
+                                finalOut = new RewardOutput(kept, pickMetrics(r, keep));
+                                finalImages = images.indexSelect(0, toLongs(keep));
+                                detach(finalImages);
+                            }
+                        } finally {
+                            images.close();
+                        }
+                        rewardNanos += System.nanoTime() - t0;
+                        next++;
+                    }
+                    x.close();
+                    x = nx;
+                }
+            }
+            if (finalOut == null) {
+                long t0 = System.nanoTime();
+                finalImages = decoder.decode(x);
+                detach(finalImages);
+                finalOut = reward.score(finalImages, promptsOf(groupPrompts, groupOf));
+                rewardCalls++;
+                rewardedImages += groupOf.length;
+                rewardNanos += System.nanoTime() - t0;
+            }
+        } catch (RuntimeException e) {
+            traj.close();
+            if (finalImages != null) finalImages.close();
+            throw e;
+        } finally {
+            if (x != null) x.close();
+            if (c != null) c.close();
+        }
+        long samplingNanos = System.nanoTime() - start - rewardNanos;
+        // correlation between each checkpoint's proxy reward and the final reward, over the final survivors
+        double[] corr = new double[proxyByRow.size()];
+        for (int k = 0; k < corr.length; k++) {
+            double[] p = new double[original.length];
+            for (int i = 0; i < original.length; i++) p[i] = proxyByRow.get(k)[original[i]];
+            corr[k] = pearson(p, finalOut.scores());
+        }
+        return new Result(traj, groupOf, original, finalOut, finalImages, stats, corr,
+                new Counts(counted.rows, counted.calls, previews, rewardCalls, rewardedImages), samplingNanos, rewardNanos);
+    }
+
+    private static Tensor detach(Tensor t) {
+        return t.unscoped();
+    }
+
+    private int[] selectPerGroup(double[] scores, int[] groupOf, int k, int groups) {
+        List<Integer> keep = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            int n = 0;
+            for (int value : groupOf) if (value == g) n++;
+            int[] rows = new int[n];
+            double[] r = new double[n];
+            int j = 0;
+            for (int i = 0; i < groupOf.length; i++) {
+                if (groupOf[i] == g) {
+                    rows[j] = i;
+                    r[j++] = scores[i];
+                }
+            }
+            if (k > n) throw new IllegalStateException("group " + g + " has " + n + " rows, cannot keep " + k);
+            for (int idx : strategy.select(r, k, rng)) keep.add(rows[idx]);
+        }
+        int[] out = keep.stream().mapToInt(Integer::intValue).toArray();
+        Arrays.sort(out);
+        return out;
+    }
+
+    private static List<String> promptsOf(List<String> groupPrompts, int[] groupOf) {
+        List<String> p = new ArrayList<>(groupOf.length);
+        for (int g : groupOf) p.add(groupPrompts.get(g));
+        return p;
+    }
+
+    private static double[] pick(double[] v, int[] idx) {
+        double[] r = new double[idx.length];
+        for (int i = 0; i < idx.length; i++) r[i] = v[idx[i]];
+        return r;
+    }
+
+    private static int[] pickInt(int[] v, int[] idx) {
+        int[] r = new int[idx.length];
+        for (int i = 0; i < idx.length; i++) r[i] = v[idx[i]];
+        return r;
+    }
+
+    private static java.util.Map<String, double[]> pickMetrics(RewardOutput r, int[] keep) {
+        java.util.Map<String, double[]> m = new java.util.LinkedHashMap<>();
+        r.metrics().forEach((k, v) -> m.put(k, v.length == r.scores().length ? pick(v, keep) : v));
+        return m;
+    }
+
+    private static long[] toLongs(int[] v) {
+        long[] r = new long[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = v[i];
+        return r;
+    }
+
+    private static double[] expandToOriginal(double[] scores, int[] original, int total) {
+        double[] r = new double[total];
+        Arrays.fill(r, Double.NaN);
+        for (int i = 0; i < original.length; i++) r[original[i]] = scores[i];
+        return r;
+    }
+
+    /** Mean over groups of the population std of the group's rewards. */
+    static double meanGroupStd(double[] r, int[] groupOf, int groups) {
+        double sum = 0;
+        int counted = 0;
+        for (int g = 0; g < groups; g++) {
+            double s = 0;
+            double s2 = 0;
+            int n = 0;
+            for (int i = 0; i < r.length; i++) {
+                if (groupOf[i] == g) {
+                    s += r[i];
+                    n++;
+                }
+            }
+            if (n == 0) continue;
+            double mean = s / n;
+            for (int i = 0; i < r.length; i++) if (groupOf[i] == g) s2 += (r[i] - mean) * (r[i] - mean);
+            sum += Math.sqrt(s2 / n);
+            counted++;
+        }
+        return counted == 0 ? 0 : sum / counted;
+    }
+
+    /** Pearson correlation; NaN when either side has zero variance. */
+    static double pearson(double[] a, double[] b) {
+        int n = a.length;
+        double ma = 0;
+        double mb = 0;
+        for (int i = 0; i < n; i++) {
+            ma += a[i];
+            mb += b[i];
+        }
+        ma /= n;
+        mb /= n;
+        double sab = 0;
+        double saa = 0;
+        double sbb = 0;
+        for (int i = 0; i < n; i++) {
+            sab += (a[i] - ma) * (b[i] - mb);
+            saa += (a[i] - ma) * (a[i] - ma);
+            sbb += (b[i] - mb) * (b[i] - mb);
+        }
+        return saa == 0 || sbb == 0 ? Double.NaN : sab / Math.sqrt(saa * sbb);
+    }
+}

@@ -1,0 +1,239 @@
+package io.progrpo.reward;
+
+import io.progrpo.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Several rewards with weights, e.g. {@code {"alignment": 1.0, "jpeg_compressibility": 0.1}}, combined into one
+ * score per image.
+ *
+ * <ul>
+ *   <li>{@link Aggregation#WEIGHTED_SUM}: R_i = sum_r w_r R_r,i (raw scores; the trainer then normalises R within
+ *       each group as usual).</li>
+ *   <li>{@link Aggregation#ADVANTAGE_SUM} (DanceGRPO's multi-reward rule): each reward is normalised within its
+ *       group first, A_r,i = (R_r,i - mean_g(R_r)) / (std_g(R_r) + 1e-4) with the population std over the group g of
+ *       image i, and the output is sum_r w_r A_r,i: rewards of different scales then weigh as their weights say.
+ *       The outputs are already advantages; the trainer's clip to [-5, 5] still applies. Needs group ids.</li>
+ * </ul>
+ * Both report every reward's raw scores and their mean and std ({@link MultiRewardOutput#summary()}), as the
+ * reference trainers log them.
+ */
+public final class MultiReward {
+    /** The epsilon in the group normalisation (the spec's advantage formula). */
+    public static final double ADVANTAGE_EPSILON = 1e-4;
+
+    /** How the weighted rewards are combined. */
+    public enum Aggregation { WEIGHTED_SUM, ADVANTAGE_SUM }
+
+    /** One reward and its weight. */
+    public record Term(RewardFunction reward, double weight) {
+        public Term {
+            Objects.requireNonNull(reward, "reward");
+            if (!Double.isFinite(weight)) {
+                throw new IllegalArgumentException("weight of reward '" + reward.name() + "' must be finite, got " + weight);
+            }
+        }
+    }
+
+    private final List<Term> terms;
+    private final Aggregation aggregation;
+
+    public MultiReward(List<Term> terms, Aggregation aggregation) {
+        Objects.requireNonNull(terms, "terms");
+        Objects.requireNonNull(aggregation, "aggregation");
+        if (terms.isEmpty()) throw new IllegalArgumentException("a multi-reward needs at least one reward, got none");
+        Map<String, Integer> seen = new HashMap<>();
+        for (Term t : terms) {
+            if (seen.put(t.reward().name(), 1) != null) {
+                throw new IllegalArgumentException("reward '" + t.reward().name() + "' appears twice in the multi-reward");
+            }
+        }
+        this.terms = List.copyOf(terms);
+        this.aggregation = aggregation;
+    }
+
+    /** Rewards from {@link RewardRegistry} by name with their weights (iteration order kept). */
+    public static MultiReward of(Map<String, Double> weights, Aggregation aggregation) {
+        Objects.requireNonNull(weights, "weights");
+        // check every weight before creating any reward, so a bad spec fails fast and names the reward
+        weights.forEach((name, w) -> {
+            if (w == null || !Double.isFinite(w)) throw new IllegalArgumentException("weight of reward '" + name + "' must be finite, got " + w);
+        });
+        List<Term> terms = new ArrayList<>();
+        weights.forEach((name, w) -> terms.add(new Term(RewardRegistry.create(name), w)));
+        return new MultiReward(terms, aggregation);
+    }
+
+    /** {@link #of} with the weights of {@link #parseWeights(String)}. */
+    public static MultiReward parse(String spec, Aggregation aggregation) {
+        return of(parseWeights(spec), aggregation);
+    }
+
+    /**
+     * Reads a weight spec: JSON-like {@code {"alignment": 1.0, "jpeg_compressibility": 0.1}}, or
+     * {@code alignment=1.0,jpeg_compressibility=0.1}; a name alone has weight 1.
+     *
+     * @throws IllegalArgumentException naming the entry that cannot be read, or a repeated name
+     */
+    public static Map<String, Double> parseWeights(String spec) {
+        Objects.requireNonNull(spec, "reward spec");
+        String body = spec.strip();
+        if (body.startsWith("{") && body.endsWith("}")) body = body.substring(1, body.length() - 1).strip();
+        if (body.isEmpty()) throw new IllegalArgumentException("reward spec '" + spec + "' names no reward");
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (String entry : body.split(",")) {
+            String e = entry.strip();
+            int sep = indexOfSeparator(e);
+            String name = unquote(sep < 0 ? e : e.substring(0, sep));
+            double w;
+            if (sep < 0) {
+                w = 1.0;
+            } else {
+                String ws = e.substring(sep + 1).strip();
+                try {
+                    w = Double.parseDouble(ws);
+                } catch (NumberFormatException ex) {
+                    throw new IllegalArgumentException("weight of reward '" + name + "' in spec '" + spec + "' is not a number: '" + ws + "'");
+                }
+            }
+            if (name.isEmpty()) throw new IllegalArgumentException("empty reward name in entry '" + e + "' of spec '" + spec + "'");
+            if (!Double.isFinite(w)) throw new IllegalArgumentException("weight of reward '" + name + "' must be finite, got " + w);
+            if (out.put(name, w) != null) throw new IllegalArgumentException("reward '" + name + "' appears twice in spec '" + spec + "'");
+        }
+        return out;
+    }
+
+    private static int indexOfSeparator(String e) {
+        int colon = e.lastIndexOf(':');
+        int eq = e.lastIndexOf('=');
+        return Math.max(colon, eq);
+    }
+
+    private static String unquote(String s) {
+        String t = s.strip();
+        if (t.length() >= 2 && (t.startsWith("\"") && t.endsWith("\"") || t.startsWith("'") && t.endsWith("'"))) {
+            t = t.substring(1, t.length() - 1).strip();
+        }
+        return t;
+    }
+
+    public List<Term> terms() {
+        return terms;
+    }
+
+    public Aggregation aggregation() {
+        return aggregation;
+    }
+
+    /** "alignment*1.0 + jpeg_compressibility*0.1 (WEIGHTED_SUM)". */
+    public String describe() {
+        StringBuilder s = new StringBuilder();
+        for (Term t : terms) {
+            if (!s.isEmpty()) s.append(" + ");
+            s.append(t.reward().name()).append('*').append(t.weight());
+        }
+        return s.append(" (").append(aggregation).append(')').toString();
+    }
+
+    /**
+     * Scores the images with every reward (on the calling thread, in order) and combines them.
+     *
+     * @param groupIds group of each image (images of one prompt share a group); required for ADVANTAGE_SUM, may be
+     *                 null for WEIGHTED_SUM
+     */
+    public MultiRewardOutput score(Tensor images, List<String> prompts, int[] groupIds) {
+        int n = RewardFunction.checkInputs("multi-reward", images, prompts);
+        checkGroups(groupIds, n);
+        Map<String, RewardOutput> outputs = new LinkedHashMap<>();
+        for (Term t : terms) outputs.put(t.reward().name(), t.reward().scoreChecked(images, prompts));
+        return combine(outputs, groupIds);
+    }
+
+    /** Combines outputs already computed (keys: reward names of this multi-reward), e.g. from {@link AsyncReward}. */
+    public MultiRewardOutput combine(Map<String, RewardOutput> outputs, int[] groupIds) {
+        double[][] raw = new double[terms.size()][];
+        double[] weights = new double[terms.size()];
+        int n = -1;
+        for (int r = 0; r < terms.size(); r++) {
+            String name = terms.get(r).reward().name();
+            RewardOutput o = outputs.get(name);
+            if (o == null) throw new IllegalArgumentException("no output for reward '" + name + "'; got " + outputs.keySet());
+            if (n < 0) n = o.size();
+            o.check(name, n);
+            raw[r] = o.scores();
+            weights[r] = terms.get(r).weight();
+        }
+        checkGroups(groupIds, n);
+        double[] total = aggregate(aggregation, weights, raw, groupIds);
+        Map<String, double[]> advantages = new LinkedHashMap<>();
+        if (aggregation == Aggregation.ADVANTAGE_SUM) {
+            for (int r = 0; r < terms.size(); r++) advantages.put(terms.get(r).reward().name(), groupAdvantages(raw[r], groupIds));
+        }
+        Map<String, RewardOutput> ordered = new LinkedHashMap<>();
+        for (Term t : terms) ordered.put(t.reward().name(), outputs.get(t.reward().name()));
+        return new MultiRewardOutput(total, ordered, advantages, aggregation);
+    }
+
+    private void checkGroups(int[] groupIds, int n) {
+        if (groupIds == null) {
+            if (aggregation == Aggregation.ADVANTAGE_SUM) {
+                throw new IllegalArgumentException("ADVANTAGE_SUM normalises each reward within its group and needs group ids, got null");
+            }
+            return;
+        }
+        if (groupIds.length != n) throw new IllegalArgumentException("expected " + n + " group ids (one per image), got " + groupIds.length);
+    }
+
+    /**
+     * The aggregation formula on plain arrays.
+     *
+     * @param raw raw[r][i] = score of image i under reward r
+     */
+    public static double[] aggregate(Aggregation aggregation, double[] weights, double[][] raw, int[] groupIds) {
+        if (weights.length != raw.length) throw new IllegalArgumentException("expected one weight per reward (" + raw.length + "), got " + weights.length);
+        int n = raw.length == 0 ? 0 : raw[0].length;
+        double[] total = new double[n];
+        for (int r = 0; r < raw.length; r++) {
+            if (raw[r].length != n) throw new IllegalArgumentException("reward " + r + " has " + raw[r].length + " scores, expected " + n);
+            double[] v = aggregation == Aggregation.ADVANTAGE_SUM ? groupAdvantages(raw[r], groupIds) : raw[r];
+            for (int i = 0; i < n; i++) total[i] += weights[r] * v[i];
+        }
+        return total;
+    }
+
+    /** A_i = (R_i - mean_g) / (std_g + {@link #ADVANTAGE_EPSILON}), population std over the group g of i. */
+    public static double[] groupAdvantages(double[] r, int[] groupIds) {
+        Objects.requireNonNull(groupIds, "groupIds");
+        if (groupIds.length != r.length) throw new IllegalArgumentException("expected " + r.length + " group ids, got " + groupIds.length);
+        Map<Integer, double[]> stats = new HashMap<>(); // group -> {count, sum, sum of squared deviations}
+        for (int i = 0; i < r.length; i++) {
+            double[] s = stats.computeIfAbsent(groupIds[i], g -> new double[3]);
+            s[0]++;
+            s[1] += r[i];
+        }
+        for (int i = 0; i < r.length; i++) {
+            double[] s = stats.get(groupIds[i]);
+            double d = r[i] - s[1] / s[0];
+            s[2] += d * d;
+        }
+        double[] a = new double[r.length];
+        for (int i = 0; i < r.length; i++) {
+            double[] s = stats.get(groupIds[i]);
+            double mean = s[1] / s[0];
+            double std = Math.sqrt(s[2] / s[0]);
+            a[i] = (r[i] - mean) / (std + ADVANTAGE_EPSILON);
+        }
+        return a;
+    }
+
+    @Override
+    public String toString() {
+        return "MultiReward[" + describe() + "]";
+    }
+}

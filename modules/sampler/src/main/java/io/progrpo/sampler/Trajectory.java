@@ -1,0 +1,263 @@
+package io.progrpo.sampler;
+
+import io.progrpo.tensor.Device;
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The stored transitions of a batch of B rows (the trajectories of one or several groups): per stored step k the
+ * latents {@code x_t}, the next latents, the policy mean and the sampling-time log-prob {@code [B]}, with the step
+ * index and time; plus the current (final) latents. What the GRPO update re-evaluates.
+ *
+ * <h2>Ownership</h2>
+ * {@link #append} and {@link #advance} store <em>copies</em> of what they keep, so the {@link StepOutput} stays the
+ * caller's to close. The latents passed to {@code append} are shared, not copied, when they are this trajectory's
+ * {@link #finalLatents()} (the usual chain {@code x = traj.finalLatents()}), so consecutive steps store each latent
+ * once. The copies are made on the calling thread: like every tensor they belong to the scope open there (if any),
+ * so fill a trajectory outside any scope that closes before it. Accessors return borrowed tensors, valid until
+ * {@link #keepRows} or {@link #close}.
+ *
+ * <h2>Pruning</h2>
+ * {@link #keepRows} index-selects every stored tensor to the surviving rows and closes the old ones at once, so the
+ * pruned rows' memory is released immediately (Pro-GRPO's "pruned trajectories ... are released").
+ */
+public final class Trajectory implements AutoCloseable {
+
+    private static final class Entry {
+        final int stepIndex;
+        final double time;
+        Tensor x;
+        Tensor next;
+        Tensor mean;
+        Tensor logProb;
+
+        Entry(int stepIndex, double time, Tensor x, Tensor next, Tensor mean, Tensor logProb) {
+            this.stepIndex = stepIndex;
+            this.time = time;
+            this.x = x;
+            this.next = next;
+            this.mean = mean;
+            this.logProb = logProb;
+        }
+    }
+
+    private final Sampler sampler;
+    private final List<Entry> entries = new ArrayList<>();
+    private Tensor current;
+    private boolean currentStored; // whether current is also some entry's next (else only this field holds it)
+    private int lastStep = -1;
+    private int rows;
+    private boolean closed;
+
+    /** An empty trajectory of {@code sampler}'s steps (it supplies the step times). */
+    public Trajectory(Sampler sampler) {
+        if (sampler == null) throw new IllegalArgumentException("sampler must not be null");
+        this.sampler = sampler;
+    }
+
+    public Sampler sampler() {
+        return sampler;
+    }
+
+    /** Number of rows B (0 before the first step). */
+    public int rows() {
+        return rows;
+    }
+
+    /** Number of stored transitions. */
+    public int stepsStored() {
+        return entries.size();
+    }
+
+    /** The index of the last step taken (stored or advanced over), -1 before the first. */
+    public int lastStep() {
+        return lastStep;
+    }
+
+    /**
+     * Stores step {@code stepIndex}'s transition {@code x -> out.next()}: copies of next, mean and log-prob, and of
+     * {@code x} unless it is {@link #finalLatents()}. Steps come in increasing order.
+     */
+    public void append(int stepIndex, Tensor x, StepOutput out) {
+        checkAdvance(stepIndex, out);
+        checkRows(x.size(0), "latents x");
+        Tensor xs;
+        if (x == current) {
+            xs = current;
+        } else {
+            xs = copy(x);
+            dropCurrent();
+        }
+        Tensor next = copy(out.next());
+        Entry e = new Entry(stepIndex, sampler.time(stepIndex), xs, next, copy(out.mean()),
+                out.logProb() == null ? null : copy(out.logProb()));
+        entries.add(e);
+        current = next;
+        currentStored = true;
+        lastStep = stepIndex;
+    }
+
+    /** Takes step {@code stepIndex} without storing its transition (e.g. a deterministic step): keeps only a copy of next. */
+    public void advance(int stepIndex, StepOutput out) {
+        checkAdvance(stepIndex, out);
+        Tensor next = copy(out.next());
+        dropCurrent();
+        current = next;
+        currentStored = false;
+        lastStep = stepIndex;
+    }
+
+    private void checkAdvance(int stepIndex, StepOutput out) {
+        checkOpen();
+        sampler.checkStep(stepIndex);
+        if (stepIndex <= lastStep) {
+            throw new IllegalArgumentException("steps must come in increasing order: step " + stepIndex + " after step " + lastStep);
+        }
+        checkRows(out.rows(), "step output");
+    }
+
+    private void checkRows(long b, String what) {
+        if (rows != 0 && b != rows) {
+            throw new IllegalArgumentException(what + " has " + b + " rows, the trajectory " + rows);
+        }
+        rows = (int) b;
+    }
+
+    private void dropCurrent() {
+        if (current != null && !currentStored) current.close();
+        current = null;
+    }
+
+    private static Tensor copy(Tensor t) {
+        try (Scope scope = Scope.open()) {
+            return scope.keep(t.detach().clone_());
+        }
+    }
+
+    /** The latents {@code x_t} of stored step k. */
+    public Tensor latents(int k) {
+        return entry(k).x;
+    }
+
+    /** The latents after stored step k. */
+    public Tensor nextLatents(int k) {
+        return entry(k).next;
+    }
+
+    /** The policy mean of stored step k. */
+    public Tensor mean(int k) {
+        return entry(k).mean;
+    }
+
+    /** The sampling-time log-prob {@code [B]} of stored step k; null for a deterministic step. */
+    public Tensor logProb(int k) {
+        return entry(k).logProb;
+    }
+
+    /** The sampler's step index of stored step k. */
+    public int stepIndex(int k) {
+        return entry(k).stepIndex;
+    }
+
+    /** The model time of stored step k. */
+    public double time(int k) {
+        return entry(k).time;
+    }
+
+    /** The latents after the last step taken: {@code x_0} once the chain is complete. */
+    public Tensor finalLatents() {
+        checkOpen();
+        if (current == null) throw new IllegalStateException("the trajectory has no steps yet");
+        return current;
+    }
+
+    private Entry entry(int k) {
+        checkOpen();
+        if (k < 0 || k >= entries.size()) {
+            throw new IndexOutOfBoundsException("stored step " + k + " out of range [0, " + entries.size() + ")");
+        }
+        return entries.get(k);
+    }
+
+    /**
+     * Keeps only {@code keep} (row indices, in the order given) in every stored tensor and closes the old tensors at
+     * once. Returned tensors of earlier accessor calls are closed by this.
+     */
+    public void keepRows(int[] keep) {
+        checkOpen();
+        if (current == null) throw new IllegalStateException("the trajectory has no rows yet");
+        if (keep == null || keep.length == 0) throw new IllegalArgumentException("keepRows needs at least one row, got none");
+        long[] idx = new long[keep.length];
+        for (int i = 0; i < keep.length; i++) {
+            if (keep[i] < 0 || keep[i] >= rows) {
+                throw new IndexOutOfBoundsException("row " + keep[i] + " out of range [0, " + rows + ") in " + Arrays.toString(keep));
+            }
+            idx[i] = keep[i];
+        }
+        Map<Tensor, Tensor> remap = new IdentityHashMap<>();
+        Device device = current.device();
+        try (Tensor cpu = Tensor.of(idx, idx.length); Tensor index = cpu.to(device)) {
+            for (Tensor t : distinct()) remap.put(t, t.indexSelect(0, index));
+        }
+        for (Entry e : entries) {
+            e.x = remap.get(e.x);
+            e.next = remap.get(e.next);
+            e.mean = remap.get(e.mean);
+            if (e.logProb != null) e.logProb = remap.get(e.logProb);
+        }
+        for (Tensor old : remap.keySet()) old.close();
+        current = remap.get(current);
+        rows = keep.length;
+    }
+
+    /** Bytes of the distinct tensors held (shared latents counted once). */
+    public long bytes() {
+        if (closed) return 0;
+        long n = 0;
+        for (Tensor t : distinct()) n += t.numel() * t.dtype().byteSize();
+        return n;
+    }
+
+    private Set<Tensor> distinct() {
+        Set<Tensor> s = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Entry e : entries) {
+            s.add(e.x);
+            s.add(e.next);
+            s.add(e.mean);
+            if (e.logProb != null) s.add(e.logProb);
+        }
+        if (current != null) s.add(current);
+        return s;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("trajectory is closed");
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Frees every stored tensor. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        for (Tensor t : distinct()) t.close();
+        entries.clear();
+        current = null;
+        closed = true;
+    }
+
+    @Override
+    public String toString() {
+        return "Trajectory[rows=" + rows + ", steps stored=" + entries.size() + ", last step=" + lastStep + "]";
+    }
+}

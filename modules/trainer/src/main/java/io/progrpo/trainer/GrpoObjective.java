@@ -1,0 +1,84 @@
+package io.progrpo.trainer;
+
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
+
+/**
+ * The clipped GRPO surrogate for one trained step of a batch of rows (spec section 1):
+ * <pre>
+ *   ratio       = exp(logp_theta - logp_old)
+ *   policy_loss = mean_i max(-A_i * ratio_i, -A_i * clip(ratio_i, 1 - eps, 1 + eps))
+ *   kl          = mean_i mean_elements (mu_theta - mu_ref)^2 / (2 s_t^2)        (Flow-GRPO's code form)
+ *   loss        = policy_loss + beta * kl
+ * </pre>
+ * The log-probs are the per-row means over latent elements, which is what the tiny clip range is calibrated to.
+ */
+public final class GrpoObjective {
+    private final double clipRange;
+    private final double beta;
+
+    /** Loss (a scalar tensor with gradient) and its parts as plain numbers for the metrics. */
+    public record Parts(Tensor loss, double policyLoss, double kl, double clipFraction, double meanRatio) implements AutoCloseable {
+        @Override
+        public void close() {
+            loss.close();
+        }
+    }
+
+    public GrpoObjective(double clipRange, double beta) {
+        if (!(clipRange > 0 && clipRange < 1)) throw new IllegalArgumentException("clipRange must be in (0, 1), got " + clipRange);
+        if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("beta (KL weight) must be finite and >= 0, got " + beta);
+        this.clipRange = clipRange;
+        this.beta = beta;
+    }
+
+    public double clipRange() {
+        return clipRange;
+    }
+
+    public double beta() {
+        return beta;
+    }
+
+    /**
+     * @param logProb    [B] log-probs under the current parameters (with gradient)
+     * @param oldLogProb [B] log-probs stored at sampling time
+     * @param advantages [B] group advantages
+     * @param mean       policy mean under the current parameters (needed only when beta > 0)
+     * @param refMean    policy mean of the frozen reference (null when beta == 0)
+     * @param std        [B] policy std s_t per row (needed only when beta > 0)
+     */
+    public Parts loss(Tensor logProb, Tensor oldLogProb, Tensor advantages, Tensor mean, Tensor refMean, Tensor std) {
+        if (logProb.numel() != oldLogProb.numel() || logProb.numel() != advantages.numel()) {
+            throw new IllegalArgumentException("logProb, oldLogProb and advantages need one value per row, got "
+                    + logProb + ", " + oldLogProb + ", " + advantages);
+        }
+        try (Scope s = Scope.open()) {
+            Tensor ratio = logProb.sub(oldLogProb).exp();
+            Tensor negA = advantages.neg();
+            Tensor unclipped = negA.mul(ratio);
+            Tensor clipped = negA.mul(ratio.clamp(1 - clipRange, 1 + clipRange));
+            Tensor policy = unclipped.maximum(clipped).mean();
+            Tensor loss = policy;
+            double kl = 0;
+            if (beta > 0) {
+                if (refMean == null || mean == null || std == null) throw new IllegalArgumentException("beta > 0 needs mean, refMean and std");
+                long b = mean.size(0);
+                Tensor sq = mean.sub(refMean).square().reshape(b, -1).mean(false, 1);
+                Tensor klRows = sq.div(std.square().mul(2));
+                Tensor klMean = klRows.mean();
+                kl = klMean.item();
+                loss = policy.add(klMean.mul(beta));
+            }
+            double clipFrac;
+            double meanRatio;
+            try (var ng = io.progrpo.tensor.Autograd.noGrad()) {
+                Tensor dev = ratio.sub(1).abs().gt(clipRange).to(io.progrpo.tensor.DType.FLOAT32).mean();
+                clipFrac = dev.item();
+                meanRatio = ratio.mean().item();
+            }
+            double pl = policy.item();
+            return new Parts(s.keep(loss), pl, kl, clipFrac, meanRatio);
+        }
+    }
+}

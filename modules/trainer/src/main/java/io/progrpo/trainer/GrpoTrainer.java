@@ -1,0 +1,385 @@
+package io.progrpo.trainer;
+
+import io.progrpo.pruning.ExpandAndPruneDriver;
+import io.progrpo.pruning.PruneSchedule;
+import io.progrpo.pruning.SubsetStrategy;
+import io.progrpo.reward.RewardFunction;
+import io.progrpo.sampler.ClassifierFreeGuidance;
+import io.progrpo.sampler.LogProbResult;
+import io.progrpo.sampler.Sampler;
+import io.progrpo.sampler.Trajectory;
+import io.progrpo.sampler.VelocityModel;
+import io.progrpo.tensor.Autograd;
+import io.progrpo.tensor.DType;
+import io.progrpo.tensor.Device;
+import io.progrpo.tensor.Generator;
+import io.progrpo.tensor.MemoryLedger;
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
+import io.progrpo.tensor.nn.Module;
+import io.progrpo.tensor.optim.AdamW;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * One GRPO training run over a policy model: the epoch loop with its visible phases, as the spec's "one epoch, as
+ * data" reads:
+ * <pre>
+ * SAMPLING  prompts -> conditioning -> G_max initial latents -> sampler steps over the active rows
+ *           -> checkpoints: x0 preview -> decode -> proxy reward -> OVF -> keep rows -> ... -> final decode
+ * REWARD    final rewards of the survivors (timed separately inside the driver)
+ * TRAINING  advantages over the survivors -> log-probs recomputed with gradient -> clipped surrogate (+ beta KL)
+ *           -> gradient-norm clip -> AdamW step (one per prompt group)
+ * EVAL      held-out prompts, deterministic sampler (ODE / DDIM eta=0), mean reward
+ * </pre>
+ * Every random stream of an epoch is derived from (seed, epoch), so a run resumed from a checkpoint draws exactly what
+ * an uninterrupted run draws.
+ */
+public final class GrpoTrainer implements AutoCloseable {
+    /** Conditioning and prompts of the world the policy is trained in. */
+    public interface PromptWorld {
+        List<String> trainPrompts();
+
+        List<String> evalPrompts();
+
+        /** Conditioning rows for the prompts, e.g. token ids [N, L] int64. */
+        Tensor conditioning(List<String> prompts, Device device);
+
+        /** The unconditional conditioning row [1, ...] for classifier-free guidance. */
+        Tensor unconditional(Device device);
+
+        /** Latent shape of one sample, e.g. {3, 16, 16}. */
+        long[] latentShape();
+    }
+
+    /** The method's parts: sampler, schedule and subset strategy. */
+    public record Plan(Method method, Sampler sampler, Sampler evalSampler, PruneSchedule schedule, SubsetStrategy strategy,
+                       boolean sharedGroupNoise) {}
+
+    private final Settings cfg;
+    private final Plan plan;
+    private final Module module;
+    private final VelocityModel model;
+    private final Module reference;
+    private final PromptWorld world;
+    private final RewardFunction reward;
+    private final ExpandAndPruneDriver.Decoder decoder;
+    private final AdamW optimizer;
+    private final GrpoObjective objective;
+    private final Device device;
+
+    /**
+     * The numeric settings the loop needs (a view of the trainer config, so this class does not depend on how the
+     * config is parsed).
+     */
+    public record Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
+                           double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
+                           double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
+                           int evalPrompts, Device device) {
+        public Settings {
+            if (groupsPerEpoch < 1) throw new IllegalArgumentException("groupsPerEpoch must be >= 1, got " + groupsPerEpoch);
+            if (!(trainStepFraction > 0 && trainStepFraction <= 1)) {
+                throw new IllegalArgumentException("trainStepFraction must be in (0, 1], got " + trainStepFraction);
+            }
+            if (microBatch < 1) throw new IllegalArgumentException("microBatch must be >= 1, got " + microBatch);
+            if (!(guidanceScale >= 1)) throw new IllegalArgumentException("guidanceScale must be >= 1 (1 = no guidance), got " + guidanceScale);
+        }
+    }
+
+    public GrpoTrainer(Settings cfg, Plan plan, Module policy, Module reference, PromptWorld world, RewardFunction reward,
+                       ExpandAndPruneDriver.Decoder decoder) {
+        if (!(policy instanceof VelocityModel)) throw new IllegalArgumentException("the policy module must implement VelocityModel");
+        if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference policy");
+        this.cfg = cfg;
+        this.plan = plan;
+        this.module = policy;
+        this.model = (VelocityModel) policy;
+        this.reference = cfg.beta() > 0 ? reference : null;
+        if (this.reference != null) this.reference.requiresGrad(false).eval();
+        this.world = world;
+        this.reward = reward;
+        this.decoder = decoder;
+        this.device = cfg.device();
+        this.objective = new GrpoObjective(cfg.clipRange(), cfg.beta());
+        this.optimizer = new AdamW(policy.parameters(), new AdamW.Options(cfg.lr(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    public Module policy() {
+        return module;
+    }
+
+    public Plan plan() {
+        return plan;
+    }
+
+    private VelocityModel guided(VelocityModel m, Tensor uncond) {
+        return cfg.guidanceScale() == 1 ? m : new ClassifierFreeGuidance(m, cfg.guidanceScale(), uncond, cfg.detachUncond());
+    }
+
+    static long mix(long seed, long epoch, long stream) {
+        long z = seed * 0x9E3779B97F4A7C15L + epoch * 0xBF58476D1CE4E5B9L + stream * 0x94D049BB133111EBL;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Runs one epoch and returns its metrics (one JSON line's worth). */
+    public Map<String, Object> runEpoch(int epoch, Phases phases) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("epoch", epoch);
+        m.put("method", plan.method().configName());
+        Random rng = new Random(mix(cfg.seed(), epoch, 1));
+        List<String> pool = world.trainPrompts();
+        List<String> prompts = new ArrayList<>();
+        for (int g = 0; g < cfg.groupsPerEpoch(); g++) prompts.add(pool.get(rng.nextInt(pool.size())));
+        int gMax = plan.schedule().initialGroupSize();
+        int rows = prompts.size() * gMax;
+        MemoryLedger.resetPeaks();
+        long bytesBefore = MemoryLedger.bytes(device);
+
+        // ---- SAMPLING (and the REWARD calls it makes, timed apart) ------------------------------------------------
+        phases.begin("SAMPLING");
+        ExpandAndPruneDriver.Result result;
+        Tensor condSurvivors;
+        try (Generator gen = Generator.create(mix(cfg.seed(), epoch, 2), device);
+             Scope s = Scope.open()) {
+            long[] shape = world.latentShape();
+            Tensor noise;
+            if (plan.sharedGroupNoise()) {
+                long[] gshape = concat(prompts.size(), shape);
+                noise = Tensor.randn(gen, DType.FLOAT32, device, gshape).repeatInterleave(gMax, 0);
+            } else {
+                noise = Tensor.randn(gen, DType.FLOAT32, device, concat(rows, shape));
+            }
+            List<String> rowPrompts = new ArrayList<>(rows);
+            for (String p : prompts) for (int i = 0; i < gMax; i++) rowPrompts.add(p);
+            Tensor cond = world.conditioning(rowPrompts, device);
+            Tensor uncond = world.unconditional(device);
+            module.eval();
+            ExpandAndPruneDriver driver = new ExpandAndPruneDriver(plan.schedule(), plan.strategy(), decoder,
+                    new SplittableRandom(mix(cfg.seed(), epoch, 3)));
+            result = driver.run(plan.sampler(), guided(model, uncond), prompts, noise, cond, reward, reward, gen);
+            condSurvivors = cond.indexSelect(0, toLongs(result.originalRow())).unscoped();
+        }
+        phases.add("SAMPLING", result.samplingNanos());
+        phases.add("REWARD", result.rewardNanos());
+        try (result; condSurvivors) {
+            double[] r = result.finalReward().scores();
+            int[] groupOf = result.groupOf();
+            m.put("reward_mean", mean(r));
+            m.put("reward_std", std(r));
+            result.finalReward().metrics().forEach((k, v) -> {
+                if (v.length == r.length) {
+                    m.put("reward_" + k + "_mean", mean(v));
+                    m.put("reward_" + k + "_std", std(v));
+                }
+            });
+            m.put("within_group_std", GroupAdvantages.withinGroupStd(r, groupOf));
+            m.put("zero_std_group_fraction", GroupAdvantages.zeroStdGroupFraction(r, groupOf));
+            List<Map<String, Object>> cps = new ArrayList<>();
+            for (int i = 0; i < result.checkpoints().size(); i++) {
+                var c = result.checkpoints().get(i);
+                Map<String, Object> cm = new LinkedHashMap<>();
+                cm.put("step", c.step());
+                cm.put("size_before", c.sizeBefore());
+                cm.put("size_after", c.sizeAfter());
+                cm.put("within_group_std_before", c.withinGroupStdBefore());
+                cm.put("within_group_std_after", c.withinGroupStdAfter());
+                double corr = result.proxyFinalCorrelation()[i];
+                cm.put("proxy_final_correlation", Double.isNaN(corr) ? null : corr);
+                cps.add(cm);
+            }
+            m.put("checkpoints", cps);
+            m.put("trajectories_sampled", rows);
+            m.put("trajectories_trained", r.length);
+            m.put("nfe_sampling", result.counts().modelForwardRows());
+            m.put("previews", result.counts().previews());
+            m.put("reward_calls", result.counts().rewardCalls());
+            m.put("rewarded_images", result.counts().rewardedImages());
+            m.put("trajectory_bytes", result.trajectory().bytes());
+
+            // ---- TRAINING ----------------------------------------------------------------------------------------
+            phases.begin("TRAINING");
+            long t0 = System.nanoTime();
+            double[] adv = GroupAdvantages.compute(r, groupOf, cfg.stdMode(), cfg.advClip(), 1e-4);
+            Map<String, Object> train = train(result.trajectory(), adv, groupOf, condSurvivors, epoch);
+            m.putAll(train);
+            phases.add("TRAINING", System.nanoTime() - t0);
+        }
+        m.put("peak_bytes", MemoryLedger.peakBytes(device));
+        m.put("bytes_before_epoch", bytesBefore);
+        if (device.isCuda()) {
+            var st = MemoryLedger.cudaStats(device.index());
+            m.put("cuda_allocated_peak", st.allocatedPeak());
+            m.put("cuda_reserved_peak", st.reservedPeak());
+        }
+        return m;
+    }
+
+    private Map<String, Object> train(Trajectory traj, double[] adv, int[] groupOf, Tensor cond, int epoch) {
+        module.train(true);
+        int stored = traj.stepsStored();
+        int nTrain = Math.max(1, (int) Math.round(cfg.trainStepFraction() * stored));
+        List<Integer> steps = new ArrayList<>();
+        for (int k = 0; k < stored; k++) steps.add(k);
+        if (plan.sharedGroupNoise() && nTrain < stored) {
+            // DanceGRPO trains on a random subset of the timesteps
+            java.util.Collections.shuffle(steps, new Random(mix(cfg.seed(), epoch, 4)));
+        }
+        steps = new ArrayList<>(steps.subList(0, nTrain));
+        steps.sort(null);
+        boolean[] mask = GroupAdvantages.trainMask(adv);
+        int groups = Arrays.stream(groupOf).max().orElse(-1) + 1;
+        double lossSum = 0;
+        double klSum = 0;
+        double clipSum = 0;
+        double ratioSum = 0;
+        double gradNormSum = 0;
+        int parts = 0;
+        int optimizerSteps = 0;
+        long nfeTrain = 0;
+        int skipped = 0;
+        try (Tensor uncond = world.unconditional(device).unscoped()) {
+            VelocityModel policy = guided(model, uncond);
+            VelocityModel ref = reference == null ? null : guided((VelocityModel) reference, uncond);
+            for (int g = 0; g < groups; g++) {
+                List<Integer> rows = new ArrayList<>();
+                for (int i = 0; i < groupOf.length; i++) if (groupOf[i] == g && mask[i]) rows.add(i);
+                for (int i = 0; i < groupOf.length; i++) if (groupOf[i] == g && !mask[i]) skipped++;
+                if (rows.isEmpty()) continue;
+                optimizer.zeroGrad();
+                double denom = (double) rows.size() * steps.size();
+                for (int k : steps) {
+                    for (int from = 0; from < rows.size(); from += cfg.microBatch()) {
+                        List<Integer> chunk = rows.subList(from, Math.min(rows.size(), from + cfg.microBatch()));
+                        long[] idx = chunk.stream().mapToLong(Integer::longValue).toArray();
+                        float[] a = new float[idx.length];
+                        for (int j = 0; j < idx.length; j++) a[j] = (float) adv[(int) idx[j]];
+                        try (Scope s = Scope.open()) {
+                            Tensor x = traj.latents(k).indexSelect(0, idx);
+                            Tensor xn = traj.nextLatents(k).indexSelect(0, idx);
+                            Tensor old = traj.logProb(k).indexSelect(0, idx);
+                            Tensor c = cond.indexSelect(0, idx);
+                            Tensor at = Tensor.of(a, a.length).to(device);
+                            int stepIndex = traj.stepIndex(k);
+                            LogProbResult lp = plan.sampler().logProb(policy, x, xn, c, stepIndex);
+                            nfeTrain += idx.length;
+                            Tensor refMean = null;
+                            if (ref != null) {
+                                try (var ng = Autograd.noGrad()) {
+                                    refMean = plan.sampler().logProb(ref, x, xn, c, stepIndex).mean();
+                                }
+                                nfeTrain += idx.length;
+                            }
+                            try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, lp.std())) {
+                                Tensor scaled = p.loss().mul(idx.length / denom);
+                                scaled.backward();
+                                lossSum += p.policyLoss() + cfg.beta() * p.kl();
+                                klSum += p.kl();
+                                clipSum += p.clipFraction();
+                                ratioSum += p.meanRatio();
+                                parts++;
+                            }
+                        }
+                    }
+                }
+                gradNormSum += Autograd.clipGradNorm(module.parameters(), cfg.gradClip());
+                optimizer.step();
+                optimizer.zeroGrad();
+                optimizerSteps++;
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("trained_steps", steps.size());
+        m.put("trained_rows", groupOf.length - skipped);
+        m.put("skipped_zero_advantage", skipped);
+        m.put("optimizer_steps", optimizerSteps);
+        m.put("loss", parts == 0 ? 0 : lossSum / parts);
+        m.put("kl", parts == 0 ? 0 : klSum / parts);
+        m.put("clip_fraction", parts == 0 ? 0 : clipSum / parts);
+        m.put("ratio_mean", parts == 0 ? 1 : ratioSum / parts);
+        m.put("grad_norm", optimizerSteps == 0 ? 0 : gradNormSum / optimizerSteps);
+        m.put("nfe_training", nfeTrain * (cfg.guidanceScale() == 1 ? 1 : 2));
+        return m;
+    }
+
+    /**
+     * Mean reward of deterministic samples (ODE / DDIM eta = 0) for the held-out prompts, from a fixed noise seed that
+     * does not depend on the run's seed, so methods and seeds are compared on the same draws.
+     */
+    public double evaluate(RewardFunction evalReward, int samplesPerPrompt) {
+        List<String> prompts = world.evalPrompts();
+        if (cfg.evalPrompts() > 0 && cfg.evalPrompts() < prompts.size()) prompts = prompts.subList(0, cfg.evalPrompts());
+        module.eval();
+        try (var ng = Autograd.noGrad(); Scope s = Scope.open(); Generator gen = Generator.create(20_251_215L, device)) {
+            List<String> rowPrompts = new ArrayList<>();
+            for (String p : prompts) for (int i = 0; i < samplesPerPrompt; i++) rowPrompts.add(p);
+            Tensor x = Tensor.randn(gen, DType.FLOAT32, device, concat(rowPrompts.size(), world.latentShape()));
+            Tensor cond = world.conditioning(rowPrompts, device);
+            VelocityModel policy = guided(model, world.unconditional(device));
+            Sampler es = plan.evalSampler();
+            for (int i = 0; i < es.steps(); i++) {
+                var out = es.step(policy, x, cond, i, gen);
+                x = out.next();
+            }
+            Tensor images = decoder.decode(x);
+            return mean(evalReward.score(images, rowPrompts).scores());
+        } finally {
+            module.train(true);
+        }
+    }
+
+    /** Decoded deterministic samples for the prompts (for figures); the caller owns the result. */
+    public Tensor samples(List<String> prompts, long noiseSeed) {
+        module.eval();
+        try (var ng = Autograd.noGrad(); Scope s = Scope.open(); Generator gen = Generator.create(noiseSeed, device)) {
+            Tensor x = Tensor.randn(gen, DType.FLOAT32, device, concat(prompts.size(), world.latentShape()));
+            Tensor cond = world.conditioning(prompts, device);
+            VelocityModel policy = guided(model, world.unconditional(device));
+            Sampler es = plan.evalSampler();
+            for (int i = 0; i < es.steps(); i++) x = es.step(policy, x, cond, i, gen).next();
+            return decoder.decode(x).unscoped();
+        }
+    }
+
+    static long[] concat(long first, long[] rest) {
+        long[] r = new long[rest.length + 1];
+        r[0] = first;
+        System.arraycopy(rest, 0, r, 1, rest.length);
+        return r;
+    }
+
+    static long[] toLongs(int[] v) {
+        long[] r = new long[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = v[i];
+        return r;
+    }
+
+    static double mean(double[] v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return v.length == 0 ? Double.NaN : s / v.length;
+    }
+
+    static double std(double[] v) {
+        double mu = mean(v);
+        double s = 0;
+        for (double x : v) s += (x - mu) * (x - mu);
+        return v.length == 0 ? Double.NaN : Math.sqrt(s / v.length);
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+    }
+}

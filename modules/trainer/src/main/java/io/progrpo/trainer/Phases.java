@@ -1,0 +1,34 @@
+package io.progrpo.trainer;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/** Wall time per phase (SAMPLING, REWARD, TRAINING, EVAL) of an epoch, and a hook that announces each phase. */
+public final class Phases {
+    private final Map<String, Long> nanos = new LinkedHashMap<>();
+    private final Consumer<String> onBegin;
+
+    public Phases(Consumer<String> onBegin) {
+        this.onBegin = onBegin;
+    }
+
+    public void begin(String phase) {
+        onBegin.accept(phase);
+    }
+
+    public void add(String phase, long ns) {
+        nanos.merge(phase, ns, Long::sum);
+    }
+
+    public double seconds(String phase) {
+        return nanos.getOrDefault(phase, 0L) / 1e9;
+    }
+
+    /** Seconds per phase, for the metrics line. */
+    public Map<String, Double> secondsByPhase() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        nanos.forEach((k, v) -> m.put(k.toLowerCase(java.util.Locale.ROOT), v / 1e9));
+        return m;
+    }
+}

@@ -1,0 +1,29 @@
+package io.progrpo.trainer.cli;
+
+import io.progrpo.trainer.config.TrainConfig;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The work behind the CLI's subcommands. Each method returns the process exit status (0 = success).
+ *
+ * <p>Registration, first match wins: {@link Main#setCommands(Commands)} (embedding, tests), then the first
+ * provider found by {@link java.util.ServiceLoader} ({@code provides io.progrpo.trainer.cli.Commands with ...} in a
+ * module-info, or {@code META-INF/services/io.progrpo.trainer.cli.Commands} on the class path).
+ */
+public interface Commands {
+
+    /**
+     * Trains with a fully resolved, validated configuration.
+     *
+     * @param resume continue from the latest full checkpoint in {@code c.outDir()} instead of starting over
+     */
+    int train(TrainConfig c, boolean resume);
+
+    /** Evaluates the model saved in {@code checkpoint} with the evaluation settings of {@code c}. */
+    int eval(TrainConfig c, Path checkpoint);
+
+    /** Builds a comparison report from finished run directories into {@code out} (a directory). */
+    int report(List<Path> runs, Path out);
+}

@@ -1,0 +1,240 @@
+package io.progrpo.trainer.cli;
+
+import io.progrpo.trainer.config.ConfigException;
+import io.progrpo.trainer.config.TrainConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
+/**
+ * {@code progrpo train|eval|report|presets}.
+ *
+ * <p>Exit status: 0 success; 1 the command failed (as returned by {@link Commands}) or no {@link Commands}
+ * implementation is registered; 2 bad usage or bad configuration, with a one-line error naming the field to fix.
+ *
+ * <p>Configuration is resolved as {@code --preset} &lt; {@code --config FILE} &lt; {@code --set key=value} (in the
+ * order given) &lt; {@code --out}; see {@link TrainConfig#resolve}.
+ */
+@Command(name = "progrpo", mixinStandardHelpOptions = true, version = "progrpo 0.1.0",
+        description = "GRPO alignment of image generators with expand-and-prune (Pro-GRPO) and its baselines.",
+        subcommands = {Main.Train.class, Main.Eval.class, Main.Report.class, Main.Presets.class})
+public final class Main implements Callable<Integer> {
+
+    /** Exit status for a command that failed or could not run. */
+    public static final int EXIT_FAILURE = 1;
+    /** Exit status for bad usage or a bad configuration (picocli's usage status). */
+    public static final int EXIT_USAGE = CommandLine.ExitCode.USAGE;
+    /** Name of the resolved configuration a run directory or checkpoint holds. */
+    public static final String CONFIG_FILE_NAME = "config.json";
+
+    private static volatile Commands registered;
+
+    @Spec
+    CommandSpec spec;
+
+    /** Entry point: runs the command line and exits with its status. */
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * Registers the implementation of the subcommands, overriding any ServiceLoader provider; null clears it.
+     */
+    public static void setCommands(Commands commands) {
+        registered = commands;
+    }
+
+    /** A configured picocli command line; tests call {@code execute} on it with captured output. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return cl;
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return EXIT_USAGE;
+    }
+
+    static Commands commands(PrintWriter err) {
+        Commands c = registered;
+        if (c == null) {
+            c = ServiceLoader.load(Commands.class).findFirst().orElse(null);
+        }
+        if (c == null) {
+            err.println("error: no io.progrpo.trainer.cli.Commands implementation is registered "
+                    + "(call Main.setCommands or provide one through ServiceLoader)");
+        }
+        return c;
+    }
+
+    /** Options shared by train and eval: where the configuration comes from. */
+    static final class ConfigOptions {
+        @Option(names = "--preset", paramLabel = "NAME",
+                description = "Preset, or several joined by '+', e.g. pro-grpo+quick (see 'progrpo presets'). "
+                        + "Default: ${DEFAULT-VALUE}.", defaultValue = "flow-grpo")
+        String preset;
+
+        @Option(names = "--config", paramLabel = "FILE", description = "JSON object of config fields (over the preset).")
+        Path config;
+
+        @Option(names = "--set", paramLabel = "KEY=VALUE",
+                description = "Override one field, e.g. --set lr=1e-4 (repeatable; applied after --config, in order).")
+        List<String> sets = new ArrayList<>();
+
+        @Option(names = "--out", paramLabel = "DIR", description = "Run directory (same as --set outDir=DIR).")
+        Path out;
+
+        TrainConfig resolve(Path fallbackConfig) {
+            List<String> all = new ArrayList<>(sets);
+            if (out != null) {
+                all.add("outDir=" + out);
+            }
+            Path file = config != null ? config : fallbackConfig;
+            if (file != null && !Files.isRegularFile(file)) {
+                throw new ConfigException("--config", "config file " + file + " does not exist or is not a file");
+            }
+            return TrainConfig.resolve(preset, file, all);
+        }
+    }
+
+    /** Resolves a configuration, turning a {@link ConfigException} into a one-line error and exit status 2. */
+    static Integer withConfig(CommandSpec spec, Supplier<TrainConfig> resolve,
+                              Function<TrainConfig, Integer> action) {
+        TrainConfig c;
+        try {
+            c = resolve.get();
+        } catch (ConfigException e) {
+            spec.commandLine().getErr().println("config error (" + e.field() + "): " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        return action.apply(c);
+    }
+
+    /** {@code progrpo train}. */
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Train with a method preset and overrides; the resolved config is written to the run directory.")
+    static final class Train implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ConfigOptions cfg = new ConfigOptions();
+
+        @Option(names = "--resume", description = "Continue from the latest checkpoint in the run directory.")
+        boolean resume;
+
+        @Option(names = "--dry-run", description = "Print the resolved config and per-epoch totals, then exit.")
+        boolean dryRun;
+
+        @Override
+        public Integer call() {
+            return withConfig(spec, () -> cfg.resolve(null), c -> {
+                if (dryRun) {
+                    spec.commandLine().getOut().print(c.describe());
+                    spec.commandLine().getOut().flush();
+                    return 0;
+                }
+                Commands impl = commands(spec.commandLine().getErr());
+                return impl == null ? EXIT_FAILURE : impl.train(c, resume);
+            });
+        }
+    }
+
+    /** {@code progrpo eval}. */
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "Evaluate a checkpoint. Without --config, the checkpoint's own " + CONFIG_FILE_NAME
+                    + " is used when present.")
+    static final class Eval implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--checkpoint", paramLabel = "DIR", required = true, description = "Checkpoint directory.")
+        Path checkpoint;
+
+        @Mixin
+        ConfigOptions cfg = new ConfigOptions();
+
+        @Override
+        public Integer call() {
+            if (!Files.isDirectory(checkpoint)) {
+                spec.commandLine().getErr().println("error: checkpoint directory " + checkpoint + " does not exist");
+                return EXIT_USAGE;
+            }
+            Path own = checkpoint.resolve(CONFIG_FILE_NAME);
+            return withConfig(spec, () -> cfg.resolve(Files.isRegularFile(own) ? own : null), c -> {
+                Commands impl = commands(spec.commandLine().getErr());
+                return impl == null ? EXIT_FAILURE : impl.eval(c, checkpoint);
+            });
+        }
+    }
+
+    /** {@code progrpo report}. */
+    @Command(name = "report", mixinStandardHelpOptions = true,
+            description = "Compare finished runs: a markdown report with tables and figures.")
+    static final class Report implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--runs", paramLabel = "DIR", arity = "1..*", required = true,
+                description = "Run directories to compare (one or more).")
+        List<Path> runs;
+
+        @Option(names = "--out", paramLabel = "DIR", defaultValue = "report",
+                description = "Output directory for report.md and figures. Default: ${DEFAULT-VALUE}.")
+        Path out;
+
+        @Override
+        public Integer call() {
+            for (Path r : runs) {
+                if (!Files.isDirectory(r)) {
+                    spec.commandLine().getErr().println("error: run directory " + r + " does not exist");
+                    return EXIT_USAGE;
+                }
+            }
+            Commands impl = commands(spec.commandLine().getErr());
+            return impl == null ? EXIT_FAILURE : impl.report(List.copyOf(runs), out);
+        }
+    }
+
+    /** {@code progrpo presets}. */
+    @Command(name = "presets", mixinStandardHelpOptions = true,
+            description = "List the presets and the fields each one changes.")
+    static final class Presets implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("Methods (over the defaults) and overlays (combine with '+', e.g. pro-grpo+quick):");
+            int width = TrainConfig.listPresets().stream().mapToInt(String::length).max().orElse(10);
+            for (String name : TrainConfig.listPresets()) {
+                Map<String, Object> diff = TrainConfig.presetDifferences(name);
+                String kind = TrainConfig.OVERLAYS.contains(name) ? "overlay" : "method ";
+                out.printf("  %-" + width + "s  %s  %s%n", name, kind, diff.entrySet().stream()
+                        .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+            }
+            out.println("Defaults: " + TrainConfig.defaults().toMap().entrySet().stream()
+                    .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+            out.flush();
+            return 0;
+        }
+    }
+}
