@@ -17,7 +17,10 @@ module io.progrpo.trainer {
     opens io.progrpo.trainer.config to com.fasterxml.jackson.databind;
     // picocli injects the annotated option fields of the subcommands.
     opens io.progrpo.trainer.cli to info.picocli;
+    // the demo command's options
+    opens io.progrpo.trainer to info.picocli;
 
     // The CLI's work, when not registered through Main.setCommands.
     uses io.progrpo.trainer.cli.Commands;
+    provides io.progrpo.trainer.cli.Commands with io.progrpo.trainer.ProgrpoCommands;
 }

@@ -145,7 +145,7 @@ public final class ExpandAndPruneDriver {
         long rewardedImages = 0;
         long rewardNanos = 0;
         long start = System.nanoTime();
-        Trajectory traj = new Trajectory();
+        Trajectory traj = new Trajectory(sampler);
         Tensor x = null;
         Tensor c = null;
         RewardOutput finalOut = null;

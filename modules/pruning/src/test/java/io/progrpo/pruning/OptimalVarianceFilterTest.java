@@ -43,9 +43,10 @@ class OptimalVarianceFilterTest {
     static void assertValidSubset(int[] s, int k, int g) {
         assertEquals(k, s.length, "subset size");
         for (int p = 0; p < s.length; p++) {
-            assertTrue(s[p] >= 0 && s[p] < g, "index in range: " + s[p]);
+            int at = p;
+            assertTrue(s[p] >= 0 && s[p] < g, () -> "index in range: " + s[at]);
             if (p > 0) {
-                assertTrue(s[p] > s[p - 1], "ascending and distinct: " + Arrays.toString(s));
+                assertTrue(s[p] > s[p - 1], () -> "ascending and distinct at position " + at);
             }
         }
     }

@@ -21,8 +21,8 @@ import java.util.Set;
  * {@link #append} and {@link #advance} store <em>copies</em> of what they keep, so the {@link StepOutput} stays the
  * caller's to close. The latents passed to {@code append} are shared, not copied, when they are this trajectory's
  * {@link #finalLatents()} (the usual chain {@code x = traj.finalLatents()}), so consecutive steps store each latent
- * once. The copies are made on the calling thread: like every tensor they belong to the scope open there (if any),
- * so fill a trajectory outside any scope that closes before it. Accessors return borrowed tensors, valid until
+ * once. The trajectory owns its copies itself ({@link Tensor#unscoped()}), whatever scope is open at the call, and
+ * frees them in {@link #keepRows} and {@link #close}. Accessors return borrowed tensors, valid until
  * {@link #keepRows} or {@link #close}.
  *
  * <h2>Pruning</h2>
@@ -137,8 +137,9 @@ public final class Trajectory implements AutoCloseable {
     }
 
     private static Tensor copy(Tensor t) {
+        // owned by the trajectory itself, not by whatever scope the caller has open
         try (Scope scope = Scope.open()) {
-            return scope.keep(t.detach().clone_());
+            return t.detach().clone_().unscoped();
         }
     }
 
@@ -205,7 +206,7 @@ public final class Trajectory implements AutoCloseable {
         Map<Tensor, Tensor> remap = new IdentityHashMap<>();
         Device device = current.device();
         try (Tensor cpu = Tensor.of(idx, idx.length); Tensor index = cpu.to(device)) {
-            for (Tensor t : distinct()) remap.put(t, t.indexSelect(0, index));
+            for (Tensor t : distinct()) remap.put(t, t.indexSelect(0, index).unscoped());
         }
         for (Entry e : entries) {
             e.x = remap.get(e.x);

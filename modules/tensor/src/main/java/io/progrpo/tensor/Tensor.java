@@ -735,8 +735,16 @@ public final class Tensor implements AutoCloseable {
         return adoptOut(0);
     }
 
-    /** Rows {@code rows} along dimension 0 (a copy). */
+    /** Entries {@code rows} along dimension {@code d} (a copy); each must be in [0, size(d)). */
     public Tensor indexSelect(long d, long... rows) {
+        // libtorch reports only "index out of range in self"; name the offending index here instead
+        long n = size(Math.toIntExact(d));
+        for (long r : rows) {
+            if (r < 0 || r >= n) {
+                throw new IndexOutOfBoundsException("index_select: index " + r + " out of range [0, " + n + ") for dimension " + d
+                        + " of size " + n + " in " + describe());
+            }
+        }
         try (Tensor idx = of(rows, rows.length)) {
             return indexSelect(d, idx);
         }

@@ -220,7 +220,7 @@ class ElementwiseOpsTest extends TensorTestBase {
         assertEquals(ta, same);
         ta.fill(1.5);
         assertArrayEquals(new float[] {1.5f, 1.5f, 1.5f, 1.5f, 1.5f, 1.5f}, ta.toFloatArray());
-        ta.copyFrom(t(bv, 3));
+        ta.copyFrom(t(java.util.Arrays.copyOf(bv, 3), 3));
         assertArrayEquals(TestSupport.f(new double[] {bv[0], bv[1], bv[2], bv[0], bv[1], bv[2]}), ta.toFloatArray(), "copy_ broadcasts");
     }
 }

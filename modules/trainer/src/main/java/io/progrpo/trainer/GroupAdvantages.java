@@ -14,8 +14,9 @@ import java.util.Map;
  * reward of the batch (Flow-GRPO's "global std").
  *
  * <p>Samples with A_i == 0 contribute nothing to the policy gradient and are skipped in training
- * ({@link #trainMask}). A group whose rewards are all equal gets exactly 0 for every member: the group mean is
- * computed relative to a member of the group, so no rounding residue survives to be divided by the tiny epsilon.
+ * ({@link #trainMask}). A group whose rewards are all equal gets exactly 0 for every member: rewards are centred
+ * relative to a member of the group, so no rounding residue of the mean survives to be divided by the tiny epsilon
+ * (and a large common offset such as 1e9 costs no precision).
  *
  * <p>In Pro-GRPO the advantages are normalized over the final survivors only: pass only their rewards.
  * Group ids are arbitrary ints; samples with equal ids form a group.
@@ -66,11 +67,12 @@ public final class GroupAdvantages {
         double[] adv = new double[rewards.length];
         double globalStd = mode == StdMode.GLOBAL ? std(rewards, allIndices(rewards.length)) : Double.NaN;
         for (int[] members : groups) {
-            double mean = mean(rewards, members);
+            double shift = rewards[members[0]];
+            double offset = meanOffset(rewards, members);
             double std = mode == StdMode.GLOBAL ? globalStd : std(rewards, members);
             double denom = std + eps;
             for (int i : members) {
-                double centred = rewards[i] - mean;
+                double centred = (rewards[i] - shift) - offset; // R_i - mean, without rounding the mean itself
                 // centred == 0 covers a zero-std group even when eps == 0 (no 0/0).
                 double a = centred == 0 ? 0.0 : centred / denom;
                 adv[i] = Math.max(-clip, Math.min(clip, a));
@@ -170,8 +172,11 @@ public final class GroupAdvantages {
         return all;
     }
 
-    /** Mean relative to the first member: exact for a constant group, robust to a large common offset. */
-    private static double mean(double[] r, int[] members) {
+    /**
+     * mean - r[members[0]]: the mean relative to the group's first member. Centring as (r - first) - offset keeps
+     * a constant group exactly at 0 and does not round the mean to the grid of a large common offset.
+     */
+    private static double meanOffset(double[] r, int[] members) {
         if (members.length == 0) {
             return 0;
         }
@@ -180,18 +185,19 @@ public final class GroupAdvantages {
         for (int i : members) {
             sum += r[i] - shift;
         }
-        return shift + sum / members.length;
+        return sum / members.length;
     }
 
-    /** Population std (1/n) by the two-pass formula; 0 for an empty or constant set. */
+    /** Population std (1/n) by the two-pass formula on shifted values; 0 for an empty or constant set. */
     private static double std(double[] r, int[] members) {
         if (members.length == 0) {
             return 0;
         }
-        double m = mean(r, members);
+        double shift = r[members[0]];
+        double offset = meanOffset(r, members);
         double sq = 0;
         for (int i : members) {
-            double d = r[i] - m;
+            double d = (r[i] - shift) - offset;
             sq += d * d;
         }
         return Math.sqrt(sq / members.length);

@@ -202,7 +202,8 @@ public final class GrpoTrainer implements AutoCloseable {
             m.put("checkpoints", cps);
             m.put("trajectories_sampled", rows);
             m.put("trajectories_trained", r.length);
-            m.put("nfe_sampling", result.counts().modelForwardRows());
+            // model evaluations per row: classifier-free guidance evaluates the network twice
+            m.put("nfe_sampling", result.counts().modelForwardRows() * (cfg.guidanceScale() == 1 ? 1 : 2));
             m.put("previews", result.counts().previews());
             m.put("reward_calls", result.counts().rewardCalls());
             m.put("rewarded_images", result.counts().rewardedImages());
@@ -348,6 +349,19 @@ public final class GrpoTrainer implements AutoCloseable {
             VelocityModel policy = guided(model, world.unconditional(device));
             Sampler es = plan.evalSampler();
             for (int i = 0; i < es.steps(); i++) x = es.step(policy, x, cond, i, gen).next();
+            return decoder.decode(x).unscoped();
+        }
+    }
+
+    /** Decoded samples from the training (stochastic) sampler, as a training group sees them; the caller owns them. */
+    public Tensor samplesSde(List<String> prompts, long noiseSeed) {
+        module.eval();
+        try (var ng = Autograd.noGrad(); Scope s = Scope.open(); Generator gen = Generator.create(noiseSeed, device)) {
+            Tensor x = Tensor.randn(gen, DType.FLOAT32, device, concat(prompts.size(), world.latentShape()));
+            Tensor cond = world.conditioning(prompts, device);
+            VelocityModel policy = guided(model, world.unconditional(device));
+            Sampler ts = plan.sampler();
+            for (int i = 0; i < ts.steps(); i++) x = ts.step(policy, x, cond, i, gen).next();
             return decoder.decode(x).unscoped();
         }
     }

@@ -74,9 +74,13 @@ public final class Main implements Callable<Integer> {
 
     static Commands commands(PrintWriter err) {
         Commands c = registered;
-        if (c == null) {
-            c = ServiceLoader.load(Commands.class).findFirst().orElse(null);
-        }
+        return c != null ? c : firstProvider(ServiceLoader.load(Commands.class), err);
+    }
+
+    /** The first provider, or null after printing how to register one. */
+    static Commands firstProvider(Iterable<Commands> providers, PrintWriter err) {
+        var it = providers.iterator();
+        Commands c = it.hasNext() ? it.next() : null;
         if (c == null) {
             err.println("error: no io.progrpo.trainer.cli.Commands implementation is registered "
                     + "(call Main.setCommands or provide one through ServiceLoader)");

@@ -136,6 +136,7 @@ public final class Plots {
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
                 .xAxisTitle(xLabel).yAxisTitle(yLabel).build();
         style(chart.getStyler());
+        chart.getStyler().setYAxisDecimalPattern("0.###");
         for (Map.Entry<String, double[][]> e : series.entrySet()) {
             double[][] pts = e.getValue();
             if (pts.length == 0) {

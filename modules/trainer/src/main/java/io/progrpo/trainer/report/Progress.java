@@ -132,7 +132,7 @@ public final class Progress implements AutoCloseable {
         ensureOpen();
         message = extra == null ? "" : extra;
         if (bar != null) {
-            bar.setExtraMessage(message);
+            bar.setExtraMessage(message.isEmpty() ? "" : " " + message); // the bar prints it flush after the rate
         }
         return this;
     }

@@ -1,0 +1,155 @@
+package io.progrpo.reward;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.progrpo.reward.MultiReward.Aggregation;
+import io.progrpo.reward.MultiReward.Term;
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+class MultiRewardTest {
+    record Fixed(String name, double[] scores) implements RewardFunction {
+        @Override
+        public RewardOutput score(Tensor images, List<String> prompts) {
+            return RewardOutput.of(scores);
+        }
+    }
+
+    private static final int GROUPS = 4;
+    private static final int GROUP_SIZE = 6;
+    private static final int N = GROUPS * GROUP_SIZE;
+
+    private static int[] groupIds() {
+        int[] g = new int[N];
+        // interleaved, so the formula cannot rely on groups being contiguous
+        for (int i = 0; i < N; i++) g[i] = 10 + i % GROUPS;
+        return g;
+    }
+
+    @Test
+    void bothAggregationsMatchAHandComputation() {
+        Random rnd = new Random(42);
+        for (int trial = 0; trial < 20; trial++) {
+            double[][] raw = new double[3][N];
+            double[] w = {rnd.nextGaussian(), rnd.nextDouble(), 0.1};
+            for (int r = 0; r < 3; r++) for (int i = 0; i < N; i++) raw[r][i] = rnd.nextGaussian() * (r + 1) * 10 + r;
+            List<Term> terms = List.of(new Term(new Fixed("a", raw[0]), w[0]), new Term(new Fixed("b", raw[1]), w[1]),
+                    new Term(new Fixed("c", raw[2]), w[2]));
+            int[] groups = groupIds();
+
+            double[] expectSum = new double[N];
+            double[] expectAdv = new double[N];
+            for (int i = 0; i < N; i++) {
+                for (int r = 0; r < 3; r++) {
+                    expectSum[i] += w[r] * raw[r][i];
+                    // group of i: every j with the same id; population mean and std
+                    double sum = 0;
+                    int count = 0;
+                    for (int j = 0; j < N; j++) if (groups[j] == groups[i]) { sum += raw[r][j]; count++; }
+                    double mean = sum / count;
+                    double ss = 0;
+                    for (int j = 0; j < N; j++) if (groups[j] == groups[i]) ss += (raw[r][j] - mean) * (raw[r][j] - mean);
+                    double std = Math.sqrt(ss / count);
+                    expectAdv[i] += w[r] * (raw[r][i] - mean) / (std + 1e-4);
+                }
+            }
+            try (Scope _ = Scope.open()) {
+                Tensor images = Tensor.zeros(N, 3, 2, 2);
+                List<String> prompts = Collections.nCopies(N, "p");
+                MultiRewardOutput sum = new MultiReward(terms, Aggregation.WEIGHTED_SUM).score(images, prompts, null);
+                MultiRewardOutput adv = new MultiReward(terms, Aggregation.ADVANTAGE_SUM).score(images, prompts, groups);
+                assertArrayEquals(expectSum, sum.scores(), 1e-9);
+                assertArrayEquals(expectAdv, adv.scores(), 1e-9);
+                assertArrayEquals(raw[1], adv.raw("b"), 0);
+                assertTrue(sum.advantages().isEmpty());
+                assertEquals(List.of("a", "b", "c"), List.copyOf(adv.advantages().keySet()));
+                // per-reward statistics
+                Map<String, Double> summary = adv.summary();
+                for (int r = 0; r < 3; r++) {
+                    String name = String.valueOf((char) ('a' + r));
+                    double mean = 0;
+                    for (double v : raw[r]) mean += v / N;
+                    double var = 0;
+                    for (double v : raw[r]) var += (v - mean) * (v - mean) / N;
+                    assertEquals(mean, summary.get(name + "/mean"), 1e-9);
+                    assertEquals(Math.sqrt(var), summary.get(name + "/std"), 1e-9);
+                }
+                assertTrue(summary.containsKey("total/mean") && summary.containsKey("total/std"));
+            }
+            assertArrayEquals(expectAdv, MultiReward.aggregate(Aggregation.ADVANTAGE_SUM, w, raw, groups), 1e-9);
+        }
+    }
+
+    @Test
+    void groupWithEqualRewardsGetsZeroAdvantage() {
+        double[] a = MultiReward.groupAdvantages(new double[] {3, 3, 3, 1, 2}, new int[] {0, 0, 0, 1, 1});
+        assertArrayEquals(new double[] {0, 0, 0, -0.5 / (0.5 + 1e-4), 0.5 / (0.5 + 1e-4)}, a, 1e-12);
+    }
+
+    @Test
+    void parsesJsonLikeAndKeyValueSpecs() {
+        Map<String, Double> expect = new LinkedHashMap<>();
+        expect.put("alignment", 1.0);
+        expect.put("jpeg_compressibility", 0.1);
+        assertEquals(expect, MultiReward.parseWeights("{\"alignment\": 1.0, \"jpeg_compressibility\": 0.1}"));
+        assertEquals(expect, MultiReward.parseWeights("alignment=1, jpeg_compressibility:0.1"));
+        assertEquals(Map.of("alignment", 1.0), MultiReward.parseWeights("alignment"));
+        MultiReward m = MultiReward.parse("{\"alignment\": 1.0, \"jpeg_compressibility\": -0.5}", Aggregation.WEIGHTED_SUM);
+        assertEquals("alignment*1.0 + jpeg_compressibility*-0.5 (WEIGHTED_SUM)", m.describe());
+        try (Scope _ = Scope.open()) {
+            MultiRewardOutput out = m.score(Tensor.zeros(2, 3, 16, 16), List.of("a red circle at the left", "a blue cross at the top"), null);
+            double[] al = out.raw("alignment");
+            double[] jp = out.raw("jpeg_compressibility");
+            for (int i = 0; i < 2; i++) assertEquals(al[i] - 0.5 * jp[i], out.scores()[i], 1e-12);
+            assertTrue(out.summary().containsKey("alignment/color"));
+        }
+    }
+
+    @Test
+    void nonFiniteWeightsAreRejectedNamingTheReward() {
+        var e = assertThrows(IllegalArgumentException.class, () -> MultiReward.parseWeights("{\"alignment\": NaN}"));
+        assertTrue(e.getMessage().contains("'alignment'") && e.getMessage().contains("NaN"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> MultiReward.parse("alignment=Infinity", Aggregation.WEIGHTED_SUM));
+        assertTrue(e.getMessage().contains("'alignment'") && e.getMessage().contains("Infinity"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new Term(new Fixed("x", new double[0]), Double.NEGATIVE_INFINITY));
+        assertTrue(e.getMessage().contains("'x'") && e.getMessage().contains("-Infinity"), e.getMessage());
+        Map<String, Double> weights = new LinkedHashMap<>();
+        weights.put("jpeg_compressibility", Double.NaN);
+        e = assertThrows(IllegalArgumentException.class, () -> MultiReward.of(weights, Aggregation.WEIGHTED_SUM));
+        assertTrue(e.getMessage().contains("'jpeg_compressibility'") && e.getMessage().contains("NaN"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> MultiReward.parseWeights("alignment: lots"));
+        assertTrue(e.getMessage().contains("'lots'"), e.getMessage());
+    }
+
+    @Test
+    void badSpecsAndInputsAreRejected() {
+        var e = assertThrows(IllegalArgumentException.class, () -> MultiReward.parse("{\"aesthetic\": 1}", Aggregation.WEIGHTED_SUM));
+        assertTrue(e.getMessage().contains("'aesthetic'") && e.getMessage().contains("alignment"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> MultiReward.parseWeights("a=1, a=2"));
+        assertTrue(e.getMessage().contains("'a' appears twice"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> MultiReward.parseWeights("{ }"));
+        assertTrue(e.getMessage().contains("names no reward"), e.getMessage());
+        MultiReward adv = new MultiReward(List.of(new Term(new Fixed("a", new double[] {1, 2}), 1)), Aggregation.ADVANTAGE_SUM);
+        try (Scope _ = Scope.open()) {
+            Tensor images = Tensor.zeros(2, 3, 2, 2);
+            e = assertThrows(IllegalArgumentException.class, () -> adv.score(images, List.of("p", "q"), null));
+            assertTrue(e.getMessage().contains("group ids"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> adv.score(images, List.of("p", "q"), new int[3]));
+            assertTrue(e.getMessage().contains("expected 2 group ids") && e.getMessage().contains("got 3"), e.getMessage());
+            MultiReward nan = new MultiReward(List.of(new Term(new Fixed("bad", new double[] {1, Double.NaN}), 1)), Aggregation.WEIGHTED_SUM);
+            var ise = assertThrows(IllegalStateException.class, () -> nan.score(images, List.of("p", "q"), null));
+            assertTrue(ise.getMessage().contains("'bad'") && ise.getMessage().contains("index 1") && ise.getMessage().contains("NaN"), ise.getMessage());
+        }
+    }
+}

@@ -1,0 +1,345 @@
+package io.progrpo.trainer.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrainConfigTest {
+
+    @Test
+    void defaultsAreTheDocumentedBase() {
+        TrainConfig d = TrainConfig.defaults();
+        assertEquals("flow-grpo", d.method());
+        assertEquals(24, d.groupSize());
+        assertEquals(12, d.subsetSize());
+        assertEquals(10, d.samplerSteps());
+        assertEquals(20, d.evalSteps());
+        assertEquals(0.7, d.noiseLevel());
+        assertEquals(4.5, d.guidanceScale());
+        assertEquals(1e-4, d.clipRange());
+        assertEquals(5.0, d.advClip());
+        assertEquals(0.0, d.beta());
+        assertEquals(3e-4, d.lr());
+        assertEquals(24, d.microBatch());
+        assertEquals(1500, d.pretrainSteps());
+        assertEquals("none", d.pruneSchedule());
+        assertTrue(d.detachUncond());
+    }
+
+    @Test
+    void methodPresetsSetThePaperSchedules() {
+        assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo",
+                "pro-grpo-flash", "paper-flow", "demo", "quick"), TrainConfig.listPresets());
+        TrainConfig pro = TrainConfig.preset("pro-grpo");
+        assertEquals(48, pro.groupSize());
+        assertEquals("48>24@5>12@7", pro.pruneSchedule());
+        assertEquals(12, pro.trainedGroupSize());
+        TrainConfig flash = TrainConfig.preset("pro-grpo-flash");
+        assertEquals(24, flash.groupSize());
+        assertEquals("24>16@5>12@7", flash.pruneSchedule());
+        TrainConfig ovf = TrainConfig.preset("static-ovf");
+        assertEquals(24, ovf.groupSize());
+        assertEquals(12, ovf.trainedGroupSize());
+        assertEquals(12, TrainConfig.preset("uniform-subsample").subsetSize());
+        TrainConfig dance = TrainConfig.preset("dance-grpo");
+        assertEquals(16, dance.groupSize());
+        assertEquals(20, dance.samplerSteps());
+        assertEquals(0.0, dance.beta());
+        assertFalse(dance.detachUncond());
+        assertEquals(24, TrainConfig.preset("flow-grpo").trainedGroupSize());
+    }
+
+    @Test
+    void overlaysCombineWithMethods() {
+        TrainConfig c = TrainConfig.preset("pro-grpo+paper-flow+quick");
+        assertEquals("pro-grpo", c.method());
+        assertEquals(48, c.groupSize());
+        assertEquals(6, c.evalSteps());
+        assertEquals(0.01, c.beta());
+        assertEquals(1, c.epochs());
+        TrainConfig demo = TrainConfig.preset("demo");
+        assertEquals("flow-grpo", demo.method());
+        assertTrue(demo.epochs() < TrainConfig.defaults().epochs());
+    }
+
+    @Test
+    void unknownPresetIsNamed() {
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.preset("pro-grpo+fast"));
+        assertTrue(e.getMessage().contains("'fast'"), e.getMessage());
+        assertTrue(e.getMessage().contains("pro-grpo-flash"), e.getMessage());
+    }
+
+    @Test
+    void jsonRoundTripOfEveryPreset() {
+        for (String p : TrainConfig.listPresets()) {
+            TrainConfig c = TrainConfig.preset(p);
+            assertEquals(c, TrainConfig.fromJson(c.toJson()), p);
+        }
+        TrainConfig odd = TrainConfig.defaults().withSets(List.of("lr=1.2345678901234567e-5", "seed=-9007199254740993",
+                "outDir=runs/with space"));
+        assertEquals(odd, TrainConfig.fromJson(odd.toJson()));
+    }
+
+    @Test
+    void resolutionOrderIsPresetThenFileThenSet(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("c.json");
+        Files.writeString(file, "{\"lr\": 0.001, \"epochs\": 7, \"noiseLevel\": 1}");
+        TrainConfig c = TrainConfig.resolve("pro-grpo", file, List.of("lr=1e-4", "epochs=9", "epochs=8"));
+        assertEquals("pro-grpo", c.method());
+        assertEquals(1e-4, c.lr());
+        assertEquals(8, c.epochs());
+        assertEquals(1.0, c.noiseLevel());
+        assertEquals(48, c.groupSize());
+        assertEquals(TrainConfig.defaults(), TrainConfig.resolve(null, null, null));
+    }
+
+    @Test
+    void overridesAreValidatedTogether() {
+        // Each change alone would be inconsistent (schedule must start at groupSize); together they are fine.
+        TrainConfig c = TrainConfig.preset("pro-grpo").withSets(List.of("groupSize=32", "pruneSchedule=32>8@6"));
+        assertEquals(32, c.groupSize());
+        assertEquals(8, c.trainedGroupSize());
+    }
+
+    @Test
+    void unknownFieldInFileIsNamedWithTheValidOnes(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("bad.json");
+        Files.writeString(file, "{\"lrr\": 0.1}");
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
+        assertEquals("lrr", e.field());
+        assertTrue(e.getMessage().contains("unknown config field 'lrr'"), e.getMessage());
+        assertTrue(e.getMessage().contains("did you mean 'lr'"), e.getMessage());
+        assertTrue(e.getMessage().contains("valid fields: method, seed, epochs"), e.getMessage());
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+    }
+
+    @Test
+    void wrongTypeInFileNamesFieldTypeAndValue(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("bad.json");
+        Files.writeString(file, "{\"epochs\": \"ten\"}");
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
+        assertEquals("epochs", e.field());
+        assertTrue(e.getMessage().contains("expects an integer (int), got \"ten\""), e.getMessage());
+
+        Files.writeString(file, "{\"epochs\": 2.5}");
+        e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
+        assertTrue(e.getMessage().contains("got 2.5"), e.getMessage());
+
+        Files.writeString(file, "{\"detachUncond\": 1}");
+        e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
+        assertTrue(e.getMessage().contains("'detachUncond'") && e.getMessage().contains("true or false, got 1"),
+                e.getMessage());
+
+        Files.writeString(file, "{\"reward\": 3}");
+        e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
+        assertTrue(e.getMessage().contains("expects a string, got 3"), e.getMessage());
+    }
+
+    @Test
+    void malformedOrNonObjectJsonNamesTheFile(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("broken.json");
+        Files.writeString(file, "{\n \"lr\": 0.1,\n oops\n}");
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
+        assertTrue(e.getMessage().contains("malformed JSON in file " + file), e.getMessage());
+        assertTrue(e.getMessage().contains("line 3"), e.getMessage());
+
+        Files.writeString(file, "[1, 2]");
+        e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
+        assertTrue(e.getMessage().contains("must hold a JSON object") && e.getMessage().contains("array"),
+                e.getMessage());
+
+        Path missing = dir.resolve("missing.json");
+        e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, missing, null));
+        assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+    }
+
+    @Test
+    void setStringsAreParsedByFieldType() {
+        TrainConfig c = TrainConfig.defaults().withSets(List.of("seed=7", "lr=1e-5", "asyncReward=TRUE",
+                "reward=alignment:1.0,jpeg_compressibility:0.1", "device=cuda:0"));
+        assertEquals(7L, c.seed());
+        assertEquals(1e-5, c.lr());
+        assertTrue(c.asyncReward());
+        assertEquals(Map.of("alignment", 1.0, "jpeg_compressibility", 0.1), TrainConfig.parseRewardSpec(c.reward()));
+        assertEquals("cuda:0", c.device());
+
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> TrainConfig.defaults().withSets(List.of("samplerSteps=abc")));
+        assertEquals("samplerSteps", e.field());
+        assertTrue(e.getMessage().contains("expects an integer (int), got 'abc'"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("asyncReward=yes")));
+        assertTrue(e.getMessage().contains("true or false, got 'yes'"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("lr")));
+        assertTrue(e.getMessage().contains("key=value, got 'lr'"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("nosuch=1")));
+        assertTrue(e.getMessage().contains("'nosuch' in --set"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = ';', quoteCharacter = '"', value = {
+            "method; ppo; 'ppo'",
+            "epochs; 0; got 0",
+            "groupsPerEpoch; -1; got -1",
+            "groupSize; 1; got 1",
+            "samplerSteps; 1; got 1",
+            "evalSteps; 0; got 0",
+            "noiseLevel; -0.1; got -0.1",
+            "noiseLevel; NaN; got NaN",
+            "shift; 0; got 0.0",
+            "eta; -1; got -1.0",
+            "guidanceScale; Infinity; got Infinity",
+            "trainStepFraction; 0; got 0.0",
+            "trainStepFraction; 1.5; got 1.5",
+            "clipRange; 1.5; got 1.5",
+            "advClip; 0; got 0.0",
+            "stdMode; batch; 'batch'",
+            "beta; -0.01; got -0.01",
+            "lr; 0; got 0.0",
+            "beta1; 1.0; got 1.0",
+            "beta2; -0.5; got -0.5",
+            "weightDecay; -1; got -1.0",
+            "gradClip; -1; got -1.0",
+            "microBatch; 0; got 0",
+            "reward; Alignment; 'Alignment'",
+            "reward; alignment:abc; 'abc'",
+            "reward; alignment:1,alignment:2; appears twice",
+            "rewardAggregation; mean; 'mean'",
+            "evalEvery; -1; got -1",
+            "evalPrompts; -2; got -2",
+            "checkpointEvery; -1; got -1",
+            "device; gpu; 'gpu'",
+            "modelDtype; float16; 'float16'",
+            "imageSize; 2; got 2",
+            "modelWidth; 0; got 0",
+            "pretrainSteps; -5; got -5",
+            "pruneSchedule; 24>12@5; got '24>12@5'",
+    })
+    void badValuesNameFieldAndValue(String field, String value, String expected) {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> TrainConfig.defaults().withSets(List.of(field + "=" + value)));
+        assertEquals(field, e.field());
+        assertTrue(e.getMessage().contains(field), e.getMessage());
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = ';', quoteCharacter = '"', value = {
+            "none; needs a pruneSchedule",
+            "24>12@5; starts at G_max = 24 but groupSize is 48",
+            "48>48@5; size 48 must be in [2, 47]",
+            "48>24@5>1@7; size 1 must be in [2, 23]",
+            "48>24@5>12@5; checkpoint step 5 must be in [6, 9]",
+            "48>24@10; checkpoint step 10 must be in [1, 9]",
+            "48>24@0; checkpoint step 0 must be in [1, 9]",
+            "48-24; must look like G_max>size@step",
+            "Standard; lower-case preset name",
+    })
+    void badPruneSchedulesAreExplained(String schedule, String expected) {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> TrainConfig.preset("pro-grpo").withSets(List.of("pruneSchedule=" + schedule)));
+        assertEquals("pruneSchedule", e.field());
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @Test
+    void namedScheduleIsLeftToPruneSchedule() {
+        TrainConfig c = TrainConfig.preset("pro-grpo").withSets(List.of("pruneSchedule=standard"));
+        assertEquals("standard", c.pruneSchedule());
+        assertThrows(IllegalStateException.class, c::trainedGroupSize);
+        assertEquals(12 * c.groupsPerEpoch(), c.derivedTotals(12).trajectoriesTrainedPerEpoch());
+        assertTrue(c.describe().contains("unavailable until the schedule 'standard' is resolved"));
+    }
+
+    @Test
+    void subsetMustFitTheGroup() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> TrainConfig.preset("static-ovf").withSets(List.of("subsetSize=25")));
+        assertEquals("subsetSize", e.field());
+        assertTrue(e.getMessage().contains("<= groupSize (24)") && e.getMessage().contains("got 25"), e.getMessage());
+        // flow-grpo ignores subsetSize, so a large one is not an error there
+        assertEquals(30, TrainConfig.defaults().withSets(List.of("subsetSize=30")).subsetSize());
+    }
+
+    @Test
+    void derivedTotalsMatchAnIndependentCount() {
+        SplittableRandom rnd = new SplittableRandom(2512_15347L);
+        for (int trial = 0; trial < 200; trial++) {
+            String method = TrainConfig.METHODS.get(rnd.nextInt(TrainConfig.METHODS.size()));
+            int groups = 1 + rnd.nextInt(16);
+            int steps = 3 + rnd.nextInt(40);
+            int g = 4 + rnd.nextInt(60);
+            int k = 2 + rnd.nextInt(g - 1);
+            double w = rnd.nextBoolean() ? 1.0 : 4.5;
+            double fraction = 0.05 + 0.95 * rnd.nextDouble();
+            int micro = 1 + rnd.nextInt(40);
+            int mid = 2 + (g - 2) / 2;
+            int last = 2 + rnd.nextInt(Math.max(1, mid - 2));
+            String schedule = TrainConfig.PRUNING_METHODS.contains(method)
+                    ? (mid < g && last < mid ? g + ">" + mid + "@1>" + last + "@2" : g + ">2@1") : "none";
+            TrainConfig c = TrainConfig.defaults().with(Map.of("method", method, "groupsPerEpoch", groups,
+                    "samplerSteps", steps, "groupSize", g, "subsetSize", k, "guidanceScale", w,
+                    "trainStepFraction", fraction, "microBatch", micro, "pruneSchedule", schedule), "test");
+
+            int trainedGroup;
+            if (method.equals("static-ovf") || method.equals("uniform-subsample")) {
+                trainedGroup = k;
+            } else if (method.startsWith("pro-grpo")) {
+                String[] parts = schedule.split(">");
+                trainedGroup = Integer.parseInt(parts[parts.length - 1].split("@")[0]);
+            } else {
+                trainedGroup = g;
+            }
+            int trainedSteps = Math.max(1, (int) (fraction * (steps - 1) + 1e-9));
+            long transitions = (long) trainedGroup * groups * trainedSteps;
+            DerivedTotals t = c.derivedTotals();
+            assertEquals((long) g * groups, t.trajectoriesSampledPerEpoch(), c::toString);
+            assertEquals((long) trainedGroup * groups, t.trajectoriesTrainedPerEpoch(), c::toString);
+            assertEquals(trainedSteps, t.trainedStepsPerTrajectory(), c::toString);
+            assertEquals(transitions, t.transitionsTrainedPerEpoch(), c::toString);
+            assertEquals((long) Math.ceil(transitions / (double) micro), t.backwardPassesPerEpoch(), c::toString);
+            assertEquals((long) g * steps * groups * (w == 1.0 ? 1 : 2), t.samplingNfePerEpochUnpruned(), c::toString);
+        }
+    }
+
+    @Test
+    void trainStepFractionOneTrainsAllButTheLastStep() {
+        assertEquals(9, TrainConfig.defaults().trainedStepsPerTrajectory());
+        assertEquals(4, TrainConfig.defaults().withSets(List.of("trainStepFraction=0.5")).trainedStepsPerTrajectory());
+        assertEquals(1, TrainConfig.defaults().withSets(List.of("trainStepFraction=0.01")).trainedStepsPerTrajectory());
+    }
+
+    @Test
+    void describeListsFieldsMarksChangesAndPrintsTotals() {
+        String d = TrainConfig.preset("pro-grpo").describe();
+        assertTrue(d.contains("groupSize") && d.contains("* 48"), d);
+        assertTrue(d.contains("sampling NFE / epoch (unpruned)"), d);
+        // 48 * 10 steps * 8 groups * 2 (CFG)
+        assertTrue(d.contains("7,680"), d);
+        assertTrue(d.lines().anyMatch(l -> l.contains("lr") && l.contains("3.0E-4") && !l.contains("*")), d);
+    }
+
+    @Test
+    void rewardSpecParsing() {
+        assertEquals(Map.of("alignment", 1.0), TrainConfig.parseRewardSpec("alignment"));
+        assertEquals(List.of("a", "b_c"), List.copyOf(TrainConfig.parseRewardSpec("a:0.5, b_c:-2").keySet()));
+        assertEquals(-2.0, TrainConfig.parseRewardSpec("a:0.5, b_c:-2").get("b_c"));
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.parseRewardSpec("a:Infinity"));
+        assertTrue(e.getMessage().contains("'Infinity'"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.parseRewardSpec(""));
+        assertEquals("reward", e.field());
+    }
+}
