@@ -57,3 +57,6 @@ check_blas() {
       echo "================================================================================" >&2 ;;
   esac
 }
+
+# libtorch's OpenMP threads spin-wait by default, which starves everything else on small machines.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}

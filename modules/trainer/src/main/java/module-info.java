@@ -12,6 +12,7 @@ module io.progrpo.trainer {
     exports io.progrpo.trainer.config;
     exports io.progrpo.trainer.report;
     exports io.progrpo.trainer.cli;
+    exports io.progrpo.trainer.world;
 
     // Jackson reads and writes config records and metric rows reflectively.
     opens io.progrpo.trainer.config to com.fasterxml.jackson.databind;

@@ -221,7 +221,7 @@ public record TrainConfig(
                 0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
                 3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
                 "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 1500, false);
+                16, 32, 400, false);
     }
 
     private static final Map<String, Map<String, Object>> PRESETS = buildPresets();
@@ -245,7 +245,7 @@ public record TrainConfig(
         // Overlays: change budget or sampler setting, keep the method.
         p.put("paper-flow", ordered("samplerSteps", 10, "evalSteps", 40, "shift", 3.0, "beta", 0.01));
         p.put("demo", ordered("epochs", 6, "groupsPerEpoch", 2, "evalEvery", 2, "evalPrompts", 12, "checkpointEvery", 3,
-                "modelWidth", 16, "pretrainSteps", 300, "evalSteps", 10));
+                "pretrainSteps", 400, "evalSteps", 10));
         p.put("quick", ordered("epochs", 1, "groupsPerEpoch", 1, "evalEvery", 1, "evalPrompts", 4,
                 "checkpointEvery", 1, "pretrainSteps", 30, "modelWidth", 16, "evalSteps", 6));
         return Collections.unmodifiableMap(p);

@@ -25,9 +25,14 @@ public record PretrainOptions(int steps, int batchSize, double lr, int warmupSte
     /** Flow-matching time distributions: uniform, or SD3's logit-normal sigmoid(N(0, 1)) (more weight mid-way). */
     public enum SigmaSampling { UNIFORM, LOGIT_NORMAL }
 
-    /** The base model of the demo: 1500 steps of 64 images, lr 2e-3 after 100 warm-up steps, 10% dropout. */
+    /**
+     * The base model of the demo: 400 steps of 64 images, lr 2e-3 after 100 warm-up steps, 10% dropout (about 25 s of
+     * one CPU core at width 32). Deliberately under-trained: measured with 20 ODE steps and guidance 3 on 16x16, it
+     * gets colors and positions right but shapes rough (PromptAlignment 0.77, shape part 0.33, ground truth 0.98),
+     * which leaves GRPO room to improve; 1500 steps reach 0.95 (shape 0.85).
+     */
     public static final PretrainOptions DEFAULTS =
-            new PretrainOptions(1500, 64, 2e-3, 100, 1e-4, 0.1, SigmaSampling.UNIFORM, 1.0, 0, 0, 100);
+            new PretrainOptions(400, 64, 2e-3, 100, 1e-4, 0.1, SigmaSampling.UNIFORM, 1.0, 0, 0, 100);
 
     public PretrainOptions {
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);

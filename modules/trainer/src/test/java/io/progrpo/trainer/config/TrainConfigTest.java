@@ -33,7 +33,7 @@ class TrainConfigTest {
         assertEquals(0.0, d.beta());
         assertEquals(3e-4, d.lr());
         assertEquals(24, d.microBatch());
-        assertEquals(1500, d.pretrainSteps());
+        assertEquals(400, d.pretrainSteps());
         assertEquals("none", d.pruneSchedule());
         assertTrue(d.detachUncond());
     }
