@@ -34,7 +34,10 @@ import java.util.random.RandomGenerator;
  * {@link Result}, which the caller closes.
  */
 public final class ExpandAndPruneDriver {
-    /** Latents to images in [0, 1] ([N, 3, H, W]); identity for pixel-space models, a VAE decoder for latent ones. */
+    /**
+     * Latents to images in [0, 1] ([N, 3, H, W]); a clamp for pixel-space models, a VAE decoder for latent ones. Returns
+     * a NEW tensor (the driver closes it), never its argument.
+     */
     @FunctionalInterface
     public interface Decoder {
         Tensor decode(Tensor latents);
@@ -137,8 +140,6 @@ public final class ExpandAndPruneDriver {
             original[i] = i;
         }
         List<CheckpointStats> stats = new ArrayList<>();
-        List<double[]> survivorProxy = new ArrayList<>(); // per checkpoint, proxy reward of each final survivor (filled at the end)
-        List<int[]> survivorProxyRows = new ArrayList<>();
         List<double[]> proxyByRow = new ArrayList<>();
         long previews = 0;
         long rewardCalls = 0;
@@ -146,34 +147,30 @@ public final class ExpandAndPruneDriver {
         long rewardNanos = 0;
         long start = System.nanoTime();
         Trajectory traj = new Trajectory(sampler);
-        Tensor x = null;
         Tensor c = null;
         RewardOutput finalOut = null;
         Tensor finalImages = null;
         int[] checkpoints = schedule.checkpoints();
         int[] survivors = schedule.survivors();
         try (var ng = Autograd.noGrad()) {
-            x = noise.clone_();
-            detach(x);
-            c = cond == null ? null : detach(cond.clone_());
+            // the trajectory owns the chain's latents: step i starts from its current latents, so each is stored once
+            Tensor x0 = noise.clone_().unscoped();
+            c = cond == null ? null : cond.clone_().unscoped();
             int next = 0;
             for (int i = 0; i < sampler.steps(); i++) {
-                StepOutput out = sampler.step(counted, x, c, i, gen);
+                Tensor x = i == 0 ? x0 : traj.finalLatents();
                 int taken = i + 1;
                 boolean isCheckpoint = next < checkpoints.length && checkpoints[next] == taken;
                 boolean finalStep = taken == sampler.steps();
-                try (out) {
+                try (StepOutput out = sampler.step(counted, x, c, i, gen)) {
                     if (sampler.isStochastic(i)) traj.append(i, x, out);
-                    Tensor nx = out.next().clone_();
-                    detach(nx);
+                    else traj.advance(i, out);
+                    if (i == 0) x0.close();
                     if (isCheckpoint) {
                         // preview of the clean sample from this step's own output; at T it is the final sample itself
-                        Tensor latents = finalStep ? out.next() : out.x0Preview();
                         long t0 = System.nanoTime();
-                        RewardOutput r;
-                        Tensor images = decoder.decode(latents);
-                        try {
-                            r = (finalStep ? reward : proxy).score(images, promptsOf(groupPrompts, groupOf));
+                        try (Tensor images = decoder.decode(finalStep ? out.next() : out.x0Preview())) {
+                            RewardOutput r = (finalStep ? reward : proxy).score(images, promptsOf(groupPrompts, groupOf));
                             rewardCalls++;
                             rewardedImages += groupOf.length;
                             if (!finalStep) previews += groupOf.length;
@@ -184,14 +181,10 @@ public final class ExpandAndPruneDriver {
                             double after = meanGroupStd(kept, keptGroups, groups);
                             stats.add(new CheckpointStats(taken, groupOf.length / groups, keep.length / groups, before, after, kept));
                             proxyByRow.add(expandToOriginal(r.scores(), original, groups * gMax));
+                            // pruned rows stop here: their stored transitions are released at once
                             traj.keepRows(keep);
-                            Tensor kx = nx.indexSelect(0, toLongs(keep));
-                            detach(kx);
-                            nx.close();
-                            nx = kx;
                             if (c != null) {
-                                Tensor kc = c.indexSelect(0, toLongs(keep));
-                                detach(kc);
+                                Tensor kc = c.indexSelect(0, toLongs(keep)).unscoped();
                                 c.close();
                                 c = kc;
                             }
@@ -199,23 +192,17 @@ public final class ExpandAndPruneDriver {
                             original = pickInt(original, keep);
                             if (finalStep) {
                                 finalOut = new RewardOutput(kept, pickMetrics(r, keep));
-                                finalImages = images.indexSelect(0, toLongs(keep));
-                                detach(finalImages);
+                                finalImages = images.indexSelect(0, toLongs(keep)).unscoped();
                             }
-                        } finally {
-                            images.close();
                         }
                         rewardNanos += System.nanoTime() - t0;
                         next++;
                     }
-                    x.close();
-                    x = nx;
                 }
             }
             if (finalOut == null) {
                 long t0 = System.nanoTime();
-                finalImages = decoder.decode(x);
-                detach(finalImages);
+                finalImages = decoder.decode(traj.finalLatents()).unscoped();
                 finalOut = reward.score(finalImages, promptsOf(groupPrompts, groupOf));
                 rewardCalls++;
                 rewardedImages += groupOf.length;
@@ -226,7 +213,6 @@ public final class ExpandAndPruneDriver {
             if (finalImages != null) finalImages.close();
             throw e;
         } finally {
-            if (x != null) x.close();
             if (c != null) c.close();
         }
         long samplingNanos = System.nanoTime() - start - rewardNanos;
@@ -239,10 +225,6 @@ public final class ExpandAndPruneDriver {
         }
         return new Result(traj, groupOf, original, finalOut, finalImages, stats, corr,
                 new Counts(counted.rows, counted.calls, previews, rewardCalls, rewardedImages), samplingNanos, rewardNanos);
-    }
-
-    private static Tensor detach(Tensor t) {
-        return t.unscoped();
     }
 
     private int[] selectPerGroup(double[] scores, int[] groupOf, int k, int groups) {
