@@ -6,7 +6,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,11 +22,97 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class MemoryLedger {
     private static final Object LOCK = new Object();
-    private static final Map<Long, long[]> STORAGES = new HashMap<>(); // key -> {refs, bytes, deviceSlot}
+    private static final StorageTable STORAGES = new StorageTable();
     private static final Map<Device, DeviceCounters> DEVICES = new TreeMap<>(
             (a, b) -> a.type() != b.type() ? a.type().compareTo(b.type()) : Integer.compare(a.index(), b.index()));
     private static final AtomicLong LEAKS = new AtomicLong();
-    private static final AtomicLong CREATED = new AtomicLong();
+    private static long CREATED_PLAIN; // guarded by LOCK
+
+    /**
+     * storage key -> (references from live Java tensors, bytes): open addressing over primitive arrays, so recording a
+     * tensor allocates nothing (this is on the path of every op). Guarded by LOCK.
+     */
+    private static final class StorageTable {
+        private long[] keys = new long[1024];
+        private long[] refs = new long[1024];
+        private long[] bytes = new long[1024];
+        private int size;
+
+        private int slot(long key) {
+            int mask = keys.length - 1;
+            int i = (int) (mix(key) & mask);
+            while (keys[i] != 0 && keys[i] != key) i = (i + 1) & mask;
+            return i;
+        }
+
+        private static long mix(long k) {
+            k ^= k >>> 33;
+            k *= 0xff51afd7ed558ccdL;
+            return k ^ (k >>> 33);
+        }
+
+        /** Adds a reference; returns true when the storage is new. */
+        boolean add(long key, long nbytes) {
+            int i = slot(key);
+            if (keys[i] == key) {
+                refs[i]++;
+                return false;
+            }
+            keys[i] = key;
+            refs[i] = 1;
+            bytes[i] = nbytes;
+            if (++size * 2 > keys.length) grow();
+            return true;
+        }
+
+        /** Drops a reference; returns the storage's bytes when it was the last one, else -1. */
+        long remove(long key) {
+            int i = slot(key);
+            if (keys[i] != key) return -1;
+            if (--refs[i] > 0) return -1;
+            long b = bytes[i];
+            deleteAt(i);
+            return b;
+        }
+
+        private void deleteAt(int i) {
+            int mask = keys.length - 1;
+            keys[i] = 0;
+            size--;
+            // backward-shift deletion keeps probe chains intact without tombstones
+            int j = i;
+            while (true) {
+                j = (j + 1) & mask;
+                if (keys[j] == 0) return;
+                int home = (int) (mix(keys[j]) & mask);
+                boolean between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+                if (!between) {
+                    keys[i] = keys[j];
+                    refs[i] = refs[j];
+                    bytes[i] = bytes[j];
+                    keys[j] = 0;
+                    i = j;
+                }
+            }
+        }
+
+        private void grow() {
+            long[] ok = keys;
+            long[] or = refs;
+            long[] ob = bytes;
+            keys = new long[ok.length * 2];
+            refs = new long[ok.length * 2];
+            bytes = new long[ok.length * 2];
+            for (int i = 0; i < ok.length; i++) {
+                if (ok[i] != 0) {
+                    int j = slot(ok[i]);
+                    keys[j] = ok[i];
+                    refs[j] = or[i];
+                    bytes[j] = ob[i];
+                }
+            }
+        }
+    }
 
     private static final class DeviceCounters {
         long liveTensors;
@@ -43,33 +128,35 @@ public final class MemoryLedger {
 
     private MemoryLedger() {}
 
+    private static final DeviceCounters CPU = new DeviceCounters();
+
+    static {
+        DEVICES.put(Device.CPU, CPU);
+    }
+
+    private static DeviceCounters counters(Device device) {
+        return device == Device.CPU || device.equals(Device.CPU) ? CPU : DEVICES.computeIfAbsent(device, d -> new DeviceCounters());
+    }
+
     static void onCreate(Device device, long storageKey, long storageBytes) {
-        CREATED.incrementAndGet();
         synchronized (LOCK) {
-            DeviceCounters c = DEVICES.computeIfAbsent(device, d -> new DeviceCounters());
+            CREATED_PLAIN++;
+            DeviceCounters c = counters(device);
             c.liveTensors++;
-            if (storageKey == 0) return;
-            long[] e = STORAGES.get(storageKey);
-            if (e == null) {
-                STORAGES.put(storageKey, new long[] {1, storageBytes});
+            if (storageKey != 0 && STORAGES.add(storageKey, storageBytes)) {
                 c.bytes += storageBytes;
                 if (c.bytes > c.peakBytes) c.peakBytes = c.bytes;
-            } else {
-                e[0]++;
             }
         }
     }
 
     static void onFree(Device device, long storageKey) {
         synchronized (LOCK) {
-            DeviceCounters c = DEVICES.get(device);
+            DeviceCounters c = counters(device);
             c.liveTensors--;
             if (storageKey == 0) return;
-            long[] e = STORAGES.get(storageKey);
-            if (e != null && --e[0] == 0) {
-                STORAGES.remove(storageKey);
-                c.bytes -= e[1];
-            }
+            long b = STORAGES.remove(storageKey);
+            if (b >= 0) c.bytes -= b;
         }
     }
 
@@ -118,7 +205,9 @@ public final class MemoryLedger {
 
     /** Tensors created since start (a monotone counter, useful to count ops in tests and benchmarks). */
     public static long created() {
-        return CREATED.get();
+        synchronized (LOCK) {
+            return CREATED_PLAIN;
+        }
     }
 
     public static List<DeviceUsage> usage() {
