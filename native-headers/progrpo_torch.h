@@ -51,6 +51,7 @@ typedef struct pt_generator_s* pt_generator;
 typedef struct pt_optimizer_s* pt_optimizer;
 typedef struct pt_named_s* pt_named;
 typedef struct pt_module_s* pt_module;
+typedef struct pt_process_group_s* pt_process_group;
 
 /* ---- runtime ------------------------------------------------------------------------------------------------ */
 /* The message of this thread's last failed call (BORROWED, valid until this thread's next failing call). */
@@ -215,6 +216,73 @@ PT_API int32_t pt_named_size(pt_named list, int32_t* out);
 /* *name is BORROWED from the list; *out is NEW. */
 PT_API int32_t pt_named_get(pt_named list, int32_t i, const char** name, pt_tensor* out);
 PT_API int32_t pt_named_free(pt_named list);
+
+/* ---- TorchScript modules (torch.jit) ------------------------------------------------------------------------ */
+/* A pt_module is a loaded TorchScript module (torch.jit.save of a scripted or traced nn.Module). It is not
+ * thread-safe for concurrent calls that change it (train mode, parameter updates); forward calls only read it. */
+/* Loads a TorchScript file onto the device; NEW module. Fails with libtorch's message for a missing file or a file
+ * that is not a TorchScript archive. */
+PT_API int32_t pt_jit_load(const char* path, int32_t device_type, int32_t device_index, pt_module* out);
+PT_API int32_t pt_jit_free(pt_module m);
+/* NEW independent copy: every parameter and buffer cloned (a frozen reference policy costs one more model). */
+PT_API int32_t pt_jit_deepcopy(pt_module m, pt_module* out);
+/* Writes the module with its current parameter values; Python's torch.jit.load reads it. */
+PT_API int32_t pt_jit_save(pt_module m, const char* path);
+/* Training mode of the module and all its submodules (dropout, batch norm), as nn.Module.train(on). */
+PT_API int32_t pt_jit_train(pt_module m, int32_t on);
+PT_API int32_t pt_jit_is_training(pt_module m, int32_t* out);
+/* *out = 1 when the module has a method of that name, else 0. */
+PT_API int32_t pt_jit_has_method(pt_module m, const char* method, int32_t* out);
+/* The methods' names separated by commas (BORROWED, valid until this thread's next pt_jit_method_* call). */
+PT_API int32_t pt_jit_method_names(pt_module m, const char** out);
+/* The method's schema, e.g. "forward(__torch__.M self, Tensor x) -> Tensor" (BORROWED, same validity). */
+PT_API int32_t pt_jit_method_schema(pt_module m, const char* method, const char** out);
+/* Named parameters (kind 0) or buffers (kind 1) of the module and its submodules, with dotted names; NEW list whose
+ * tensors ALIAS the module's own: requires_grad and in-place updates through them change the module. */
+PT_API int32_t pt_jit_named_tensors(pt_module m, int32_t kind, pt_named* out);
+/* argument kinds of pt_jit_call */
+#define PT_JIT_ARG_TENSOR 0
+#define PT_JIT_ARG_DOUBLE 1
+#define PT_JIT_ARG_INT64 2
+#define PT_JIT_ARG_BOOL 3
+#define PT_JIT_ARG_NONE 4
+/* Calls method with nargs positional arguments (after self): argument i is tensors[i], doubles[i] or ints[i] as
+ * kinds[i] says (the other arrays' entry i is ignored); missing trailing arguments take the schema's defaults.
+ * The result is a tensor (1 output), a tuple or list of tensors (every element, in order) or None (0 outputs); other
+ * results fail. Outputs are NEW, written to outs[0..*n_out); more than cap outputs fail without leaking. */
+PT_API int32_t pt_jit_call(pt_module m, const char* method, const int32_t* kinds, const pt_tensor* tensors, const double* doubles, const int64_t* ints, int32_t nargs, pt_tensor* outs, int32_t cap, int32_t* n_out);
+
+/* ---- distributed: c10d process groups ----------------------------------------------------------------------- */
+/* A pt_process_group is one rank's membership in a data-parallel job: a TCP store rendezvous hosted by rank 0 and a
+ * Gloo (CPU) or NCCL (CUDA) backend. Collectives are synchronous and wait at most the group's timeout; a failure's
+ * message names the rank that did not reach the collective or whose process stopped. One thread at a time. */
+#define PT_DIST_BACKEND_GLOO 0
+#define PT_DIST_BACKEND_NCCL 1
+#define PT_REDUCE_SUM 0
+#define PT_REDUCE_AVG 1
+#define PT_REDUCE_MIN 2
+#define PT_REDUCE_MAX 3
+/* *out = 1 when this build of the shim can create the backend (Gloo headers / CUDA with c10d's NCCL), else 0. */
+PT_API int32_t pt_dist_backend_available(int32_t backend, int32_t* out);
+/* Joins the job: rank 0 hosts the store on host:port, the others connect; returns once all world_size ranks joined
+ * and the backend connected, or fails after timeout_ms naming the ranks that did not join. world_size 1 needs no
+ * store. NEW group. */
+PT_API int32_t pt_pg_init(const char* host, int32_t port, int32_t rank, int32_t world_size, int32_t backend, int64_t timeout_ms, pt_process_group* out);
+PT_API int32_t pt_pg_free(pt_process_group pg);
+PT_API int32_t pt_pg_rank(pt_process_group pg, int32_t* out);
+PT_API int32_t pt_pg_world_size(pt_process_group pg, int32_t* out);
+/* In place: t = op over every rank's t (PT_REDUCE_*; AVG = SUM / world size). */
+PT_API int32_t pt_pg_all_reduce(pt_process_group pg, pt_tensor t, int32_t op);
+/* NEW tensor [world_size, ...t.shape]: row r is rank r's t (same shape and dtype on every rank). */
+PT_API int32_t pt_pg_all_gather(pt_process_group pg, pt_tensor t, pt_tensor* out);
+/* In place: t = rank root's t. */
+PT_API int32_t pt_pg_broadcast(pt_process_group pg, pt_tensor t, int32_t root);
+/* Waits until every rank arrives, at most timeout_ms (<= 0: the group's timeout); through the store, so long waits
+ * (a rank pretraining a model) are fine, and a rank that stopped fails it early. */
+PT_API int32_t pt_pg_barrier(pt_process_group pg, int64_t timeout_ms);
+/* Gradient sync of n parameters in one bucket: grad = scale * sum over ranks (scale 1/world_size averages). A rank
+ * without a gradient contributes zeros; a parameter no rank has a gradient for keeps none. */
+PT_API int32_t pt_pg_all_reduce_grads(pt_process_group pg, const pt_tensor* params, int32_t n, double scale);
 
 #ifdef __cplusplus
 }

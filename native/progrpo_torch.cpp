@@ -2,6 +2,7 @@
 // Builds unchanged against Debian's libtorch 1.13 and PyTorch 2.x. Every entry point catches every exception;
 // the message is kept per thread for pt_last_error.
 #include "progrpo_torch.h"
+#include "pt_internal.h"
 
 #include <torch/torch.h>
 #include <torch/serialize.h>
@@ -21,7 +22,6 @@
 
 struct pt_generator_s { at::Generator gen; };
 struct pt_optimizer_s { std::unique_ptr<torch::optim::Optimizer> opt; };
-struct pt_named_s { std::vector<std::string> names; std::vector<at::Tensor> tensors; };
 
 namespace {
 
@@ -109,6 +109,9 @@ at::IntArrayRef ints(const int64_t* p, int32_t n) {
 }
 
 }  // namespace
+
+// The other shim sources (progrpo_jit.cpp) report their errors through the same per-thread message.
+std::string& pt_internal::last_error() { return ::last_error; }
 
 extern "C" {
 

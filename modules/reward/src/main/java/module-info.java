@@ -4,7 +4,9 @@
  */
 module io.progrpo.reward {
     requires transitive io.progrpo.tensor;
-    requires java.desktop;
+    // ImageIO (JPEG rewards) and plots only: optional at run time, so a jlink image without java.desktop (the GPU
+    // bundle) can train; launchers add it with --add-modules java.desktop.
+    requires static java.desktop;
 
     exports io.progrpo.reward;
     exports io.progrpo.reward.world;

@@ -7,4 +7,6 @@ module io.progrpo.tensor {
     exports io.progrpo.tensor;
     exports io.progrpo.tensor.nn;
     exports io.progrpo.tensor.optim;
+    exports io.progrpo.tensor.distributed;
+    exports io.progrpo.tensor.jit;
 }

@@ -4,7 +4,9 @@ module io.progrpo.trainer {
     requires com.google.common;
     requires com.fasterxml.jackson.databind;
     requires info.picocli;
-    requires java.desktop;
+    // ImageIO (JPEG rewards) and plots only: optional at run time, so a jlink image without java.desktop (the GPU
+    // bundle) can train; launchers add it with --add-modules java.desktop.
+    requires static java.desktop;
     requires org.knowm.xchart;          // automatic module (Automatic-Module-Name in its manifest)
     requires me.tongfei.progressbar;    // explicit module (requires org.jline.terminal)
 
@@ -13,6 +15,8 @@ module io.progrpo.trainer {
     exports io.progrpo.trainer.report;
     exports io.progrpo.trainer.cli;
     exports io.progrpo.trainer.world;
+    exports io.progrpo.trainer.distributed;
+    exports io.progrpo.trainer.torchscript;
 
     // Jackson reads and writes config records and metric rows reflectively.
     opens io.progrpo.trainer.config to com.fasterxml.jackson.databind;

@@ -51,8 +51,24 @@ public final class JpegSizeReward implements RewardFunction {
         return new RewardOutput(scores, Map.of("size_kb", kb));
     }
 
+    /**
+     * java.desktop is an optional dependency (`requires static`): a runtime without it (a jlink image with java.base
+     * only) gets this message instead of a NoClassDefFoundError.
+     */
+    static void requireDesktop() {
+        Module me = JpegSizeReward.class.getModule();
+        boolean ok = me.isNamed()
+                ? me.getLayer() != null && me.getLayer().findModule("java.desktop").map(me::canRead).orElse(false)
+                : ModuleLayer.boot().findModule("java.desktop").isPresent();
+        if (!ok) {
+            throw new IllegalStateException("the JPEG rewards need the java.desktop module (javax.imageio): run with "
+                    + "--add-modules java.desktop, or use a runtime that has it");
+        }
+    }
+
     /** The JPEG-encoded size in bytes of image i at {@link #QUALITY}. */
     public static int jpegBytes(ImageBatch batch, int i) {
+        requireDesktop();
         int h = batch.height();
         int w = batch.width();
         float[] px = batch.pixels();

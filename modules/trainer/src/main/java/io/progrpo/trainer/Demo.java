@@ -69,6 +69,7 @@ public final class Demo implements Callable<Integer> {
         Files.createDirectories(out);
         String overlay = quick ? "quick" : "demo";
         Map<String, List<List<Map<String, Object>>>> histories = new LinkedHashMap<>();
+        warmUp(overlay);
         long t0 = System.nanoTime();
         TrainConfig first = null;
         for (int s = 0; s < nSeeds; s++) {
@@ -97,12 +98,28 @@ public final class Demo implements Callable<Integer> {
         figures.add(sampleGrid(first, out, histories.containsKey("pro-grpo") ? "pro-grpo" : methods.get(0)));
         List<MethodResult> results = new ArrayList<>();
         for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue()));
-        String findings = findings(results, nSeeds);
+        String findings = findings(results, nSeeds) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories);
         ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report(
                 "progrpo demo: Pro-GRPO against Flow-GRPO on the embedded world" + (quick ? " (quick)" : ""),
                 results, histories.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method(), figures, findings + "\n\n" + MemoryLedger.report().replace("\n", "  \n")));
         log("wrote " + out.resolve("report.md"));
         return 0;
+    }
+
+    /**
+     * One short throw-away epoch before anything is timed, so the first method does not pay the JIT's and libtorch's
+     * start-up cost in its epoch times.
+     */
+    private void warmUp(String overlay) throws Exception {
+        Path dir = Files.createTempDirectory("progrpo-warmup");
+        List<String> w = new ArrayList<>(sets);
+        w.addAll(List.of("epochs=1", "groupsPerEpoch=1", "evalEvery=0", "checkpointEvery=0", "outDir=" + dir));
+        TrainConfig c = TrainConfig.resolve("pro-grpo+" + overlay, null, w);
+        log("warm-up epoch (not timed) ...");
+        try (Jobs.Job job = Jobs.build(c, Demo::log)) {
+            job.trainer().runEpoch(0, new Phases(p -> { }));
+        }
+        TrainingRun.deleteTree(dir);
     }
 
     /** Final eval reward (mean and std over seeds) and per-epoch means of the other columns. */
@@ -174,6 +191,49 @@ public final class Demo implements Callable<Integer> {
         }
         s.append("Differences smaller than the seed spread are not evidence either way.");
         return s.toString();
+    }
+
+    /** Methods ordered by mean epoch wall time, with the spread (std over seeds) of each seed's mean. */
+    static String wallTimeOrdering(Map<String, List<List<Map<String, Object>>>> histories) {
+        record W(String method, double mean, double std) {}
+        List<W> ws = new ArrayList<>();
+        for (var e : histories.entrySet()) {
+            double[] perSeed = e.getValue().stream().mapToDouble(run -> run.stream()
+                    .filter(m -> ((Number) m.get("epoch")).intValue() >= 0)
+                    .mapToDouble(m -> num(m, "epoch_seconds")).average().orElse(Double.NaN)).toArray();
+            double mean = Arrays.stream(perSeed).average().orElse(Double.NaN);
+            double sd = Math.sqrt(Arrays.stream(perSeed).map(v -> (v - mean) * (v - mean)).sum() / perSeed.length);
+            ws.add(new W(e.getKey(), mean, sd));
+        }
+        ws.sort((a, b) -> Double.compare(a.mean(), b.mean()));
+        StringBuilder s = new StringBuilder("Ordering by epoch wall time (fastest first, mean ± std over seeds): ");
+        for (int i = 0; i < ws.size(); i++) {
+            s.append(i == 0 ? "" : " < ").append(String.format(Locale.ROOT, "%s %.2f ± %.2f s", ws.get(i).method(), ws.get(i).mean(), ws.get(i).std()));
+        }
+        return s.append('.').toString();
+    }
+
+    /** Whether training moved each method above the base model's eval reward (the line of epoch -1). */
+    static String baseComparison(Map<String, List<List<Map<String, Object>>>> histories) {
+        double base = Double.NaN;
+        StringBuilder above = new StringBuilder();
+        StringBuilder below = new StringBuilder();
+        for (var e : histories.entrySet()) {
+            double sum = 0;
+            for (List<Map<String, Object>> run : e.getValue()) {
+                double last = Double.NaN;
+                for (Map<String, Object> m : run) {
+                    if (((Number) m.get("epoch")).intValue() < 0) base = num(m, "eval_reward");
+                    if (m.get("eval_reward") instanceof Number v) last = v.doubleValue();
+                }
+                sum += last;
+            }
+            double mean = sum / e.getValue().size();
+            (mean > base ? above : below).append(above.isEmpty() && mean > base || below.isEmpty() && mean <= base ? "" : ", ")
+                    .append(String.format(Locale.ROOT, "%s %+.4f", e.getKey(), mean - base));
+        }
+        return String.format(Locale.ROOT, "The base model's eval reward is %.4f; ended above it: %s; ended at or below it: %s.",
+                base, above.isEmpty() ? "none" : above, below.isEmpty() ? "none" : below);
     }
 
     private static void claim(StringBuilder s, String text, MethodResult a, MethodResult b) {

@@ -62,6 +62,67 @@ public final class GrpoTrainer implements AutoCloseable {
     public record Plan(Method method, Sampler sampler, Sampler evalSampler, PruneSchedule schedule, SubsetStrategy strategy,
                        boolean sharedGroupNoise) {}
 
+    /**
+     * Synchronizes gradients across data-parallel ranks before each optimizer step (Flow-GRPO's all-reduce). It
+     * receives the number of this rank's prompt groups that contributed a gradient since the last step and returns
+     * the number over all ranks; when that is 0 every rank skips the step, as one process skips an empty group.
+     */
+    @FunctionalInterface
+    public interface GradientSync {
+        int sync(List<Tensor> parameters, int contributingGroups);
+    }
+
+    /** Gathers a vector from every rank, in rank order (global reward statistics, counters). */
+    @FunctionalInterface
+    public interface RewardGather {
+        List<double[]> gather(double[] local);
+    }
+
+    /**
+     * Data parallelism as Flow-GRPO does it, with whole prompt groups per rank. Each optimizer step averages the
+     * gradients of {@code groupsPerStep} prompt groups over all ranks, each rank computing {@code groupsPerStep /
+     * worldSize} of them, so the updates do not depend on the world size: a run on any number of ranks that divides
+     * groupsPerStep (one included) trains the same parameters, up to float rounding. Every group's noise is seeded by
+     * (seed, epoch, group), never by the rank.
+     */
+    public record DataParallel(int rank, int worldSize, int groupsPerStep, GradientSync gradientSync, RewardGather rewardGather) {
+        public DataParallel {
+            if (worldSize < 1) throw new IllegalArgumentException("worldSize must be >= 1, got " + worldSize);
+            if (rank < 0 || rank >= worldSize) throw new IllegalArgumentException("rank must be in [0, " + worldSize + "), got " + rank);
+            if (groupsPerStep < 1 || groupsPerStep % worldSize != 0) {
+                throw new IllegalArgumentException("groupsPerStep must be a positive multiple of the world size " + worldSize + ", got " + groupsPerStep);
+            }
+        }
+
+        /** The size of a data-parallel job: its ranks and the prompt groups per optimizer step over all of them. */
+        public record Shape(int worldSize, int groupsPerStep) {}
+
+        /** One process with the data-parallel group seeding and step grouping (the reference of a multi-rank run). */
+        public static DataParallel single(int groupsPerStep) {
+            return new DataParallel(0, 1, groupsPerStep, (params, n) -> n, v -> List.of(v));
+        }
+
+        public int localGroupsPerStep() {
+            return groupsPerStep / worldSize;
+        }
+
+        /** This rank's global group indices: within step s, the block rank * local .. (rank + 1) * local - 1. */
+        public int[] localGroups(int groupsPerEpoch) {
+            if (groupsPerEpoch % groupsPerStep != 0) {
+                throw new IllegalArgumentException("groupsPerEpoch must be a multiple of groupsPerStep " + groupsPerStep + ", got " + groupsPerEpoch);
+            }
+            int local = localGroupsPerStep();
+            int[] out = new int[groupsPerEpoch / worldSize];
+            int k = 0;
+            for (int step = 0; step < groupsPerEpoch / groupsPerStep; step++) {
+                for (int j = 0; j < local; j++) out[k++] = step * groupsPerStep + rank * local + j;
+            }
+            return out;
+        }
+    }
+
+    private DataParallel dataParallel;
+
     private final Settings cfg;
     private final Plan plan;
     private final Module module;
@@ -110,6 +171,19 @@ public final class GrpoTrainer implements AutoCloseable {
         this.optimizer = new AdamW(policy.parameters(), new AdamW.Options(cfg.lr(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
     }
 
+    /**
+     * Switches to data-parallel epochs (see {@link DataParallel}); null switches back. Checks now that the epoch's
+     * groups split into whole steps.
+     */
+    public void dataParallel(DataParallel dp) {
+        if (dp != null) dp.localGroups(cfg.groupsPerEpoch());
+        this.dataParallel = dp;
+    }
+
+    public DataParallel dataParallel() {
+        return dataParallel;
+    }
+
     public AdamW optimizer() {
         return optimizer;
     }
@@ -135,6 +209,7 @@ public final class GrpoTrainer implements AutoCloseable {
 
     /** Runs one epoch and returns its metrics (one JSON line's worth). */
     public Map<String, Object> runEpoch(int epoch, Phases phases) {
+        if (dataParallel != null) return runEpochDataParallel(epoch, phases, dataParallel);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("epoch", epoch);
         m.put("method", plan.method().configName());
@@ -213,7 +288,11 @@ public final class GrpoTrainer implements AutoCloseable {
             phases.begin("TRAINING");
             long t0 = System.nanoTime();
             double[] adv = GroupAdvantages.compute(r, groupOf, cfg.stdMode(), cfg.advClip(), 1e-4);
-            Map<String, Object> train = train(result.trajectory(), adv, groupOf, condSurvivors, epoch);
+            // one optimizer step per epoch, accumulated over every prompt group (as Flow-GRPO accumulates over its
+            // batch): under Adam a step from a single group of one prompt is mostly noise (measured: the eval reward
+            // fell with per-group steps)
+            List<Unit> us = units(result.trajectory(), condSurvivors, adv, groupOf);
+            Map<String, Object> train = train(us, Math.max(1, us.size()), null, epoch);
             m.putAll(train);
             phases.add("TRAINING", System.nanoTime() - t0);
         }
@@ -227,9 +306,32 @@ public final class GrpoTrainer implements AutoCloseable {
         return m;
     }
 
-    private Map<String, Object> train(Trajectory traj, double[] adv, int[] groupOf, Tensor cond, int epoch) {
+    /** One prompt group's training rows: its trajectory (possibly shared with other groups) and the rows to train. */
+    private record Unit(Trajectory traj, Tensor cond, double[] adv, List<Integer> rows, int skipped) {}
+
+    /** The groups of one trajectory as training units, in group order (rows with zero advantage skipped). */
+    private static List<Unit> units(Trajectory traj, Tensor cond, double[] adv, int[] groupOf) {
+        boolean[] mask = GroupAdvantages.trainMask(adv);
+        int groups = Arrays.stream(groupOf).max().orElse(-1) + 1;
+        List<Unit> out = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            List<Integer> rows = new ArrayList<>();
+            int skipped = 0;
+            for (int i = 0; i < groupOf.length; i++) if (groupOf[i] == g && mask[i]) rows.add(i);
+            for (int i = 0; i < groupOf.length; i++) if (groupOf[i] == g && !mask[i]) skipped++;
+            out.add(new Unit(traj, cond, adv, rows, skipped));
+        }
+        return out;
+    }
+
+    /**
+     * The TRAINING phase over prompt groups: gradients accumulate over {@code unitsPerStep} consecutive groups (each
+     * group's loss is its mean over rows and steps, divided by unitsPerStep), then {@code sync} (null: none), the
+     * gradient-norm clip and one AdamW step. A step in which no group had a row to train is skipped.
+     */
+    private Map<String, Object> train(List<Unit> units, int unitsPerStep, GradientSync sync, int epoch) {
         module.train(true);
-        int stored = traj.stepsStored();
+        int stored = units.isEmpty() ? 0 : units.get(0).traj().stepsStored();
         int nTrain = Math.max(1, (int) Math.round(cfg.trainStepFraction() * stored));
         List<Integer> steps = new ArrayList<>();
         for (int k = 0; k < stored; k++) steps.add(k);
@@ -237,10 +339,8 @@ public final class GrpoTrainer implements AutoCloseable {
             // DanceGRPO trains on a random subset of the timesteps
             java.util.Collections.shuffle(steps, new Random(mix(cfg.seed(), epoch, 4)));
         }
-        steps = new ArrayList<>(steps.subList(0, nTrain));
+        steps = new ArrayList<>(steps.subList(0, Math.min(nTrain, steps.size())));
         steps.sort(null);
-        boolean[] mask = GroupAdvantages.trainMask(adv);
-        int groups = Arrays.stream(groupOf).max().orElse(-1) + 1;
         double lossSum = 0;
         double klSum = 0;
         double clipSum = 0;
@@ -250,59 +350,73 @@ public final class GrpoTrainer implements AutoCloseable {
         int optimizerSteps = 0;
         long nfeTrain = 0;
         int skipped = 0;
+        int trainedRows = 0;
+        int contributing = 0;
+        int inStep = 0;
         try (Tensor uncond = world.unconditional(device).unscoped()) {
             VelocityModel policy = guided(model, uncond);
             VelocityModel ref = reference == null ? null : guided((VelocityModel) reference, uncond);
-            for (int g = 0; g < groups; g++) {
-                List<Integer> rows = new ArrayList<>();
-                for (int i = 0; i < groupOf.length; i++) if (groupOf[i] == g && mask[i]) rows.add(i);
-                for (int i = 0; i < groupOf.length; i++) if (groupOf[i] == g && !mask[i]) skipped++;
-                if (rows.isEmpty()) continue;
-                optimizer.zeroGrad();
-                double denom = (double) rows.size() * steps.size();
-                for (int k : steps) {
-                    for (int from = 0; from < rows.size(); from += cfg.microBatch()) {
-                        List<Integer> chunk = rows.subList(from, Math.min(rows.size(), from + cfg.microBatch()));
-                        long[] idx = chunk.stream().mapToLong(Integer::longValue).toArray();
-                        float[] a = new float[idx.length];
-                        for (int j = 0; j < idx.length; j++) a[j] = (float) adv[(int) idx[j]];
-                        try (Scope s = Scope.open()) {
-                            Tensor x = traj.latents(k).indexSelect(0, idx);
-                            Tensor xn = traj.nextLatents(k).indexSelect(0, idx);
-                            Tensor old = traj.logProb(k).indexSelect(0, idx);
-                            Tensor c = cond.indexSelect(0, idx);
-                            Tensor at = Tensor.of(a, a.length).to(device);
-                            int stepIndex = traj.stepIndex(k);
-                            LogProbResult lp = plan.sampler().logProb(policy, x, xn, c, stepIndex);
-                            nfeTrain += idx.length;
-                            Tensor refMean = null;
-                            if (ref != null) {
-                                try (var ng = Autograd.noGrad()) {
-                                    refMean = plan.sampler().logProb(ref, x, xn, c, stepIndex).mean();
-                                }
+            optimizer.zeroGrad();
+            for (int u = 0; u < units.size(); u++) {
+                Unit unit = units.get(u);
+                List<Integer> rows = unit.rows();
+                Trajectory traj = unit.traj();
+                skipped += unit.skipped();
+                trainedRows += rows.size();
+                if (!rows.isEmpty()) {
+                    contributing++;
+                    double denom = (double) rows.size() * steps.size();
+                    for (int k : steps) {
+                        for (int from = 0; from < rows.size(); from += cfg.microBatch()) {
+                            List<Integer> chunk = rows.subList(from, Math.min(rows.size(), from + cfg.microBatch()));
+                            long[] idx = chunk.stream().mapToLong(Integer::longValue).toArray();
+                            float[] a = new float[idx.length];
+                            for (int j = 0; j < idx.length; j++) a[j] = (float) unit.adv()[(int) idx[j]];
+                            try (Scope s = Scope.open()) {
+                                Tensor x = traj.latents(k).indexSelect(0, idx);
+                                Tensor xn = traj.nextLatents(k).indexSelect(0, idx);
+                                Tensor old = traj.logProb(k).indexSelect(0, idx);
+                                Tensor c = unit.cond().indexSelect(0, idx);
+                                Tensor at = Tensor.of(a, a.length).to(device);
+                                int stepIndex = traj.stepIndex(k);
+                                LogProbResult lp = plan.sampler().logProb(policy, x, xn, c, stepIndex);
                                 nfeTrain += idx.length;
-                            }
-                            try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, lp.std())) {
-                                Tensor scaled = p.loss().mul(idx.length / denom);
-                                scaled.backward();
-                                lossSum += p.policyLoss() + cfg.beta() * p.kl();
-                                klSum += p.kl();
-                                clipSum += p.clipFraction();
-                                ratioSum += p.meanRatio();
-                                parts++;
+                                Tensor refMean = null;
+                                if (ref != null) {
+                                    try (var ng = Autograd.noGrad()) {
+                                        refMean = plan.sampler().logProb(ref, x, xn, c, stepIndex).mean();
+                                    }
+                                    nfeTrain += idx.length;
+                                }
+                                try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, lp.std())) {
+                                    Tensor scaled = p.loss().mul(idx.length / denom / unitsPerStep);
+                                    scaled.backward();
+                                    lossSum += p.policyLoss() + cfg.beta() * p.kl();
+                                    klSum += p.kl();
+                                    clipSum += p.clipFraction();
+                                    ratioSum += p.meanRatio();
+                                    parts++;
+                                }
                             }
                         }
                     }
                 }
-                gradNormSum += Autograd.clipGradNorm(module.parameters(), cfg.gradClip());
-                optimizer.step();
-                optimizer.zeroGrad();
-                optimizerSteps++;
+                if (++inStep == unitsPerStep || u == units.size() - 1) {
+                    int global = sync == null ? contributing : sync.sync(module.parameters(), contributing);
+                    if (global > 0) {
+                        gradNormSum += Autograd.clipGradNorm(module.parameters(), cfg.gradClip());
+                        optimizer.step();
+                        optimizerSteps++;
+                    }
+                    optimizer.zeroGrad();
+                    contributing = 0;
+                    inStep = 0;
+                }
             }
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("trained_steps", steps.size());
-        m.put("trained_rows", groupOf.length - skipped);
+        m.put("trained_rows", trainedRows);
         m.put("skipped_zero_advantage", skipped);
         m.put("optimizer_steps", optimizerSteps);
         m.put("loss", parts == 0 ? 0 : lossSum / parts);
@@ -311,6 +425,140 @@ public final class GrpoTrainer implements AutoCloseable {
         m.put("ratio_mean", parts == 0 ? 1 : ratioSum / parts);
         m.put("grad_norm", optimizerSteps == 0 ? 0 : gradNormSum / optimizerSteps);
         m.put("nfe_training", nfeTrain * (cfg.guidanceScale() == 1 ? 1 : 2));
+        return m;
+    }
+
+    /** The seed of one prompt group's random stream: the same on every rank and for every world size. */
+    static long groupSeed(long seed, int epoch, int group, long stream) {
+        return mix(mix(seed, epoch, stream), group, 7);
+    }
+
+    /**
+     * A data-parallel epoch: this rank samples its own whole prompt groups (each from its group-seeded noise), the
+     * final rewards of all ranks are gathered so advantages and reward statistics are global, then training steps
+     * over groupsPerStep groups with the gradients synchronized before each step. Training metrics (loss, kl, ...)
+     * are this rank's; reward and count metrics cover all ranks.
+     */
+    private Map<String, Object> runEpochDataParallel(int epoch, Phases phases, DataParallel dp) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("epoch", epoch);
+        m.put("method", plan.method().configName());
+        Random rng = new Random(mix(cfg.seed(), epoch, 1));
+        List<String> pool = world.trainPrompts();
+        List<String> prompts = new ArrayList<>();
+        for (int g = 0; g < cfg.groupsPerEpoch(); g++) prompts.add(pool.get(rng.nextInt(pool.size())));
+        int[] mine = dp.localGroups(cfg.groupsPerEpoch());
+        int gMax = plan.schedule().initialGroupSize();
+        MemoryLedger.resetPeaks();
+        long bytesBefore = MemoryLedger.bytes(device);
+        List<ExpandAndPruneDriver.Result> results = new ArrayList<>();
+        List<Tensor> conds = new ArrayList<>();
+        try {
+            phases.begin("SAMPLING");
+            long[] shape = world.latentShape();
+            double[] counts = new double[7];
+            for (int g : mine) {
+                String prompt = prompts.get(g);
+                ExpandAndPruneDriver.Result result;
+                try (Generator gen = Generator.create(groupSeed(cfg.seed(), epoch, g, 2), device); Scope s = Scope.open()) {
+                    Tensor noise = plan.sharedGroupNoise()
+                            ? Tensor.randn(gen, DType.FLOAT32, device, concat(1, shape)).repeatInterleave(gMax, 0)
+                            : Tensor.randn(gen, DType.FLOAT32, device, concat(gMax, shape));
+                    List<String> rowPrompts = java.util.Collections.nCopies(gMax, prompt);
+                    Tensor cond = world.conditioning(rowPrompts, device);
+                    Tensor uncond = world.unconditional(device);
+                    module.eval();
+                    ExpandAndPruneDriver driver = new ExpandAndPruneDriver(plan.schedule(), plan.strategy(), decoder,
+                            new SplittableRandom(groupSeed(cfg.seed(), epoch, g, 3)));
+                    result = driver.run(plan.sampler(), guided(model, uncond), List.of(prompt), noise, cond, reward, reward, gen);
+                    results.add(result);
+                    conds.add(cond.indexSelect(0, toLongs(result.originalRow())).unscoped());
+                }
+                phases.add("SAMPLING", result.samplingNanos());
+                phases.add("REWARD", result.rewardNanos());
+                counts[0] += gMax;
+                counts[1] += result.finalReward().scores().length;
+                counts[2] += result.counts().modelForwardRows() * (cfg.guidanceScale() == 1 ? 1 : 2);
+                counts[3] += result.counts().previews();
+                counts[4] += result.counts().rewardCalls();
+                counts[5] += result.counts().rewardedImages();
+                counts[6] += result.trajectory().bytes();
+            }
+
+            // ---- global reward statistics: every rank's final rewards, in global group order -----------------------
+            // layout: [n, (group, length) x n, rewards of those groups in order]
+            double[] local = new double[1 + mine.length * 2 + results.stream().mapToInt(x -> x.finalReward().scores().length).sum()];
+            int at = 0;
+            local[at++] = mine.length;
+            for (int i = 0; i < mine.length; i++) {
+                local[at++] = mine[i];
+                local[at++] = results.get(i).finalReward().scores().length;
+            }
+            for (var x : results) for (double v : x.finalReward().scores()) local[at++] = v;
+            double[][] byGroup = new double[cfg.groupsPerEpoch()][];
+            for (double[] part : dp.rewardGather().gather(local)) {
+                int n = (int) part[0];
+                int off = 1 + 2 * n;
+                for (int i = 0; i < n; i++) {
+                    int g = (int) part[1 + 2 * i];
+                    int len = (int) part[2 + 2 * i];
+                    byGroup[g] = Arrays.copyOfRange(part, off, off + len);
+                    off += len;
+                }
+            }
+            List<Double> flat = new ArrayList<>();
+            List<Integer> flatGroup = new ArrayList<>();
+            for (int g = 0; g < byGroup.length; g++) {
+                if (byGroup[g] == null) throw new IllegalStateException("no rank reported rewards for prompt group " + g);
+                for (double v : byGroup[g]) {
+                    flat.add(v);
+                    flatGroup.add(g);
+                }
+            }
+            double[] r = flat.stream().mapToDouble(Double::doubleValue).toArray();
+            int[] groupOf = flatGroup.stream().mapToInt(Integer::intValue).toArray();
+            m.put("reward_mean", mean(r));
+            m.put("reward_std", std(r));
+            m.put("within_group_std", GroupAdvantages.withinGroupStd(r, groupOf));
+            m.put("zero_std_group_fraction", GroupAdvantages.zeroStdGroupFraction(r, groupOf));
+            double[] globalCounts = new double[counts.length];
+            for (double[] c : dp.rewardGather().gather(counts)) for (int i = 0; i < c.length; i++) globalCounts[i] += c[i];
+            m.put("trajectories_sampled", (long) globalCounts[0]);
+            m.put("trajectories_trained", (long) globalCounts[1]);
+            m.put("nfe_sampling", (long) globalCounts[2]);
+            m.put("previews", (long) globalCounts[3]);
+            m.put("reward_calls", (long) globalCounts[4]);
+            m.put("rewarded_images", (long) globalCounts[5]);
+            m.put("trajectory_bytes", (long) globalCounts[6]);
+            m.put("world_size", dp.worldSize());
+            m.put("groups_per_step", dp.groupsPerStep());
+
+            // ---- TRAINING: advantages over all ranks' groups, then this rank's groups --------------------------------
+            phases.begin("TRAINING");
+            long t0 = System.nanoTime();
+            double[] adv = GroupAdvantages.compute(r, groupOf, cfg.stdMode(), cfg.advClip(), 1e-4);
+            int[] start = new int[byGroup.length + 1];
+            for (int g = 0; g < byGroup.length; g++) start[g + 1] = start[g] + byGroup[g].length;
+            List<Unit> units = new ArrayList<>();
+            for (int i = 0; i < mine.length; i++) {
+                int g = mine[i];
+                double[] a = Arrays.copyOfRange(adv, start[g], start[g + 1]);
+                int[] zeros = new int[a.length];
+                units.addAll(units(results.get(i).trajectory(), conds.get(i), a, zeros));
+            }
+            m.putAll(train(units, dp.localGroupsPerStep(), dp.gradientSync(), epoch));
+            phases.add("TRAINING", System.nanoTime() - t0);
+        } finally {
+            results.forEach(ExpandAndPruneDriver.Result::close);
+            conds.forEach(Tensor::close);
+        }
+        m.put("peak_bytes", MemoryLedger.peakBytes(device));
+        m.put("bytes_before_epoch", bytesBefore);
+        if (device.isCuda()) {
+            var st = MemoryLedger.cudaStats(device.index());
+            m.put("cuda_allocated_peak", st.allocatedPeak());
+            m.put("cuda_reserved_peak", st.reservedPeak());
+        }
         return m;
     }
 

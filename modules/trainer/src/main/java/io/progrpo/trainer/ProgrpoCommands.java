@@ -29,6 +29,18 @@ public final class ProgrpoCommands implements Commands {
     @Override
     public int train(TrainConfig c, boolean resume) {
         log(c.describe());
+        if (io.progrpo.trainer.distributed.DistributedGrpo.requested(System.getenv())) {
+            // started by a launcher (scripts/launch-local, torchrun, srun): one rank of a data-parallel job
+            try {
+                return io.progrpo.trainer.distributed.DistributedGrpo.trainFromEnvironment(c, resume, ProgrpoCommands::log);
+            } catch (TrainingRun.TrainingAbortedException e) {
+                System.err.println("error: " + e.getMessage());
+                return EXIT_ABORTED;
+            } catch (IOException | IllegalArgumentException e) {
+                System.err.println("error: " + e.getMessage());
+                return 1;
+            }
+        }
         try (Jobs.Job job = Jobs.build(c, ProgrpoCommands::log)) {
             job.run(Path.of(c.outDir()), ProgrpoCommands::log).run(resume);
             log("done: metrics in " + Path.of(c.outDir()).resolve("metrics.jsonl"));

@@ -39,6 +39,7 @@ public final class TrainingRun {
     private final Path out;
     private final Consumer<String> log;
     private final List<Map<String, Object>> history = new ArrayList<>();
+    private boolean replica;
 
     public TrainingRun(TrainConfig config, GrpoTrainer trainer, RewardFunction evalReward, Path out, Consumer<String> log) {
         this.config = config;
@@ -46,6 +47,15 @@ public final class TrainingRun {
         this.evalReward = evalReward;
         this.out = out;
         this.log = log;
+    }
+
+    /**
+     * Marks this run as a data-parallel rank other than 0: it trains and evaluates like rank 0 (the ranks stay in
+     * step), reads the checkpoint on resume, but writes neither metrics nor checkpoints (rank 0 does).
+     */
+    public TrainingRun replica(boolean on) {
+        this.replica = on;
+        return this;
     }
 
     public List<Map<String, Object>> history() {
@@ -66,13 +76,13 @@ public final class TrainingRun {
             Map<String, Object> state = loadCheckpoint();
             startEpoch = ((Number) state.get("epoch")).intValue() + 1;
             elapsedBefore = ((Number) state.get("elapsed_seconds")).doubleValue();
-            truncateMetrics(metricsFile, startEpoch);
+            if (!replica) truncateMetrics(metricsFile, startEpoch);
             log.accept("resumed from " + checkpointDir() + " at epoch " + startEpoch);
-        } else {
+        } else if (!replica) {
             Files.deleteIfExists(metricsFile);
         }
         long t0 = System.nanoTime();
-        try (MetricsLog metrics = MetricsLog.open(metricsFile)) {
+        try (MetricsLog metrics = replica ? null : MetricsLog.open(metricsFile)) {
             if (startEpoch == 0 && config.evalEvery() > 0) {
                 double r0 = trainer.evaluate(evalReward, 1);
                 Map<String, Object> m0 = new LinkedHashMap<>();
@@ -80,7 +90,7 @@ public final class TrainingRun {
                 m0.put("method", config.method());
                 m0.put("eval_reward", r0);
                 m0.put("wall_seconds", elapsedBefore);
-                metrics.record(m0);
+                if (metrics != null) metrics.record(m0);
                 history.add(m0);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] before training: eval reward %.4f", config.method(), r0));
             }
@@ -102,13 +112,13 @@ public final class TrainingRun {
                 double trainingWall = phases.seconds("SAMPLING") + phases.seconds("REWARD") + phases.seconds("TRAINING");
                 m.put("epoch_seconds", trainingWall);
                 m.put("wall_seconds", elapsedBefore + (System.nanoTime() - t0) / 1e9);
-                metrics.record(m);
+                if (metrics != null) metrics.record(m);
                 history.add(m);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] epoch %d/%d reward %.4f (within-group std %.4f) %s%.1fs",
                         config.method(), epoch + 1, config.epochs(), (Double) m.get("reward_mean"), (Double) m.get("within_group_std"),
                         m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f ", (Double) m.get("eval_reward")) : "",
                         trainingWall));
-                if (config.checkpointEvery() > 0 && ((epoch + 1) % config.checkpointEvery() == 0 || epoch == config.epochs() - 1)) {
+                if (!replica && config.checkpointEvery() > 0 && ((epoch + 1) % config.checkpointEvery() == 0 || epoch == config.epochs() - 1)) {
                     saveCheckpoint(epoch, elapsedBefore + (System.nanoTime() - t0) / 1e9);
                 }
             }

@@ -27,6 +27,24 @@ public abstract class Module implements AutoCloseable {
     /** Registers {@code t} as a trainable parameter (sets requires_grad) and takes ownership of it. */
     protected final Tensor registerParameter(String name, Tensor t) {
         checkName(name);
+        return putParameter(name, t);
+    }
+
+    /**
+     * Registers a tensor whose storage another object owns (e.g. a TorchScript module's parameter alias) under its
+     * dotted path ("blocks.0.q.lora_A"), so optimizers, state dicts and {@link #parameters()} see it; like
+     * {@link #registerParameter} it sets requires_grad and takes the handle out of any scope, and {@link #close()}
+     * closes the handle (the storage lives on with its owner). A subclass holding such aliases must not be moved
+     * with {@link #to}, which would replace them with copies.
+     */
+    protected final Tensor registerParameterAlias(String path, Tensor t) {
+        if (path == null || path.isEmpty() || path.startsWith(".") || path.endsWith(".") || path.contains("..")) {
+            throw new IllegalArgumentException("a parameter path must be non-empty dotted names, got '" + path + "'");
+        }
+        return putParameter(path, t);
+    }
+
+    private Tensor putParameter(String name, Tensor t) {
         if (params.containsKey(name)) throw new IllegalArgumentException("parameter '" + name + "' is already registered");
         TensorAccess.get().release(t);
         t.setRequiresGrad(true);

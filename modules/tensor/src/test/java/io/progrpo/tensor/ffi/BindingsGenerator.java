@@ -80,7 +80,7 @@ public final class BindingsGenerator {
             case "int32_t" -> "C_INT";
             case "int64_t", "uint64_t" -> "C_LONG";
             case "double" -> "C_DOUBLE";
-            case "pt_tensor", "pt_generator", "pt_optimizer", "pt_named", "pt_module" -> "C_POINTER";
+            case "pt_tensor", "pt_generator", "pt_optimizer", "pt_named", "pt_module", "pt_process_group" -> "C_POINTER";
             default -> throw new IllegalArgumentException("unsupported C type in the ABI: " + cType);
         };
     }

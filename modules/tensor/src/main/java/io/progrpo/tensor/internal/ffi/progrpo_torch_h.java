@@ -105,6 +105,72 @@ public final class progrpo_torch_h {
         return PT_DEVICE_CUDA;
     }
 
+    private static final int PT_JIT_ARG_TENSOR = (int) 0L;
+
+    public static int PT_JIT_ARG_TENSOR() {
+        return PT_JIT_ARG_TENSOR;
+    }
+
+    private static final int PT_JIT_ARG_DOUBLE = (int) 1L;
+
+    public static int PT_JIT_ARG_DOUBLE() {
+        return PT_JIT_ARG_DOUBLE;
+    }
+
+    private static final int PT_JIT_ARG_INT64 = (int) 2L;
+
+    public static int PT_JIT_ARG_INT64() {
+        return PT_JIT_ARG_INT64;
+    }
+
+    private static final int PT_JIT_ARG_BOOL = (int) 3L;
+
+    public static int PT_JIT_ARG_BOOL() {
+        return PT_JIT_ARG_BOOL;
+    }
+
+    private static final int PT_JIT_ARG_NONE = (int) 4L;
+
+    public static int PT_JIT_ARG_NONE() {
+        return PT_JIT_ARG_NONE;
+    }
+
+    private static final int PT_DIST_BACKEND_GLOO = (int) 0L;
+
+    public static int PT_DIST_BACKEND_GLOO() {
+        return PT_DIST_BACKEND_GLOO;
+    }
+
+    private static final int PT_DIST_BACKEND_NCCL = (int) 1L;
+
+    public static int PT_DIST_BACKEND_NCCL() {
+        return PT_DIST_BACKEND_NCCL;
+    }
+
+    private static final int PT_REDUCE_SUM = (int) 0L;
+
+    public static int PT_REDUCE_SUM() {
+        return PT_REDUCE_SUM;
+    }
+
+    private static final int PT_REDUCE_AVG = (int) 1L;
+
+    public static int PT_REDUCE_AVG() {
+        return PT_REDUCE_AVG;
+    }
+
+    private static final int PT_REDUCE_MIN = (int) 2L;
+
+    public static int PT_REDUCE_MIN() {
+        return PT_REDUCE_MIN;
+    }
+
+    private static final int PT_REDUCE_MAX = (int) 3L;
+
+    public static int PT_REDUCE_MAX() {
+        return PT_REDUCE_MAX;
+    }
+
     private static class pt_last_error {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             C_INT,
@@ -4466,6 +4532,867 @@ public final class progrpo_torch_h {
         var mh$ = pt_named_free.HANDLE;
         try {
             return (int) mh$.invokeExact(list);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_load {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_INT,
+            C_INT,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_load");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_load$descriptor() {
+        return pt_jit_load.DESC;
+    }
+
+    public static MethodHandle pt_jit_load$handle() {
+        return pt_jit_load.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_load$address() {
+        return pt_jit_load.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_load(const char* path, int32_t device_type, int32_t device_index, pt_module* out)
+     * }
+     */
+    public static int pt_jit_load(MemorySegment path, int device_type, int device_index, MemorySegment out) {
+        var mh$ = pt_jit_load.HANDLE;
+        try {
+            return (int) mh$.invokeExact(path, device_type, device_index, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_free$descriptor() {
+        return pt_jit_free.DESC;
+    }
+
+    public static MethodHandle pt_jit_free$handle() {
+        return pt_jit_free.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_free$address() {
+        return pt_jit_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_free(pt_module m)
+     * }
+     */
+    public static int pt_jit_free(MemorySegment m) {
+        var mh$ = pt_jit_free.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_deepcopy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_deepcopy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_deepcopy$descriptor() {
+        return pt_jit_deepcopy.DESC;
+    }
+
+    public static MethodHandle pt_jit_deepcopy$handle() {
+        return pt_jit_deepcopy.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_deepcopy$address() {
+        return pt_jit_deepcopy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_deepcopy(pt_module m, pt_module* out)
+     * }
+     */
+    public static int pt_jit_deepcopy(MemorySegment m, MemorySegment out) {
+        var mh$ = pt_jit_deepcopy.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_save {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_save");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_save$descriptor() {
+        return pt_jit_save.DESC;
+    }
+
+    public static MethodHandle pt_jit_save$handle() {
+        return pt_jit_save.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_save$address() {
+        return pt_jit_save.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_save(pt_module m, const char* path)
+     * }
+     */
+    public static int pt_jit_save(MemorySegment m, MemorySegment path) {
+        var mh$ = pt_jit_save.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, path);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_train {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_INT
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_train");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_train$descriptor() {
+        return pt_jit_train.DESC;
+    }
+
+    public static MethodHandle pt_jit_train$handle() {
+        return pt_jit_train.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_train$address() {
+        return pt_jit_train.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_train(pt_module m, int32_t on)
+     * }
+     */
+    public static int pt_jit_train(MemorySegment m, int on) {
+        var mh$ = pt_jit_train.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, on);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_is_training {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_is_training");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_is_training$descriptor() {
+        return pt_jit_is_training.DESC;
+    }
+
+    public static MethodHandle pt_jit_is_training$handle() {
+        return pt_jit_is_training.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_is_training$address() {
+        return pt_jit_is_training.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_is_training(pt_module m, int32_t* out)
+     * }
+     */
+    public static int pt_jit_is_training(MemorySegment m, MemorySegment out) {
+        var mh$ = pt_jit_is_training.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_has_method {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_has_method");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_has_method$descriptor() {
+        return pt_jit_has_method.DESC;
+    }
+
+    public static MethodHandle pt_jit_has_method$handle() {
+        return pt_jit_has_method.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_has_method$address() {
+        return pt_jit_has_method.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_has_method(pt_module m, const char* method, int32_t* out)
+     * }
+     */
+    public static int pt_jit_has_method(MemorySegment m, MemorySegment method, MemorySegment out) {
+        var mh$ = pt_jit_has_method.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, method, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_method_names {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_method_names");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_method_names$descriptor() {
+        return pt_jit_method_names.DESC;
+    }
+
+    public static MethodHandle pt_jit_method_names$handle() {
+        return pt_jit_method_names.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_method_names$address() {
+        return pt_jit_method_names.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_method_names(pt_module m, const char** out)
+     * }
+     */
+    public static int pt_jit_method_names(MemorySegment m, MemorySegment out) {
+        var mh$ = pt_jit_method_names.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_method_schema {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_method_schema");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_method_schema$descriptor() {
+        return pt_jit_method_schema.DESC;
+    }
+
+    public static MethodHandle pt_jit_method_schema$handle() {
+        return pt_jit_method_schema.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_method_schema$address() {
+        return pt_jit_method_schema.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_method_schema(pt_module m, const char* method, const char** out)
+     * }
+     */
+    public static int pt_jit_method_schema(MemorySegment m, MemorySegment method, MemorySegment out) {
+        var mh$ = pt_jit_method_schema.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, method, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_named_tensors {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_INT,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_named_tensors");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_named_tensors$descriptor() {
+        return pt_jit_named_tensors.DESC;
+    }
+
+    public static MethodHandle pt_jit_named_tensors$handle() {
+        return pt_jit_named_tensors.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_named_tensors$address() {
+        return pt_jit_named_tensors.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_named_tensors(pt_module m, int32_t kind, pt_named* out)
+     * }
+     */
+    public static int pt_jit_named_tensors(MemorySegment m, int kind, MemorySegment out) {
+        var mh$ = pt_jit_named_tensors.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, kind, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_jit_call {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER,
+            C_POINTER,
+            C_POINTER,
+            C_POINTER,
+            C_POINTER,
+            C_INT,
+            C_POINTER,
+            C_INT,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_jit_call");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_jit_call$descriptor() {
+        return pt_jit_call.DESC;
+    }
+
+    public static MethodHandle pt_jit_call$handle() {
+        return pt_jit_call.HANDLE;
+    }
+
+    public static MemorySegment pt_jit_call$address() {
+        return pt_jit_call.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_jit_call(pt_module m, const char* method, const int32_t* kinds, const pt_tensor* tensors, const double* doubles, const int64_t* ints, int32_t nargs, pt_tensor* outs, int32_t cap, int32_t* n_out)
+     * }
+     */
+    public static int pt_jit_call(MemorySegment m, MemorySegment method, MemorySegment kinds, MemorySegment tensors, MemorySegment doubles, MemorySegment ints, int nargs, MemorySegment outs, int cap, MemorySegment n_out) {
+        var mh$ = pt_jit_call.HANDLE;
+        try {
+            return (int) mh$.invokeExact(m, method, kinds, tensors, doubles, ints, nargs, outs, cap, n_out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_dist_backend_available {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_INT,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_dist_backend_available");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_dist_backend_available$descriptor() {
+        return pt_dist_backend_available.DESC;
+    }
+
+    public static MethodHandle pt_dist_backend_available$handle() {
+        return pt_dist_backend_available.HANDLE;
+    }
+
+    public static MemorySegment pt_dist_backend_available$address() {
+        return pt_dist_backend_available.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_dist_backend_available(int32_t backend, int32_t* out)
+     * }
+     */
+    public static int pt_dist_backend_available(int backend, MemorySegment out) {
+        var mh$ = pt_dist_backend_available.HANDLE;
+        try {
+            return (int) mh$.invokeExact(backend, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_INT,
+            C_INT,
+            C_INT,
+            C_INT,
+            C_LONG,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_init$descriptor() {
+        return pt_pg_init.DESC;
+    }
+
+    public static MethodHandle pt_pg_init$handle() {
+        return pt_pg_init.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_init$address() {
+        return pt_pg_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_init(const char* host, int32_t port, int32_t rank, int32_t world_size, int32_t backend, int64_t timeout_ms, pt_process_group* out)
+     * }
+     */
+    public static int pt_pg_init(MemorySegment host, int port, int rank, int world_size, int backend, long timeout_ms, MemorySegment out) {
+        var mh$ = pt_pg_init.HANDLE;
+        try {
+            return (int) mh$.invokeExact(host, port, rank, world_size, backend, timeout_ms, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_free$descriptor() {
+        return pt_pg_free.DESC;
+    }
+
+    public static MethodHandle pt_pg_free$handle() {
+        return pt_pg_free.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_free$address() {
+        return pt_pg_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_free(pt_process_group pg)
+     * }
+     */
+    public static int pt_pg_free(MemorySegment pg) {
+        var mh$ = pt_pg_free.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pg);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_rank {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_rank");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_rank$descriptor() {
+        return pt_pg_rank.DESC;
+    }
+
+    public static MethodHandle pt_pg_rank$handle() {
+        return pt_pg_rank.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_rank$address() {
+        return pt_pg_rank.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_rank(pt_process_group pg, int32_t* out)
+     * }
+     */
+    public static int pt_pg_rank(MemorySegment pg, MemorySegment out) {
+        var mh$ = pt_pg_rank.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pg, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_world_size {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_world_size");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_world_size$descriptor() {
+        return pt_pg_world_size.DESC;
+    }
+
+    public static MethodHandle pt_pg_world_size$handle() {
+        return pt_pg_world_size.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_world_size$address() {
+        return pt_pg_world_size.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_world_size(pt_process_group pg, int32_t* out)
+     * }
+     */
+    public static int pt_pg_world_size(MemorySegment pg, MemorySegment out) {
+        var mh$ = pt_pg_world_size.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pg, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_all_reduce {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER,
+            C_INT
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_all_reduce");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_all_reduce$descriptor() {
+        return pt_pg_all_reduce.DESC;
+    }
+
+    public static MethodHandle pt_pg_all_reduce$handle() {
+        return pt_pg_all_reduce.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_all_reduce$address() {
+        return pt_pg_all_reduce.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_all_reduce(pt_process_group pg, pt_tensor t, int32_t op)
+     * }
+     */
+    public static int pt_pg_all_reduce(MemorySegment pg, MemorySegment t, int op) {
+        var mh$ = pt_pg_all_reduce.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pg, t, op);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_all_gather {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_all_gather");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_all_gather$descriptor() {
+        return pt_pg_all_gather.DESC;
+    }
+
+    public static MethodHandle pt_pg_all_gather$handle() {
+        return pt_pg_all_gather.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_all_gather$address() {
+        return pt_pg_all_gather.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_all_gather(pt_process_group pg, pt_tensor t, pt_tensor* out)
+     * }
+     */
+    public static int pt_pg_all_gather(MemorySegment pg, MemorySegment t, MemorySegment out) {
+        var mh$ = pt_pg_all_gather.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pg, t, out);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_broadcast {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER,
+            C_INT
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_broadcast");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_broadcast$descriptor() {
+        return pt_pg_broadcast.DESC;
+    }
+
+    public static MethodHandle pt_pg_broadcast$handle() {
+        return pt_pg_broadcast.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_broadcast$address() {
+        return pt_pg_broadcast.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_broadcast(pt_process_group pg, pt_tensor t, int32_t root)
+     * }
+     */
+    public static int pt_pg_broadcast(MemorySegment pg, MemorySegment t, int root) {
+        var mh$ = pt_pg_broadcast.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pg, t, root);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_barrier {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_LONG
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_barrier");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_barrier$descriptor() {
+        return pt_pg_barrier.DESC;
+    }
+
+    public static MethodHandle pt_pg_barrier$handle() {
+        return pt_pg_barrier.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_barrier$address() {
+        return pt_pg_barrier.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_barrier(pt_process_group pg, int64_t timeout_ms)
+     * }
+     */
+    public static int pt_pg_barrier(MemorySegment pg, long timeout_ms) {
+        var mh$ = pt_pg_barrier.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pg, timeout_ms);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_pg_all_reduce_grads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER,
+            C_INT,
+            C_DOUBLE
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_pg_all_reduce_grads");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    public static FunctionDescriptor pt_pg_all_reduce_grads$descriptor() {
+        return pt_pg_all_reduce_grads.DESC;
+    }
+
+    public static MethodHandle pt_pg_all_reduce_grads$handle() {
+        return pt_pg_all_reduce_grads.HANDLE;
+    }
+
+    public static MemorySegment pt_pg_all_reduce_grads$address() {
+        return pt_pg_all_reduce_grads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_pg_all_reduce_grads(pt_process_group pg, const pt_tensor* params, int32_t n, double scale)
+     * }
+     */
+    public static int pt_pg_all_reduce_grads(MemorySegment pg, MemorySegment params, int n, double scale) {
+        var mh$ = pt_pg_all_reduce_grads.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pg, params, n, scale);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {
