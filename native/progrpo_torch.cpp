@@ -323,10 +323,54 @@ int32_t pt_stack(const pt_tensor* ts, int32_t n, int64_t d, pt_tensor* out) { PT
 int32_t pt_repeat_interleave(pt_tensor t, int64_t r, int64_t d, pt_tensor* out) { PT_TRY *out = wrap(T(t).repeat_interleave(r, d)); PT_CATCH }
 
 // ---- elementwise ---------------------------------------------------------------------------------------------
+// Small-tensor fast path of the four arithmetic ops. For a few hundred elements libtorch's dispatcher, type
+// promotion and TensorIterator set-up cost more than the arithmetic (measured: at::add of 4x4 floats ~540 ns in C++,
+// Python's torch.add ~900 ns). Same-shape contiguous float32 CPU operands that autograd does not need are computed
+// with a plain loop into a fresh tensor: the same IEEE single-precision results, elementwise, as libtorch's kernels.
+extern "C++" {
+namespace {
+constexpr int64_t kFastPathMaxElements = 4096;
+
+inline bool fast_path_ok(const at::Tensor& a) {
+  return a.device().is_cpu() && a.scalar_type() == at::kFloat && a.is_contiguous() && a.numel() <= kFastPathMaxElements
+         && !(at::GradMode::is_enabled() && a.requires_grad());
+}
+
+template <typename F>
+inline pt_tensor fast_binary(const at::Tensor& a, const at::Tensor& b, F f) {
+  at::Tensor r = at::empty(a.sizes(), a.options());
+  const float* x = a.data_ptr<float>();
+  const float* y = b.data_ptr<float>();
+  float* z = r.data_ptr<float>();
+  const int64_t n = a.numel();
+  for (int64_t i = 0; i < n; i++) z[i] = f(x[i], y[i]);
+  return wrap(std::move(r));
+}
+
+template <typename F>
+inline pt_tensor fast_scalar(const at::Tensor& a, float s, F f) {
+  at::Tensor r = at::empty(a.sizes(), a.options());
+  const float* x = a.data_ptr<float>();
+  float* z = r.data_ptr<float>();
+  const int64_t n = a.numel();
+  for (int64_t i = 0; i < n; i++) z[i] = f(x[i], s);
+  return wrap(std::move(r));
+}
+}  // namespace
+}  // extern "C++"
+
 int32_t pt_binary(int32_t op, pt_tensor pa, pt_tensor pb, pt_tensor* out) {
   PT_TRY
   const at::Tensor& a = T(pa);
   const at::Tensor& b = T(pb);
+  if (op >= 0 && op <= 3 && fast_path_ok(a) && fast_path_ok(b) && a.sizes() == b.sizes()) {
+    switch (op) {
+      case 0: *out = fast_binary(a, b, [](float x, float y) { return x + y; }); return PT_OK;
+      case 1: *out = fast_binary(a, b, [](float x, float y) { return x - y; }); return PT_OK;
+      case 2: *out = fast_binary(a, b, [](float x, float y) { return x * y; }); return PT_OK;
+      default: *out = fast_binary(a, b, [](float x, float y) { return x / y; }); return PT_OK;
+    }
+  }
   at::Tensor r;
   switch (op) {
     case 0: r = at::add(a, b); break;
@@ -351,6 +395,16 @@ int32_t pt_binary(int32_t op, pt_tensor pa, pt_tensor pb, pt_tensor* out) {
 int32_t pt_binary_scalar(int32_t op, pt_tensor pa, double s, pt_tensor* out) {
   PT_TRY
   const at::Tensor& a = T(pa);
+  // libtorch computes float32 op double-scalar in float32 (the scalar is cast first): so does the fast path
+  if (op >= 0 && op <= 3 && fast_path_ok(a)) {
+    const float f = static_cast<float>(s);
+    switch (op) {
+      case 0: *out = fast_scalar(a, f, [](float x, float y) { return x + y; }); return PT_OK;
+      case 1: *out = fast_scalar(a, f, [](float x, float y) { return x - y; }); return PT_OK;
+      case 2: *out = fast_scalar(a, f, [](float x, float y) { return x * y; }); return PT_OK;
+      default: *out = fast_scalar(a, f, [](float x, float y) { return x / y; }); return PT_OK;
+    }
+  }
   at::Tensor r;
   switch (op) {
     case 0: r = at::add(a, s); break;

@@ -38,7 +38,7 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--quick", description = "smoke-test size: a few minutes in all")
     boolean quick;
 
-    @Option(names = "--seeds", description = "seeds per method (default: 2, or 1 with --quick)")
+    @Option(names = "--seeds", description = "seeds per method (default: 3, or 1 with --quick)")
     Integer seeds;
 
     @Option(names = "--epochs", description = "epochs per run (default: the demo or quick preset's)")
@@ -65,7 +65,7 @@ public final class Demo implements Callable<Integer> {
         Torch.ensureAvailable();
         log("progrpo demo: " + Torch.describe());
         if (Torch.isReferenceBlas()) log("WARNING: reference BLAS active; install libopenblas0-pthread for realistic timings");
-        int nSeeds = seeds != null ? seeds : quick ? 1 : 2;
+        int nSeeds = seeds != null ? seeds : quick ? 1 : 3;
         Files.createDirectories(out);
         String overlay = quick ? "quick" : "demo";
         Map<String, List<List<Map<String, Object>>>> histories = new LinkedHashMap<>();

@@ -244,8 +244,8 @@ public record TrainConfig(
                 "pruneSchedule", "24>16@5>12@7", "outDir", "runs/pro-grpo-flash"));
         // Overlays: change budget or sampler setting, keep the method.
         p.put("paper-flow", ordered("samplerSteps", 10, "evalSteps", 40, "shift", 3.0, "beta", 0.01));
-        p.put("demo", ordered("epochs", 6, "groupsPerEpoch", 2, "evalEvery", 2, "evalPrompts", 12, "checkpointEvery", 3,
-                "pretrainSteps", 400, "evalSteps", 10));
+        p.put("demo", ordered("epochs", 12, "groupsPerEpoch", 8, "evalEvery", 3, "evalPrompts", 24, "checkpointEvery", 6,
+                "pretrainSteps", 120, "evalSteps", 10));
         p.put("quick", ordered("epochs", 1, "groupsPerEpoch", 1, "evalEvery", 1, "evalPrompts", 4,
                 "checkpointEvery", 1, "pretrainSteps", 30, "modelWidth", 16, "evalSteps", 6));
         return Collections.unmodifiableMap(p);
