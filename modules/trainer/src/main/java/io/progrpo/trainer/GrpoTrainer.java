@@ -7,6 +7,7 @@ import io.progrpo.reward.RewardFunction;
 import io.progrpo.sampler.ClassifierFreeGuidance;
 import io.progrpo.sampler.LogProbResult;
 import io.progrpo.sampler.Sampler;
+import io.progrpo.sampler.StepOutput;
 import io.progrpo.sampler.Trajectory;
 import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.Autograd;
@@ -216,7 +217,7 @@ public final class GrpoTrainer implements AutoCloseable {
         Random rng = new Random(mix(cfg.seed(), epoch, 1));
         List<String> pool = world.trainPrompts();
         List<String> prompts = new ArrayList<>();
-        for (int g = 0; g < cfg.groupsPerEpoch(); g++) prompts.add(pool.get(rng.nextInt(pool.size())));
+        prompts.addAll(epochPrompts(pool, cfg.groupsPerEpoch(), rng));
         int gMax = plan.schedule().initialGroupSize();
         int rows = prompts.size() * gMax;
         MemoryLedger.resetPeaks();
@@ -446,7 +447,7 @@ public final class GrpoTrainer implements AutoCloseable {
         Random rng = new Random(mix(cfg.seed(), epoch, 1));
         List<String> pool = world.trainPrompts();
         List<String> prompts = new ArrayList<>();
-        for (int g = 0; g < cfg.groupsPerEpoch(); g++) prompts.add(pool.get(rng.nextInt(pool.size())));
+        prompts.addAll(epochPrompts(pool, cfg.groupsPerEpoch(), rng));
         int[] mine = dp.localGroups(cfg.groupsPerEpoch());
         int gMax = plan.schedule().initialGroupSize();
         MemoryLedger.resetPeaks();
@@ -569,49 +570,60 @@ public final class GrpoTrainer implements AutoCloseable {
     public double evaluate(RewardFunction evalReward, int samplesPerPrompt) {
         List<String> prompts = world.evalPrompts();
         if (cfg.evalPrompts() > 0 && cfg.evalPrompts() < prompts.size()) prompts = prompts.subList(0, cfg.evalPrompts());
-        module.eval();
-        try (var ng = Autograd.noGrad(); Scope s = Scope.open(); Generator gen = Generator.create(20_251_215L, device)) {
-            List<String> rowPrompts = new ArrayList<>();
-            for (String p : prompts) for (int i = 0; i < samplesPerPrompt; i++) rowPrompts.add(p);
-            Tensor x = Tensor.randn(gen, DType.FLOAT32, device, concat(rowPrompts.size(), world.latentShape()));
-            Tensor cond = world.conditioning(rowPrompts, device);
-            VelocityModel policy = guided(model, world.unconditional(device));
-            Sampler es = plan.evalSampler();
-            for (int i = 0; i < es.steps(); i++) {
-                var out = es.step(policy, x, cond, i, gen);
-                x = out.next();
-            }
-            Tensor images = decoder.decode(x);
+        List<String> rowPrompts = new ArrayList<>();
+        for (String p : prompts) for (int i = 0; i < samplesPerPrompt; i++) rowPrompts.add(p);
+        try (Tensor images = sample(plan.evalSampler(), rowPrompts, 20_251_215L)) {
             return mean(evalReward.score(images, rowPrompts).scores());
-        } finally {
-            module.train(true);
         }
     }
 
     /** Decoded deterministic samples for the prompts (for figures); the caller owns the result. */
     public Tensor samples(List<String> prompts, long noiseSeed) {
-        module.eval();
-        try (var ng = Autograd.noGrad(); Scope s = Scope.open(); Generator gen = Generator.create(noiseSeed, device)) {
-            Tensor x = Tensor.randn(gen, DType.FLOAT32, device, concat(prompts.size(), world.latentShape()));
-            Tensor cond = world.conditioning(prompts, device);
-            VelocityModel policy = guided(model, world.unconditional(device));
-            Sampler es = plan.evalSampler();
-            for (int i = 0; i < es.steps(); i++) x = es.step(policy, x, cond, i, gen).next();
-            return decoder.decode(x).unscoped();
-        }
+        return sample(plan.evalSampler(), prompts, noiseSeed);
     }
 
     /** Decoded samples from the training (stochastic) sampler, as a training group sees them; the caller owns them. */
     public Tensor samplesSde(List<String> prompts, long noiseSeed) {
+        return sample(plan.sampler(), prompts, noiseSeed);
+    }
+
+    /** A full chain of {@code sampler} from seeded noise, in eval mode without gradient; decoded images, caller-owned. */
+    private Tensor sample(Sampler sampler, List<String> prompts, long noiseSeed) {
         module.eval();
         try (var ng = Autograd.noGrad(); Scope s = Scope.open(); Generator gen = Generator.create(noiseSeed, device)) {
             Tensor x = Tensor.randn(gen, DType.FLOAT32, device, concat(prompts.size(), world.latentShape()));
             Tensor cond = world.conditioning(prompts, device);
             VelocityModel policy = guided(model, world.unconditional(device));
-            Sampler ts = plan.sampler();
-            for (int i = 0; i < ts.steps(); i++) x = ts.step(policy, x, cond, i, gen).next();
+            for (int i = 0; i < sampler.steps(); i++) {
+                StepOutput out = sampler.step(policy, x, cond, i, gen);
+                Tensor next = out.next();
+                for (Tensor t : new Tensor[] {out.mean(), out.std(), out.logProb(), out.x0Preview(), out.modelOutput()}) {
+                    if (t != null && t != next) t.close();
+                }
+                x.close();
+                x = next;
+            }
             return decoder.decode(x).unscoped();
+        } finally {
+            module.train(true);
         }
+    }
+
+    /**
+     * The prompts of an epoch's groups: distinct while the pool lasts (a prompt appears in one group of an epoch, so
+     * per-prompt statistics are per-group statistics), drawn again only when more groups than prompts are asked for.
+     */
+    static List<String> epochPrompts(List<String> pool, int groups, Random rng) {
+        List<String> out = new ArrayList<>(groups);
+        List<String> bag = new ArrayList<>();
+        while (out.size() < groups) {
+            if (bag.isEmpty()) {
+                bag.addAll(pool);
+                java.util.Collections.shuffle(bag, rng);
+            }
+            out.add(bag.remove(bag.size() - 1));
+        }
+        return out;
     }
 
     static long[] concat(long first, long[] rest) {
