@@ -82,7 +82,7 @@ public final class Demo implements Callable<Integer> {
                 TrainConfig c = TrainConfig.resolve(method + "+" + overlay, null, runSets);
                 if (first == null) {
                     first = c;
-                    log(c.describe());
+                    log(Jobs.describe(c));
                 }
                 log(String.format(Locale.ROOT, "=== %s, seed %d (%d epochs of %d groups) ===", method, s, c.epochs(), c.groupsPerEpoch()));
                 try (Jobs.Job job = Jobs.build(c, Demo::log)) {

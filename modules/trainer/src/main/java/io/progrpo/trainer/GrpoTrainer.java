@@ -333,7 +333,9 @@ public final class GrpoTrainer implements AutoCloseable {
     private Map<String, Object> train(List<Unit> units, int unitsPerStep, GradientSync sync, int epoch) {
         module.train(true);
         int stored = units.isEmpty() ? 0 : units.get(0).traj().stepsStored();
-        int nTrain = Math.max(1, (int) Math.round(cfg.trainStepFraction() * stored));
+        // the spec's default trains the first T - 1 steps (Flow-GRPO's timestep fraction); a fraction f trains
+        // floor(f (T - 1)), the same count TrainConfig.derivedTotals() prints
+        int nTrain = Math.max(1, (int) Math.floor(cfg.trainStepFraction() * Math.max(1, stored - 1) + 1e-9));
         List<Integer> steps = new ArrayList<>();
         for (int k = 0; k < stored; k++) steps.add(k);
         if (plan.sharedGroupNoise() && nTrain < stored) {

@@ -170,6 +170,18 @@ public final class Jobs {
         return new Job(c, world, policy, reference, trainer, reward);
     }
 
+    /**
+     * The config's description plus the totals only the method's schedule knows: network evaluations per epoch of
+     * sampling with pruning, and the previews that replace full chains.
+     */
+    public static String describe(TrainConfig c) {
+        PruneSchedule s = plan(c).schedule();
+        int cfgFactor = c.guidanceScale() == 1 ? 1 : 2;
+        return c.describe() + String.format(java.util.Locale.ROOT,
+                "%n  sampling NFE / epoch (this schedule) %,d%n  schedule                             %s%n",
+                s.nfe() * c.groupsPerEpoch() * cfgFactor, s.describe());
+    }
+
     /** The decoder of the embedded world: pixel-space latents, images in [0, 1]. */
     public static ExpandAndPruneDriver.Decoder decoder() {
         return x -> x.clamp(0, 1);

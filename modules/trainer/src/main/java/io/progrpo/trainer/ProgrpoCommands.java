@@ -28,7 +28,7 @@ public final class ProgrpoCommands implements Commands {
 
     @Override
     public int train(TrainConfig c, boolean resume) {
-        log(c.describe());
+        log(Jobs.describe(c));
         if (io.progrpo.trainer.distributed.DistributedGrpo.requested(System.getenv())) {
             // started by a launcher (scripts/launch-local, torchrun, srun): one rank of a data-parallel job
             try {

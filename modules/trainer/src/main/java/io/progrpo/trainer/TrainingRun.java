@@ -94,8 +94,15 @@ public final class TrainingRun {
                 history.add(m0);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] before training: eval reward %.4f", config.method(), r0));
             }
+            // a live bar with ETA on terminals; elsewhere the per-epoch lines below are the progress output
+            io.progrpo.trainer.report.Progress bar = System.console() != null && !replica
+                    ? io.progrpo.trainer.report.Progress.start(config.method() + " epochs", config.epochs() - startEpoch,
+                            io.progrpo.trainer.report.Progress.Mode.BAR) : null;
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
-                Phases phases = new Phases(p -> { });
+                final var progress = bar;
+                Phases phases = new Phases(p -> {
+                    if (progress != null) progress.message(p);
+                });
                 Map<String, Object> m;
                 try {
                     m = trainer.runEpoch(epoch, phases);
@@ -114,6 +121,10 @@ public final class TrainingRun {
                 m.put("wall_seconds", elapsedBefore + (System.nanoTime() - t0) / 1e9);
                 if (metrics != null) metrics.record(m);
                 history.add(m);
+                if (bar != null) {
+                    bar.message(String.format(java.util.Locale.ROOT, "reward %.3f%s", (Double) m.get("reward_mean"),
+                            m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, " eval %.3f", (Double) m.get("eval_reward")) : "")).step();
+                }
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] epoch %d/%d reward %.4f (within-group std %.4f) %s%.1fs",
                         config.method(), epoch + 1, config.epochs(), (Double) m.get("reward_mean"), (Double) m.get("within_group_std"),
                         m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f ", (Double) m.get("eval_reward")) : "",
@@ -122,6 +133,7 @@ public final class TrainingRun {
                     saveCheckpoint(epoch, elapsedBefore + (System.nanoTime() - t0) / 1e9);
                 }
             }
+            if (bar != null) bar.close();
         }
         return history;
     }
