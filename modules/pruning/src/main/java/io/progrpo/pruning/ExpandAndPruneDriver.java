@@ -146,7 +146,8 @@ public final class ExpandAndPruneDriver {
         long rewardedImages = 0;
         long rewardNanos = 0;
         long start = System.nanoTime();
-        Trajectory traj = new Trajectory(sampler);
+        // no sampling-time means: GRPO recomputes them with gradient (the latents, next latents and log-probs suffice)
+        Trajectory traj = new Trajectory(sampler, false);
         Tensor c = null;
         RewardOutput finalOut = null;
         Tensor finalImages = null;

@@ -157,8 +157,8 @@ class ExpandAndPruneDriverTest {
             assertEquals(4, res.trajectory().rows());
             assertEquals(4, res.trajectory().stepsStored());
             long rowBytes = D * 4L;
-            // per stored step: x (shared with the previous next, except step 0), next, mean, logProb
-            long expectedTraj = 4L * (4 * rowBytes * 2 + 4 * 4) + 4 * rowBytes;
+            // per stored step: x (shared with the previous next, except step 0), next and logProb (no means)
+            long expectedTraj = 4L * (4 * rowBytes + 4 * 4) + 4 * rowBytes;
             assertEquals(expectedTraj, res.trajectory().bytes());
             assertEquals(expectedTraj + 4 * rowBytes, MemoryLedger.bytes(Device.CPU) - bytesBefore - groups * 8 * rowBytes,
                     "live bytes are the survivors' trajectory and final images, nothing of the pruned rows");

@@ -57,10 +57,22 @@ public final class Trajectory implements AutoCloseable {
     private int rows;
     private boolean closed;
 
-    /** An empty trajectory of {@code sampler}'s steps (it supplies the step times). */
+    private final boolean storeMeans;
+
+    /** An empty trajectory of {@code sampler}'s steps (it supplies the step times), storing the policy means too. */
     public Trajectory(Sampler sampler) {
+        this(sampler, true);
+    }
+
+    /**
+     * An empty trajectory; with {@code storeMeans} false the sampling-time policy means are not kept (GRPO training
+     * recomputes them with gradient, and the KL term uses the reference model's), which saves one latent-sized tensor
+     * per stored step.
+     */
+    public Trajectory(Sampler sampler, boolean storeMeans) {
         if (sampler == null) throw new IllegalArgumentException("sampler must not be null");
         this.sampler = sampler;
+        this.storeMeans = storeMeans;
     }
 
     public Sampler sampler() {
@@ -97,7 +109,7 @@ public final class Trajectory implements AutoCloseable {
             dropCurrent();
         }
         Tensor next = copy(out.next());
-        Entry e = new Entry(stepIndex, sampler.time(stepIndex), xs, next, copy(out.mean()),
+        Entry e = new Entry(stepIndex, sampler.time(stepIndex), xs, next, storeMeans ? copy(out.mean()) : null,
                 out.logProb() == null ? null : copy(out.logProb()));
         entries.add(e);
         current = next;
@@ -153,8 +165,9 @@ public final class Trajectory implements AutoCloseable {
         return entry(k).next;
     }
 
-    /** The policy mean of stored step k. */
+    /** The policy mean of stored step k; throws when the trajectory does not store means. */
     public Tensor mean(int k) {
+        if (!storeMeans) throw new IllegalStateException("this trajectory was created without storing the policy means");
         return entry(k).mean;
     }
 
@@ -211,7 +224,7 @@ public final class Trajectory implements AutoCloseable {
         for (Entry e : entries) {
             e.x = remap.get(e.x);
             e.next = remap.get(e.next);
-            e.mean = remap.get(e.mean);
+            if (e.mean != null) e.mean = remap.get(e.mean);
             if (e.logProb != null) e.logProb = remap.get(e.logProb);
         }
         for (Tensor old : remap.keySet()) old.close();
@@ -232,7 +245,7 @@ public final class Trajectory implements AutoCloseable {
         for (Entry e : entries) {
             s.add(e.x);
             s.add(e.next);
-            s.add(e.mean);
+            if (e.mean != null) s.add(e.mean);
             if (e.logProb != null) s.add(e.logProb);
         }
         if (current != null) s.add(current);

@@ -41,6 +41,8 @@ import java.util.Map;
  * <pre>
  * BenchCompare [--methods flow-grpo,pro-grpo,...] [--overlay demo] [--epochs 3] [--warmup 1] [--threads N]
  *              [--reward brightness|config] [--set key=value]... [--export DIR] [--out FILE]
+ * BenchCompare --forward-scaling 12,24,96 [--set key=value]...    best-of-7 ms of one forward (no grad) and of
+ *                                                                  forward + backward per row count, then exit
  * </pre>
  * What is measured per epoch: SAMPLING and REWARD as the expand-and-prune driver times them (reward calls apart),
  * TRAINING as the trainer times it, and the wall time of the whole {@link GrpoTrainer#runEpoch} call. Memory: the
