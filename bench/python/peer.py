@@ -186,9 +186,10 @@ def reset_peak_rss():
 
 
 class Peer:
-    def __init__(self, d, groups_per_step=1):
+    def __init__(self, d, groups_per_step=1, trained_steps=0):
         cfg = json.load(open(os.path.join(d, "config.json")))
         self.groups_per_step = groups_per_step
+        self.trained_steps = trained_steps
         self.cfg = cfg
         self.model = WorldModel(cfg["imageSize"], cfg["modelWidth"], cfg["vocabSize"], cfg["tokens"])
         state = torch.load(os.path.join(d, "weights.pt"))
@@ -268,7 +269,8 @@ class Peer:
         group_of = [i // G for i in range(rows)]
         adv = advantages(r, group_of, cfg["advClip"])
         self.model.train()
-        n_train = max(1, round(cfg["trainStepFraction"] * len(steps)))
+        # the trainer's count: floor(f (T - 1)) of the stored steps, or what --trained-steps says it took
+        n_train = self.trained_steps or max(1, math.floor(cfg["trainStepFraction"] * max(1, len(steps) - 1) + 1e-9))
         train_steps = list(range(len(steps)))[:n_train]
         eps_clip = cfg["clipRange"]
         mb = cfg["microBatch"]
@@ -330,6 +332,7 @@ class Peer:
             "nfe_sampling": rows * T * (2 if scale != 1 else 1),
             "nfe_training": nfe_train * (2 if scale != 1 else 1),
             "optimizer_steps": opt_steps,
+            "trained_steps": len(train_steps),
             "trajectory_bytes": traj_bytes,
             # what the epoch holds between steps: trajectory (noise included) and conditioning rows
             "sampling_resident_peak_bytes": traj_bytes + cond.numel() * cond.element_size(),
@@ -349,6 +352,8 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--groups-per-step", type=int, default=1,
                    help="prompt groups whose gradients accumulate into one AdamW step (0 = all groups of the epoch)")
+    p.add_argument("--trained-steps", type=int, default=0,
+                   help="timesteps trained per trajectory (0 = floor(trainStepFraction (T - 1)), the trainer's default)")
     p.add_argument("--forward-scaling", help="row counts, e.g. 24,96,192: best-of-7 ms of a forward (no grad) and of "
                    "forward + backward, as BenchCompare --forward-scaling")
     p.add_argument("--out")
@@ -358,7 +363,7 @@ def main():
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
-    peer = Peer(a.dir, a.groups_per_step)
+    peer = Peer(a.dir, a.groups_per_step, a.trained_steps)
     if a.forward_scaling:
         out = []
         m, g = peer.model, torch.Generator().manual_seed(5)

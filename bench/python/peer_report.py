@@ -100,7 +100,14 @@ def main():
         missed += v == "missed"
         summary["side_by_side"][label] = {"java": jv, "python": pv, "ratio": ratio, "target": target, "verdict": v}
         lines.append("| %s | %.4g | %.4g | %.3f | %s | %s |" % (label, jv, pv, ratio, "<= %.2f" % target if target else "", v))
+    jn = mean([r["runs"][0]["summary"]["nfe_training"] for r in java])
+    pn = mean([r["runs"][0]["summary"]["nfe_training"] for r in python])
+    js_ = mean([r["runs"][0]["summary"]["nfe_sampling"] for r in java])
+    ps_ = mean([r["runs"][0]["summary"]["nfe_sampling"] for r in python])
+    summary["same_work"] = jn == pn and js_ == ps_
     lines.append("")
+    lines.append("Same work on both sides: NFE sampling %d / %d, NFE training %d / %d (Java / Python)%s."
+                 % (js_, ps_, jn, pn, "" if summary["same_work"] else " -- DIFFERENT, the ratios compare unequal work"))
     lines.append("Per round, Java / Python: " + "; ".join(
         "round %d: sampling %.3f, training %.3f, epoch %.3f (CPU %.3f)"
         % (i + 1, r["sampling_s"], r["training_s"], r["epoch_wall_s"], r["epoch_cpu_s"])

@@ -17,7 +17,9 @@ import java.util.Optional;
  * processors the JVM sees; inter-op threads to {@code -Dprogrpo.torch.interopThreads} (default 1: the JVM does
  * the inter-op work). libtorch only parallelises ops above its grain size (32768 elements), so small ops stay on the
  * calling thread whatever the setting. Measured on 2 cores: a 1024x1024 float add took 0.18 to 3 ms per op with
- * libtorch's default set-up against 0.09 ms once the thread count was set; see docs/benchmarks.md.
+ * libtorch's default set-up against 0.09 ms once the thread count was set; see docs/benchmarks.md. On shared cores,
+ * also launch with {@code OMP_WAIT_POLICY=PASSIVE} (libgomp reads it at load time, so it cannot be set from here):
+ * spinning OpenMP workers made large ops 10x slower under load; the scripts set it.
  */
 public final class Torch {
     private Torch() {}
