@@ -26,31 +26,20 @@ public final class TensorIO {
 
     public static void save(Path path, Map<String, Tensor> tensors) throws IOException {
         Native.ensureLoaded();
-        Path abs = path.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (dir != null) Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
-        try (Arena a = Arena.ofConfined()) {
-            int n = tensors.size();
-            MemorySegment names = a.allocate(ValueLayout.ADDRESS, Math.max(1, n));
-            List<Tensor> ts = new ArrayList<>(n);
-            int i = 0;
-            for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-                names.setAtIndex(ValueLayout.ADDRESS, i++, a.allocateFrom(e.getKey()));
-                ts.add(e.getValue());
+        io.progrpo.tensor.internal.AtomicFiles.write(path, tmp -> {
+            try (Arena a = Arena.ofConfined()) {
+                int n = tensors.size();
+                MemorySegment names = a.allocate(ValueLayout.ADDRESS, Math.max(1, n));
+                MemorySegment handles = a.allocate(ValueLayout.ADDRESS, Math.max(1, n));
+                int i = 0;
+                for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+                    names.setAtIndex(ValueLayout.ADDRESS, i, a.allocateFrom(e.getKey()));
+                    handles.setAtIndex(ValueLayout.ADDRESS, i++, e.getValue().handle());
+                }
+                int st = progrpo_torch_h.pt_save_named(a.allocateFrom(tmp.toString()), names, handles, n);
+                if (st != 0) throw new IOException("saving " + n + " tensors to " + path + " failed: " + Native.lastError());
             }
-            MemorySegment handles = a.allocate(ValueLayout.ADDRESS, Math.max(1, n));
-            for (int k = 0; k < n; k++) handles.setAtIndex(ValueLayout.ADDRESS, k, ts.get(k).handle());
-            int st = progrpo_torch_h.pt_save_named(a.allocateFrom(tmp.toString()), names, handles, n);
-            if (st != 0) throw new IOException("saving " + n + " tensors to " + path + " failed: " + Native.lastError());
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     /**

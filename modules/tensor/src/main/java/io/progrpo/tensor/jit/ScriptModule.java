@@ -466,22 +466,13 @@ public final class ScriptModule implements AutoCloseable {
     /** Writes the whole module with its current parameter values (Python's {@code torch.jit.load} reads it), atomically. */
     public void save(Path path) throws IOException {
         var b = bridge();
-        Path abs = path.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (dir != null) Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
-        try (Arena a = Arena.ofConfined()) {
-            if (progrpo_torch_h.pt_jit_save(h(), a.allocateFrom(tmp.toString())) != 0) {
-                throw new IOException("saving TorchScript module " + origin + " to " + path + " failed: " + lastError(b));
+        io.progrpo.tensor.internal.AtomicFiles.write(path, tmp -> {
+            try (Arena a = Arena.ofConfined()) {
+                if (progrpo_torch_h.pt_jit_save(h(), a.allocateFrom(tmp.toString())) != 0) {
+                    throw new IOException("saving TorchScript module " + origin + " to " + path + " failed: " + lastError(b));
+                }
             }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     private static String lastError(TensorAccess.Bridge b) {

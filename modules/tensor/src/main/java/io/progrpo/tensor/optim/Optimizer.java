@@ -85,17 +85,13 @@ public abstract sealed class Optimizer implements AutoCloseable permits AdamW, S
 
     /** Writes the optimizer state (libtorch's archive format, for resume) atomically. */
     public void save(Path path) throws IOException {
-        Path abs = path.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        Path tmp = Files.createTempFile(abs.getParent(), abs.getFileName().toString(), ".tmp");
-        try (Arena a = Arena.ofConfined()) {
-            if (progrpo_torch_h.pt_optimizer_save(h(), a.allocateFrom(tmp.toString())) != 0) {
-                throw new IOException("saving optimizer state to " + path + " failed: " + lastError());
+        io.progrpo.tensor.internal.AtomicFiles.write(path, tmp -> {
+            try (Arena a = Arena.ofConfined()) {
+                if (progrpo_torch_h.pt_optimizer_save(h(), a.allocateFrom(tmp.toString())) != 0) {
+                    throw new IOException("saving optimizer state to " + path + " failed: " + lastError());
+                }
             }
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     /** Restores state written by {@link #save(Path)} for the same parameter layout. */
