@@ -187,6 +187,44 @@ public final class DdimSampler implements Sampler {
         }
     }
 
+    /**
+     * Rows of different steps in one model forward: per-row timestep, {@code sqrt(1 - alphabar_t)},
+     * {@code sqrt(alphabar_t)}, {@code sqrt(alphabar')}, the direction coefficient and {@code sigma_t} as float32
+     * {@code [B]} tensors (the float32 values the per-step path broadcasts as scalars), so each row equals
+     * {@link #logProb(VelocityModel, Tensor, Tensor, Tensor, int)} of its step.
+     */
+    @Override
+    public LogProbResult logProb(VelocityModel model, Tensor x, Tensor xNext, Tensor cond, int[] stepIndexPerRow) {
+        checkMixedSteps(x, xNext, cond, stepIndexPerRow);
+        int first = stepIndexPerRow[0];
+        if (Arrays.stream(stepIndexPerRow).allMatch(k -> k == first)) return logProb(model, x, xNext, cond, first);
+        int b = stepIndexPerRow.length;
+        float[] t = new float[b];
+        float[] noiseCoef = new float[b];
+        float[] signalCoef = new float[b];
+        float[] prevCoef = new float[b];
+        float[] dir = new float[b];
+        float[] sd = new float[b];
+        for (int r = 0; r < b; r++) {
+            int i = stepIndexPerRow[r];
+            t[r] = timesteps[i];
+            noiseCoef[r] = (float) Math.sqrt(1 - alphaBar[i]);
+            signalCoef[r] = (float) Math.sqrt(alphaBar[i]);
+            prevCoef[r] = (float) Math.sqrt(alphaBarPrev[i]);
+            dir[r] = (float) dirCoef[i];
+            sd[r] = (float) sigma[i];
+        }
+        try (Scope scope = Scope.open()) {
+            Tensor eps = model.evaluate(x, cond, Tensor.of(t, b).to(x.device()), "for steps " + Arrays.toString(stepIndexPerRow));
+            Tensor x0 = x.to(DType.FLOAT32).sub(eps.mul(FlowSdeSampler.perRow(noiseCoef, x)))
+                    .div(FlowSdeSampler.perRow(signalCoef, x));
+            Tensor mean = x0.mul(FlowSdeSampler.perRow(prevCoef, x)).add(eps.mul(FlowSdeSampler.perRow(dir, x)));
+            Tensor std = Tensor.of(sd, b).to(x.device());
+            Tensor lp = GaussianPolicy.logProb(xNext, mean, std);
+            return new LogProbResult(lp, mean, std).keep(scope);
+        }
+    }
+
     private Tensor x0Hat(Tensor xf, Tensor eps, int i) {
         return xf.sub(eps.mul(Math.sqrt(1 - alphaBar[i]))).div(Math.sqrt(alphaBar[i]));
     }

@@ -148,6 +148,46 @@ public final class FlowSdeSampler implements Sampler {
         }
     }
 
+    /**
+     * Rows of different steps in one model forward: per-row sigma, {@code coefX}, {@code coefV} and {@code s_t} as
+     * float32 {@code [B]} tensors (the same float32 values the per-step path broadcasts as scalars), so each row
+     * equals {@link #logProb(VelocityModel, Tensor, Tensor, Tensor, int)} of its step.
+     */
+    @Override
+    public LogProbResult logProb(VelocityModel model, Tensor x, Tensor xNext, Tensor cond, int[] stepIndexPerRow) {
+        checkMixedSteps(x, xNext, cond, stepIndexPerRow);
+        int first = stepIndexPerRow[0];
+        if (Arrays.stream(stepIndexPerRow).allMatch(k -> k == first)) return logProb(model, x, xNext, cond, first);
+        int b = stepIndexPerRow.length;
+        float[] sigma = new float[b];
+        float[] cx = new float[b];
+        float[] cv = new float[b];
+        float[] sd = new float[b];
+        for (int r = 0; r < b; r++) {
+            int i = stepIndexPerRow[r];
+            sigma[r] = (float) schedule.sigma(i);
+            cx[r] = (float) coefX[i];
+            cv[r] = (float) coefV[i];
+            sd[r] = (float) policyStd[i];
+        }
+        try (Scope scope = Scope.open()) {
+            Tensor t = Tensor.of(sigma, b).to(x.device());
+            Tensor v = model.evaluate(x, cond, t, "for steps " + Arrays.toString(stepIndexPerRow));
+            Tensor mean = x.to(DType.FLOAT32).mul(perRow(cx, x)).add(v.mul(perRow(cv, x)));
+            Tensor std = Tensor.of(sd, b).to(x.device());
+            Tensor lp = GaussianPolicy.logProb(xNext, mean, std);
+            return new LogProbResult(lp, mean, std).keep(scope);
+        }
+    }
+
+    /** {@code values} [B] as float32 {@code [B, 1, ..., 1]} on {@code like}'s device, to broadcast against it. */
+    static Tensor perRow(float[] values, Tensor like) {
+        long[] shape = new long[like.dim()];
+        Arrays.fill(shape, 1);
+        shape[0] = values.length;
+        return Tensor.of(values, shape).to(like.device());
+    }
+
     /** The one formula both step() and logProb() use, so that they agree bit for bit. */
     private Tensor mean(Tensor xf, Tensor v, int i) {
         return xf.mul(coefX[i]).add(v.mul(coefV[i]));

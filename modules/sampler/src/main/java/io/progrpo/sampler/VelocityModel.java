@@ -32,19 +32,40 @@ public interface VelocityModel {
     default Tensor evaluate(Tensor x, Tensor cond, double time, int stepIndex) {
         try (Scope scope = Scope.open()) {
             Tensor t = Tensor.full(time, DType.FLOAT32, x.device(), x.size(0));
-            Tensor out = predict(x, t, cond);
-            if (out == null) {
-                throw new IllegalStateException("model returned null at step " + stepIndex + " (t = " + time + ")");
-            }
-            if (!Arrays.equals(out.shape(), x.shape())) {
-                throw new IllegalStateException("model output at step " + stepIndex + " (t = " + time + ") has shape "
-                        + Arrays.toString(out.shape()) + ", expected the latents' shape " + Arrays.toString(x.shape()));
-            }
-            // always a new handle made in this scope (an alias when already float32), so keep() works even when
-            // the model handed back a tensor it did not create here
-            Tensor f = out.to(x.device(), DType.FLOAT32);
-            Functional.requireFinite(f, "model output at step " + stepIndex + " (t = " + time + ")");
-            return scope.keep(f);
+            return scope.keep(checked(x, predict(x, t, cond), "at step " + stepIndex + " (t = " + time + ")"));
         }
+    }
+
+    /**
+     * Calls {@link #predict} with a time per row, checked and in float32: what the built-in samplers use to
+     * re-evaluate rows of different steps in one forward ({@link Sampler#logProb(VelocityModel, Tensor, Tensor,
+     * Tensor, int[])}).
+     *
+     * @param t    float32 {@code [B]}, one time per row, on {@code x}'s device
+     * @param what names the rows in an error message, e.g. {@code "for steps [0, 3]"}
+     * @return the output as a new float32 tensor of {@code x}'s shape, on {@code x}'s device
+     * @throws IllegalStateException when the model returns null or a tensor of another shape
+     * @throws IllegalArgumentException when the output holds a NaN or infinity
+     */
+    default Tensor evaluate(Tensor x, Tensor cond, Tensor t, String what) {
+        try (Scope scope = Scope.open()) {
+            return scope.keep(checked(x, predict(x, t, cond), what));
+        }
+    }
+
+    /** The checks both evaluate methods make; a new handle in the current scope (an alias when already float32). */
+    private static Tensor checked(Tensor x, Tensor out, String where) {
+        if (out == null) {
+            throw new IllegalStateException("model returned null " + where);
+        }
+        if (!Arrays.equals(out.shape(), x.shape())) {
+            throw new IllegalStateException("model output " + where + " has shape "
+                    + Arrays.toString(out.shape()) + ", expected the latents' shape " + Arrays.toString(x.shape()));
+        }
+        // always a new handle made in this scope (an alias when already float32), so keep() works even when
+        // the model handed back a tensor it did not create here
+        Tensor f = out.to(x.device(), DType.FLOAT32);
+        Functional.requireFinite(f, "model output " + where);
+        return f;
     }
 }

@@ -467,6 +467,11 @@ public final class BenchCompare {
             }
 
             @Override
+            public LogProbResult logProb(VelocityModel m, Tensor x, Tensor xNext, Tensor cond, int[] steps) {
+                return inner.logProb(m, x, xNext, cond, steps);
+            }
+
+            @Override
             public boolean isStochastic(int i) {
                 return inner.isStochastic(i);
             }

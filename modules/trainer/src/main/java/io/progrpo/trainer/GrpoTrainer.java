@@ -369,37 +369,58 @@ public final class GrpoTrainer implements AutoCloseable {
                 if (!rows.isEmpty()) {
                     contributing++;
                     double denom = (double) rows.size() * steps.size();
-                    for (int k : steps) {
-                        for (int from = 0; from < rows.size(); from += cfg.microBatch()) {
-                            List<Integer> chunk = rows.subList(from, Math.min(rows.size(), from + cfg.microBatch()));
-                            long[] idx = chunk.stream().mapToLong(Integer::longValue).toArray();
-                            float[] a = new float[idx.length];
-                            for (int j = 0; j < idx.length; j++) a[j] = (float) unit.adv()[(int) idx[j]];
-                            try (Scope s = Scope.open()) {
-                                Tensor x = traj.latents(k).indexSelect(0, idx);
-                                Tensor xn = traj.nextLatents(k).indexSelect(0, idx);
-                                Tensor old = traj.logProb(k).indexSelect(0, idx);
-                                Tensor c = unit.cond().indexSelect(0, idx);
-                                Tensor at = Tensor.of(a, a.length).to(device);
-                                int stepIndex = traj.stepIndex(k);
-                                LogProbResult lp = plan.sampler().logProb(policy, x, xn, c, stepIndex);
-                                nfeTrain += idx.length;
-                                Tensor refMean = null;
-                                if (ref != null) {
-                                    try (var ng = Autograd.noGrad()) {
-                                        refMean = plan.sampler().logProb(ref, x, xn, c, stepIndex).mean();
-                                    }
-                                    nfeTrain += idx.length;
+                    // Micro-batches over the group's (trained step, row) pairs, step-major: one forward evaluates
+                    // rows of several steps (the model takes a time per row), so the number of forwards follows the
+                    // pairs, not steps x ceil(rows / microBatch). Each pair still weighs 1 / denom / unitsPerStep:
+                    // the group's loss is its mean over rows and trained steps, whatever the batching.
+                    int pairs = rows.size() * steps.size();
+                    for (int from = 0; from < pairs; from += cfg.microBatch()) {
+                        int n = Math.min(pairs, from + cfg.microBatch()) - from;
+                        long[] rowOf = new long[n];
+                        int[] stepIndex = new int[n];
+                        float[] a = new float[n];
+                        try (Scope s = Scope.open()) {
+                            List<Tensor> xs = new ArrayList<>();
+                            List<Tensor> xns = new ArrayList<>();
+                            List<Tensor> olds = new ArrayList<>();
+                            for (int j = 0; j < n; ) {
+                                // one run of pairs of the same stored step k
+                                int k = steps.get((from + j) / rows.size());
+                                int runStart = j;
+                                while (j < n && steps.get((from + j) / rows.size()) == k) {
+                                    int row = rows.get((from + j) % rows.size());
+                                    rowOf[j] = row;
+                                    stepIndex[j] = traj.stepIndex(k);
+                                    a[j] = (float) unit.adv()[row];
+                                    j++;
                                 }
-                                try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, lp.std())) {
-                                    Tensor scaled = p.loss().mul(idx.length / denom / unitsPerStep);
-                                    scaled.backward();
-                                    lossSum += p.policyLoss() + cfg.beta() * p.kl();
-                                    klSum += p.kl();
-                                    clipSum += p.clipFraction();
-                                    ratioSum += p.meanRatio();
-                                    parts++;
+                                long[] idx = Arrays.copyOfRange(rowOf, runStart, j);
+                                xs.add(traj.latents(k).indexSelect(0, idx));
+                                xns.add(traj.nextLatents(k).indexSelect(0, idx));
+                                olds.add(traj.logProb(k).indexSelect(0, idx));
+                            }
+                            Tensor x = xs.size() == 1 ? xs.get(0) : Tensor.cat(xs, 0);
+                            Tensor xn = xns.size() == 1 ? xns.get(0) : Tensor.cat(xns, 0);
+                            Tensor old = olds.size() == 1 ? olds.get(0) : Tensor.cat(olds, 0);
+                            Tensor c = unit.cond().indexSelect(0, rowOf);
+                            Tensor at = Tensor.of(a, a.length).to(device);
+                            LogProbResult lp = plan.sampler().logProb(policy, x, xn, c, stepIndex);
+                            nfeTrain += n;
+                            Tensor refMean = null;
+                            if (ref != null) {
+                                try (var ng = Autograd.noGrad()) {
+                                    refMean = plan.sampler().logProb(ref, x, xn, c, stepIndex).mean();
                                 }
+                                nfeTrain += n;
+                            }
+                            try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, lp.std())) {
+                                Tensor scaled = p.loss().mul(n / denom / unitsPerStep);
+                                scaled.backward();
+                                lossSum += p.policyLoss() + cfg.beta() * p.kl();
+                                klSum += p.kl();
+                                clipSum += p.clipFraction();
+                                ratioSum += p.meanRatio();
+                                parts++;
                             }
                         }
                     }

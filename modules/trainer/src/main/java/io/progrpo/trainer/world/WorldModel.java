@@ -125,37 +125,63 @@ public final class WorldModel extends Module implements VelocityModel {
         int w = config.width();
         DType dt = dtype();
         Device dev = device();
+        // Every intermediate is closed as soon as the next op has consumed it, so that (without autograd) its memory
+        // goes back to the allocator at once and the next op reuses a cache-warm block, as in eager PyTorch. With
+        // autograd the graph holds its own references to what backward needs: closing a handle early is safe there
+        // and frees nothing it needs. The result is bit-identical either way (the same ops in the same order).
         try (Scope scope = Scope.open()) {
-            Tensor e = embed(t.to(dev, DType.FLOAT32), cond.to(dev), dt, b);
+            Tensor e = embed(t, cond.to(dev), dev, dt, b);
+            Tensor h;
+            try (Scope in = Scope.open()) {
+                Tensor xin = x.to(dev, dt);
+                Tensor ys = Tensor.linspace(-1, 1, s, dt, dev).reshape(1, 1, s, 1).expand(b, 1, s, s);
+                Tensor xs = Tensor.linspace(-1, 1, s, dt, dev).reshape(1, 1, 1, s).expand(b, 1, s, s);
+                h = in.keep(stem.forward(Tensor.cat(List.of(xin, ys, xs), 1)));
+            }
+            h = consumed(h, down0.forward(h, e));
+            Tensor skip = consumed(h, down1.forward(h, e));
 
-            Tensor xin = x.to(dev, dt);
-            Tensor ys = Tensor.linspace(-1, 1, s, dt, dev).reshape(1, 1, s, 1).expand(b, 1, s, s);
-            Tensor xs = Tensor.linspace(-1, 1, s, dt, dev).reshape(1, 1, 1, s).expand(b, 1, s, s);
-            Tensor h = stem.forward(Tensor.cat(List.of(xin, ys, xs), 1));
-            h = down0.forward(h, e);
-            Tensor skip = down1.forward(h, e);
+            Tensor pooled = Functional.avgPool2d(skip, 2);
+            h = consumed(pooled, toHalf.forward(pooled));
+            h = consumed(h, mid0.forward(h, e));
+            h = consumed(h, mid1.forward(h, e));
+            e.close();
+            h = consumed(h, fromHalf.forward(h));
+            h = consumed(h, Functional.interpolate(h, s, s, Functional.Interpolation.NEAREST));
 
-            h = toHalf.forward(Functional.avgPool2d(skip, 2));
-            h = mid0.forward(h, e);
-            h = mid1.forward(h, e);
-            h = Functional.interpolate(fromHalf.forward(h), s, s, Functional.Interpolation.NEAREST);
-
-            h = fuse.forward(Tensor.cat(List.of(h, skip), 1));
-            h = out.forward(outNorm.forward(h).silu());
+            Tensor joined = Tensor.cat(List.of(h, skip), 1);
+            h.close();
+            skip.close();
+            h = consumed(joined, fuse.forward(joined));
+            h = consumed(h, outNorm.forward(h));
+            h = consumed(h, h.silu());
+            h = consumed(h, out.forward(h));
             return scope.keep(h.dtype() == DType.FLOAT32 ? h : h.to(DType.FLOAT32));
         }
     }
 
-    /** e = SiLU(Linear(concat token embeddings) + MLP(sinusoid(tau))), [B, 4w] in the parameter dtype. */
-    private Tensor embed(Tensor t32, Tensor cond, DType dt, long b) {
+    /** Closes {@code used} (an intermediate its successor was computed from) and returns the successor. */
+    private static Tensor consumed(Tensor used, Tensor next) {
+        used.close();
+        return next;
+    }
+
+    /**
+     * e = SiLU(Linear(concat token embeddings) + MLP(sinusoid(tau))), [B, 4w] in the parameter dtype, in the current
+     * scope; its intermediates are freed before it returns.
+     */
+    private Tensor embed(Tensor t, Tensor cond, Device dev, DType dt, long b) {
         int half = timeFeatures / 2;
-        // frequencies 10000^(-i/half), computed in float32 whatever the parameter dtype
-        Tensor freqs = Tensor.arange(0, half, 1, DType.FLOAT32, t32.device()).mul(-Math.log(10000) / half).exp();
-        Tensor args = t32.mul(timeScale).reshape(b, 1).mul(freqs.reshape(1, half));
-        Tensor sinusoid = Tensor.cat(List.of(args.sin(), args.cos()), 1).to(dt);
-        Tensor time = timeOut.forward(timeIn.forward(sinusoid).silu());
-        Tensor words = tokenEmbedding.forward(cond).reshape(b, (long) config.tokens() * config.width());
-        return condProjection.forward(words).add(time).silu();
+        try (Scope scope = Scope.open()) {
+            Tensor t32 = t.to(dev, DType.FLOAT32);
+            // frequencies 10000^(-i/half), computed in float32 whatever the parameter dtype
+            Tensor freqs = Tensor.arange(0, half, 1, DType.FLOAT32, t32.device()).mul(-Math.log(10000) / half).exp();
+            Tensor args = t32.mul(timeScale).reshape(b, 1).mul(freqs.reshape(1, half));
+            Tensor sinusoid = Tensor.cat(List.of(args.sin(), args.cos()), 1).to(dt);
+            Tensor time = timeOut.forward(timeIn.forward(sinusoid).silu());
+            Tensor words = tokenEmbedding.forward(cond).reshape(b, (long) config.tokens() * config.width());
+            return scope.keep(condProjection.forward(words).add(time).silu());
+        }
     }
 
     private void check(Tensor x, Tensor t, Tensor cond) {
@@ -199,13 +225,23 @@ public final class WorldModel extends Module implements VelocityModel {
             conv = registerModule("conv", new Conv2d(channels, channels, 3, 1, 1, g, device));
         }
 
+        /** The block's output belongs to the caller's scope; its intermediates are freed as they are consumed. */
         Tensor forward(Tensor h, Tensor e) {
             long b = h.size(0);
-            Tensor ss = film.forward(e).reshape(b, 2L * channels, 1, 1);
-            Tensor scale = ss.narrow(1, 0, channels).add(1);
-            Tensor shift = ss.narrow(1, channels, channels);
-            Tensor y = norm.forward(h).mul(scale).add(shift).silu();
-            return h.add(conv.forward(y));
+            try (Scope scope = Scope.open()) {
+                Tensor ss = film.forward(e).reshape(b, 2L * channels, 1, 1);
+                Tensor scale = ss.narrow(1, 0, channels).add(1);
+                Tensor shift = ss.narrow(1, channels, channels);
+                Tensor y = norm.forward(h);
+                y = consumed(y, y.mul(scale));
+                scale.close();
+                y = consumed(y, y.add(shift));
+                ss.close();
+                shift.close();
+                y = consumed(y, y.silu());
+                y = consumed(y, conv.forward(y));
+                return scope.keep(h.add(y));
+            }
         }
     }
 }

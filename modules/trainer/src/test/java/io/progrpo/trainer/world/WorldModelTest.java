@@ -122,6 +122,43 @@ class WorldModelTest {
         }
     }
 
+    /**
+     * predict frees its intermediates as soon as they are consumed: without gradient that returns memory at once, with
+     * gradient autograd keeps what backward needs. Both modes give the same output bit for bit, the gradient still
+     * reaches every parameter, and no tensor handle is left behind in either mode.
+     */
+    @Test
+    void eagerFreeingKeepsOutputsAndGradientsInBothGradModes() {
+        try (WorldModel m = new WorldModel(small(16, Parameterization.VELOCITY), 9); Generator g = Generator.create(5);
+             Scope outer = Scope.open()) {
+            randomiseOutput(m, 6);
+            Tensor x = Tensor.randn(g, 3, 3, 16, 16);
+            Tensor t = Tensor.rand(g, 3);
+            Tensor c = tokens(new long[] {1, 7, 11, 2, 8, 12, 3, 9, 13}, 3);
+            long live = io.progrpo.tensor.MemoryLedger.liveTensors();
+            float[] noGrad;
+            try (var ng = Autograd.noGrad(); Tensor y = m.predict(x, t, c).unscoped()) {
+                noGrad = y.toFloatArray();
+                assertFalse(y.requiresGrad());
+            }
+            assertEquals(live, io.progrpo.tensor.MemoryLedger.liveTensors(), "no handle left behind without gradient");
+            try (Tensor y = m.predict(x, t, c).unscoped()) {
+                assertArrayEquals(noGrad, y.toFloatArray(), "the same output with and without gradient");
+                assertTrue(y.requiresGrad());
+                try (Scope inner = Scope.open()) {
+                    y.square().sum().backward();
+                }
+            }
+            assertEquals(live, io.progrpo.tensor.MemoryLedger.liveTensors(), "no handle left behind with gradient");
+            for (Map.Entry<String, Tensor> e : m.namedParameters().entrySet()) {
+                try (Scope inner = Scope.open()) {
+                    Tensor grad = e.getValue().grad();
+                    assertTrue(grad != null && grad.abs().sum().item() > 0, "gradient reaches " + e.getKey());
+                }
+            }
+        }
+    }
+
     @Test
     void predictDoesNotLeakIntermediates() {
         try (WorldModel m = new WorldModel(small(16, Parameterization.EPSILON), 7); Generator g = Generator.create(2);
