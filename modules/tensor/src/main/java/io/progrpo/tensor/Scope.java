@@ -46,7 +46,7 @@ public final class Scope implements AutoCloseable {
     private Scope(Scope parent) {
         this.parent = parent;
         this.thread = Thread.currentThread();
-        this.cleanable = CLEANER.register(this, guard);
+        this.cleanable = Tensor.SAFETY_NET ? CLEANER.register(this, guard) : null;
     }
 
     /** Opens a scope on the current thread, nested in the current one if any. */
@@ -130,7 +130,7 @@ public final class Scope implements AutoCloseable {
         owned.clear();
         CURRENT.set(parent);
         guard.closedExplicitly = true;
-        cleanable.clean();
+        if (cleanable != null) cleanable.clean();
         if (first != null) throw first;
     }
 }

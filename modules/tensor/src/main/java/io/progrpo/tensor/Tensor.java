@@ -30,6 +30,12 @@ import java.util.List;
 public final class Tensor implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
     private static final boolean DEBUG_LEAKS = Boolean.getBoolean("progrpo.tensor.debugLeaks");
+    /**
+     * The leak safety net (a Cleaner registration per caller-owned tensor and per scope) is on unless
+     * {@code -Dprogrpo.tensor.safetyNet=false}; off saves a little per op (see docs/benchmarks.md) and turns a forgotten
+     * close() into a native leak that nothing reports.
+     */
+    static final boolean SAFETY_NET = !"false".equals(System.getProperty("progrpo.tensor.safetyNet"));
     private static final System.Logger LOG = System.getLogger("io.progrpo.tensor");
 
     static {
@@ -170,7 +176,7 @@ public final class Tensor implements AutoCloseable {
             target.adopt(this);
         } else {
             scope = null;
-            if (cleanable == null) {
+            if (cleanable == null && SAFETY_NET) {
                 leak = new LeakAction(handle.address(), device, storageKey, DEBUG_LEAKS ? new Throwable("tensor created here") : null);
                 cleanable = CLEANER.register(this, leak);
             }
