@@ -177,7 +177,7 @@ public final class Jobs {
     public static String describe(TrainConfig c) {
         PruneSchedule s = plan(c).schedule();
         int cfgFactor = c.guidanceScale() == 1 ? 1 : 2;
-        return c.describe() + String.format(java.util.Locale.ROOT,
+        return c.describe().stripTrailing() + String.format(java.util.Locale.ROOT,
                 "%n  sampling NFE / epoch (this schedule) %,d%n  schedule                             %s%n",
                 s.nfe() * c.groupsPerEpoch() * cfgFactor, s.describe());
     }
