@@ -19,46 +19,64 @@ import java.util.ArrayList;
  * }</pre>
  */
 public final class Scope implements AutoCloseable {
-    private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
     private static final Cleaner CLEANER = Cleaner.create();
+    private static final ThreadLocal<ThreadScopes> SCOPES = ThreadLocal.withInitial(ThreadScopes::new);
 
     private final Scope parent;
     private final Thread thread;
+    private final OpenScopes openScopes;
     private final ArrayList<Tensor> owned = new ArrayList<>();
     private int closedInList;
     private boolean closed;
-    private final LeakGuard guard = new LeakGuard();
-    private final Cleaner.Cleanable cleanable;
 
-    /** Reports scopes that were never closed (their tensors stay alive until the scope object is collected). */
-    private static final class LeakGuard implements Runnable {
-        volatile boolean closedExplicitly;
+    /** The open scopes of one thread: the innermost, whose parents chain to the outermost. */
+    private static final class OpenScopes implements Runnable {
+        Scope current;
 
+        /**
+         * Runs when the thread ended with scopes still open (its ThreadLocal value became unreachable): frees what those
+         * scopes hold, so a thread that dies inside a scope does not leak native memory. Nothing else can touch the
+         * scopes any more: their thread is gone.
+         */
         @Override
         public void run() {
-            if (!closedExplicitly) {
-                System.getLogger("io.progrpo.tensor").log(System.Logger.Level.WARNING,
-                        "a tensor Scope was never closed; its tensors were leaked until now");
-            }
+            Scope s = current;
+            if (s == null) return;
+            System.getLogger("io.progrpo.tensor").log(System.Logger.Level.WARNING,
+                    "a thread ended with tensor scopes still open; the safety net freed their tensors");
+            for (; s != null; s = s.parent) s.freeOwned();
         }
     }
 
-    private Scope(Scope parent) {
+    /**
+     * The ThreadLocal value. One Cleaner registration per thread (not per scope): a scope that is never closed stays
+     * reachable through this thread's state while the thread lives, so only the thread's end can orphan it.
+     */
+    private static final class ThreadScopes {
+        final OpenScopes state = new OpenScopes();
+
+        ThreadScopes() {
+            if (Tensor.SAFETY_NET) CLEANER.register(this, state);
+        }
+    }
+
+    private Scope(Scope parent, OpenScopes openScopes) {
         this.parent = parent;
         this.thread = Thread.currentThread();
-        this.cleanable = Tensor.SAFETY_NET ? CLEANER.register(this, guard) : null;
+        this.openScopes = openScopes;
     }
 
     /** Opens a scope on the current thread, nested in the current one if any. */
     public static Scope open() {
-        Scope s = new Scope(CURRENT.get());
-        CURRENT.set(s);
+        OpenScopes st = SCOPES.get().state;
+        Scope s = new Scope(st.current, st);
+        st.current = s;
         return s;
     }
 
     /** The innermost open scope of the current thread, or null. */
     static Scope current() {
-        return CURRENT.get();
+        return SCOPES.get().state.current;
     }
 
     void adopt(Tensor t) {
@@ -110,12 +128,19 @@ public final class Scope implements AutoCloseable {
     public void close() {
         if (closed) return;
         checkThread();
-        Scope cur = CURRENT.get();
+        Scope cur = openScopes.current;
         while (cur != null && cur != this) { // inner scopes left open: close them first
             cur.close();
-            cur = CURRENT.get();
+            cur = openScopes.current;
         }
         closed = true;
+        RuntimeException first = freeOwned();
+        openScopes.current = parent;
+        if (first != null) throw first;
+    }
+
+    /** Frees every tensor this scope still owns, newest first; returns the first failure, if any. */
+    private RuntimeException freeOwned() {
         RuntimeException first = null;
         for (int i = owned.size() - 1; i >= 0; i--) {
             Tensor t = owned.get(i);
@@ -128,9 +153,6 @@ public final class Scope implements AutoCloseable {
             }
         }
         owned.clear();
-        CURRENT.set(parent);
-        guard.closedExplicitly = true;
-        if (cleanable != null) cleanable.clean();
-        if (first != null) throw first;
+        return first;
     }
 }

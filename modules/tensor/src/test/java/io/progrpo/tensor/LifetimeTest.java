@@ -223,6 +223,27 @@ class LifetimeTest extends TensorTestBase {
     }
 
     @Test
+    void aThreadThatEndsInsideOpenScopesHasTheirTensorsFreed() throws Exception {
+        long live = MemoryLedger.liveTensors();
+        long bytes = MemoryLedger.bytes(Device.CPU);
+        Thread t = new Thread(() -> {
+            Scope.open();
+            Scope.open(); // nested, neither closed
+            for (int i = 0; i < 10; i++) Tensor.zeros(8);
+        }, "ends-inside-a-scope");
+        t.start();
+        t.join();
+        t = null;
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (MemoryLedger.liveTensors() > live && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertEquals(live, MemoryLedger.liveTensors(), "the per-thread safety net freed the open scopes' tensors");
+        assertEquals(bytes, MemoryLedger.bytes(Device.CPU));
+    }
+
+    @Test
     void closedTensorsAreNotCountedAsLeaks() throws Exception {
         long leaks = MemoryLedger.leaks();
         onOtherThread(() -> {
