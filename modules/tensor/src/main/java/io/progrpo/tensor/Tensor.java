@@ -579,8 +579,9 @@ public final class Tensor implements AutoCloseable {
         Native.Scratch s = Native.scratch();
         Native.check(progrpo_torch_h.pt_to(handle(), want.code(), 0, 0, s.out), () -> describe("to", this));
         MemorySegment h = s.outAddress(0);
-        Native.check(progrpo_torch_h.pt_contiguous(h, s.out), "contiguous");
-        progrpo_torch_h.pt_tensor_free(h);
+        int st = progrpo_torch_h.pt_contiguous(h, s.out);
+        progrpo_torch_h.pt_tensor_free(h); // the intermediate is freed on failure too
+        Native.check(st, "contiguous");
         return adoptOut(0);
     }
 

@@ -252,16 +252,13 @@ public final class GrpoTrainer implements AutoCloseable {
         try (result; condSurvivors) {
             double[] r = result.finalReward().scores();
             int[] groupOf = result.groupOf();
-            m.put("reward_mean", mean(r));
-            m.put("reward_std", std(r));
+            putRewardStats(m, r, groupOf);
             result.finalReward().metrics().forEach((k, v) -> {
                 if (v.length == r.length) {
                     m.put("reward_" + k + "_mean", mean(v));
                     m.put("reward_" + k + "_std", std(v));
                 }
             });
-            m.put("within_group_std", GroupAdvantages.withinGroupStd(r, groupOf));
-            m.put("zero_std_group_fraction", GroupAdvantages.zeroStdGroupFraction(r, groupOf));
             List<Map<String, Object>> cps = new ArrayList<>();
             for (int i = 0; i < result.checkpoints().size(); i++) {
                 var c = result.checkpoints().get(i);
@@ -297,6 +294,20 @@ public final class GrpoTrainer implements AutoCloseable {
             m.putAll(train);
             phases.add("TRAINING", System.nanoTime() - t0);
         }
+        putMemory(m, bytesBefore);
+        return m;
+    }
+
+    /** The final rewards' mean and std, the within-group std (the clustering signal) and the zero-std group fraction. */
+    private static void putRewardStats(Map<String, Object> m, double[] r, int[] groupOf) {
+        m.put("reward_mean", mean(r));
+        m.put("reward_std", std(r));
+        m.put("within_group_std", GroupAdvantages.withinGroupStd(r, groupOf));
+        m.put("zero_std_group_fraction", GroupAdvantages.zeroStdGroupFraction(r, groupOf));
+    }
+
+    /** Peak memory of the epoch: the ledger's Java-side peak and, on CUDA, the caching allocator's peaks. */
+    private void putMemory(Map<String, Object> m, long bytesBefore) {
         m.put("peak_bytes", MemoryLedger.peakBytes(device));
         m.put("bytes_before_epoch", bytesBefore);
         if (device.isCuda()) {
@@ -304,7 +315,6 @@ public final class GrpoTrainer implements AutoCloseable {
             m.put("cuda_allocated_peak", st.allocatedPeak());
             m.put("cuda_reserved_peak", st.reservedPeak());
         }
-        return m;
     }
 
     /** One prompt group's training rows: its trajectory (possibly shared with other groups) and the rows to train. */
@@ -541,10 +551,7 @@ public final class GrpoTrainer implements AutoCloseable {
             }
             double[] r = flat.stream().mapToDouble(Double::doubleValue).toArray();
             int[] groupOf = flatGroup.stream().mapToInt(Integer::intValue).toArray();
-            m.put("reward_mean", mean(r));
-            m.put("reward_std", std(r));
-            m.put("within_group_std", GroupAdvantages.withinGroupStd(r, groupOf));
-            m.put("zero_std_group_fraction", GroupAdvantages.zeroStdGroupFraction(r, groupOf));
+            putRewardStats(m, r, groupOf);
             double[] globalCounts = new double[counts.length];
             for (double[] c : dp.rewardGather().gather(counts)) for (int i = 0; i < c.length; i++) globalCounts[i] += c[i];
             m.put("trajectories_sampled", (long) globalCounts[0]);
@@ -576,13 +583,7 @@ public final class GrpoTrainer implements AutoCloseable {
             results.forEach(ExpandAndPruneDriver.Result::close);
             conds.forEach(Tensor::close);
         }
-        m.put("peak_bytes", MemoryLedger.peakBytes(device));
-        m.put("bytes_before_epoch", bytesBefore);
-        if (device.isCuda()) {
-            var st = MemoryLedger.cudaStats(device.index());
-            m.put("cuda_allocated_peak", st.allocatedPeak());
-            m.put("cuda_reserved_peak", st.reservedPeak());
-        }
+        putMemory(m, bytesBefore);
         return m;
     }
 

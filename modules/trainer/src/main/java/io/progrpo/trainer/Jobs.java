@@ -165,8 +165,7 @@ public final class Jobs {
         RewardFunction reward = reward(c);
         WorldModel policy = baseModel(c, m, world, log);
         WorldModel reference = c.beta() > 0 ? baseModel(c, m, world, log) : null;
-        GrpoTrainer trainer = new GrpoTrainer(settings(c), plan, policy, reference, world, reward,
-                x -> x.clamp(0, 1));
+        GrpoTrainer trainer = new GrpoTrainer(settings(c), plan, policy, reference, world, reward, decoder());
         return new Job(c, world, policy, reference, trainer, reward);
     }
 
