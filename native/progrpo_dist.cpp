@@ -192,7 +192,19 @@ c10::intrusive_ptr<c10d::TCPStore> connect(const std::string& host, int port, in
   o.numWorkers = static_cast<std::size_t>(size);
   o.waitWorkers = false;  // the join below names the ranks that do not come
   o.timeout = timeout;
+#ifdef PT_TCPSTORE_HAS_LIBUV_OPTION
+  // PyTorch 2.4+ defaults the store's server to libuv; builds without it (Debian's 2.x) refuse that default. The
+  // classic socket server then does the same job.
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(host, o);
+  } catch (const std::exception& e) {
+    if (std::string(e.what()).find("libuv") == std::string::npos) throw;
+    o.useLibUV = false;
+    return c10::make_intrusive<c10d::TCPStore>(host, o);
+  }
+#else
   return c10::make_intrusive<c10d::TCPStore>(host, o);
+#endif
 }
 
 bool is_loopback(const std::string& h) { return h == "127.0.0.1" || h == "localhost" || h == "::1"; }

@@ -8,6 +8,9 @@
 #include <torch/serialize.h>
 #include <torch/version.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 
 #ifdef PT_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -112,6 +115,30 @@ at::IntArrayRef ints(const int64_t* p, int32_t n) {
 
 // The other shim sources (progrpo_jit.cpp) report their errors through the same per-thread message.
 std::string& pt_internal::last_error() { return ::last_error; }
+
+namespace {
+// torch::pickle_save, less the type tag it wraps around every dict (torch.jit._pickle.restore_type_tag): PyTorch 2.6+
+// torch.load defaults to weights_only=True, which refuses that global. A plain dict of str -> tensor in the same zip
+// layout loads there, in older torch.load, and in torch::pickle_load alike.
+std::vector<char> pickle_save_untagged(const c10::IValue& value) {
+  std::vector<char> pickled;
+  torch::jit::Pickler pickler([&](const char* buf, size_t size) { pickled.insert(pickled.end(), buf, buf + size); },
+                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+                              /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
+  std::vector<char> out;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) -> size_t {
+    const char* b = static_cast<const char*>(data);
+    out.insert(out.end(), b, b + size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickled.data(), pickled.size(), pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  return out;
+}
+}  // namespace
 
 extern "C" {
 
@@ -646,7 +673,7 @@ int32_t pt_save_named(const char* path, const char* const* names, const pt_tenso
   PT_TRY
   c10::Dict<std::string, at::Tensor> dict;
   for (int32_t i = 0; i < n; i++) dict.insert(std::string(names[i]), T(ts[i]).detach().to(at::kCPU));
-  std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  std::vector<char> bytes = pickle_save_untagged(c10::IValue(dict));
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f) throw std::runtime_error(std::string("cannot open for writing: ") + path);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

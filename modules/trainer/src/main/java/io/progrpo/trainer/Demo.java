@@ -92,13 +92,18 @@ public final class Demo implements Callable<Integer> {
             }
         }
         log(String.format(Locale.ROOT, "training done in %.1f s; writing the report", (System.nanoTime() - t0) / 1e9));
+        // A figure that cannot be drawn (no fonts on a minimal system, ...) costs that figure, not the report.
         List<ReportWriter.Figure> figures = new ArrayList<>();
-        figures.add(figure1(first, out));
-        figures.add(evalCurves(histories, out));
-        figures.add(sampleGrid(first, out, histories.containsKey("pro-grpo") ? "pro-grpo" : methods.get(0)));
+        List<String> missing = new ArrayList<>();
+        TrainConfig firstConfig = first;
+        figure(figures, missing, "Figure 1", () -> figure1(firstConfig, out));
+        figure(figures, missing, "the eval curves", () -> evalCurves(histories, out));
+        figure(figures, missing, "the sample grid",
+                () -> sampleGrid(firstConfig, out, histories.containsKey("pro-grpo") ? "pro-grpo" : methods.get(0)));
         List<MethodResult> results = new ArrayList<>();
         for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue()));
-        String findings = findings(results, nSeeds) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories);
+        String findings = findings(results, nSeeds) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories)
+                + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".");
         ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report(
                 "progrpo demo: Pro-GRPO against Flow-GRPO on the embedded world" + (quick ? " (quick)" : ""),
                 results, histories.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method(), figures, findings + "\n\n" + MemoryLedger.report().replace("\n", "  \n")));
@@ -242,6 +247,19 @@ public final class Demo implements Callable<Integer> {
         double spread = Math.max(a.finalEvalRewardStd(), b.finalEvalRewardStd());
         String verdict = d > spread && d > 0 ? "HELD" : d > 0 ? "held only within the seed spread" : "DID NOT HOLD";
         s.append(String.format(Locale.ROOT, "%s: %s (difference %+.4f, spread %.4f). ", text, verdict, d, spread));
+    }
+
+    /** Adds the figure {@code draw} makes, or logs why it could not and notes that under {@code missing}. */
+    static void figure(List<ReportWriter.Figure> figures, List<String> missing, String name,
+                       java.util.concurrent.Callable<ReportWriter.Figure> draw) {
+        try {
+            figures.add(draw.call());
+        } catch (java.io.IOException e) {
+            log("warning: " + name + " was not drawn: " + e.getMessage());
+            missing.add(name + " (" + e.getMessage() + ")");
+        } catch (Exception e) {
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(name + " failed", e);
+        }
     }
 
     /** Figure 1: the reward histogram of one full group of the base model against a uniform and an OVF subset. */

@@ -1,12 +1,17 @@
 package io.progrpo.trainer;
 
+import io.progrpo.reward.TorchScriptReward;
+import io.progrpo.reward.world.Tokenizer;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
+import io.progrpo.tensor.TorchException;
 import io.progrpo.trainer.cli.Commands;
 import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.trainer.report.MethodResult;
 import io.progrpo.trainer.report.MetricsLog;
 import io.progrpo.trainer.report.ReportWriter;
+import io.progrpo.trainer.torchscript.TorchScriptJob;
+import io.progrpo.trainer.torchscript.TorchScriptModels;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,6 +25,11 @@ import java.util.Map;
 public final class ProgrpoCommands implements Commands {
     /** Exit status of an epoch aborted by bad reward output (the last good checkpoint is intact). */
     public static final int EXIT_ABORTED = 3;
+    /**
+     * Where {@link #trainTorchScript} saves the trained parameters when the run writes no checkpoint
+     * ({@code checkpointEvery = 0}); otherwise they are the checkpoint's {@code policy.pt}, which holds the same dict.
+     */
+    public static final String ADAPTERS_FILE = "adapters.pt";
 
     private static void log(String s) {
         System.out.println(s);
@@ -52,6 +62,56 @@ public final class ProgrpoCommands implements Commands {
             System.err.println("error: " + e.getMessage());
             return 1;
         }
+    }
+
+    /**
+     * Loads the TorchScript files, trains in one process with prompts and token ids from the embedded world (sized by
+     * {@code c.imageSize()}), and leaves the trained parameters torch.load-able in the run directory: the last
+     * checkpoint's {@code policy.pt} (TrainingRun writes one after the last epoch when {@code checkpointEvery > 0}),
+     * else {@link #ADAPTERS_FILE}. Errors (a file that is missing or not TorchScript, a method or pattern that does not
+     * fit, a call TorchScript rejects) are one line naming the file, with status 1; an aborted epoch gives
+     * {@link #EXIT_ABORTED}.
+     */
+    @Override
+    public int trainTorchScript(TrainConfig c, TorchScriptModels m, boolean resume) {
+        log(Jobs.describe(c));
+        String worldSize = System.getenv("WORLD_SIZE");
+        if (worldSize != null && !worldSize.strip().equals("1")) {
+            // each rank would train its own copy into the same directory
+            System.err.println("error: train-torchscript runs in one process, but WORLD_SIZE=" + worldSize
+                    + " asks for a data-parallel run, which TorchScript jobs do not support");
+            return 1;
+        }
+        Path out = Path.of(c.outDir());
+        TorchScriptReward.PromptTokenizer tokens = prompts -> prompts.stream().map(Tokenizer::encode).toArray(long[][]::new);
+        try (TorchScriptJob job = TorchScriptJob.build(c, m, new EmbeddedWorld(c.imageSize()), tokens)) {
+            var script = job.policy().scriptModule();
+            log(String.format(java.util.Locale.ROOT, "policy %s: training %d parameters (%,d values) matching '%s'; KL reference: %s",
+                    m.policy(), job.policy().parameters().size(), script.parameterCount(true), m.trainablePattern(),
+                    job.reference() == null ? "none (beta = 0)" : job.reference().adapterScale() == 0 ? "adapters disabled" : "frozen copy"));
+            TrainingRun run = job.run(out, ProgrpoCommands::log);
+            run.run(resume);
+            Path adapters;
+            if (c.checkpointEvery() > 0) {
+                adapters = run.checkpointDir().resolve("policy.pt");
+            } else {
+                adapters = out.resolve(ADAPTERS_FILE);
+                script.saveParameters(adapters, true);
+            }
+            log("done: metrics in " + out.resolve("metrics.jsonl") + "; trained parameters (torch.load) in " + adapters);
+            return 0;
+        } catch (TrainingRun.TrainingAbortedException e) {
+            System.err.println("error: " + oneLine(e.getMessage()));
+            return EXIT_ABORTED;
+        } catch (IOException | TorchException | IllegalArgumentException | IllegalStateException e) {
+            System.err.println("error: " + oneLine(e.getMessage()));
+            return 1;
+        }
+    }
+
+    /** libtorch and TorchScript messages may span lines; the CLI's errors are one line. */
+    private static String oneLine(String s) {
+        return s == null ? "(no message)" : s.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
     @Override

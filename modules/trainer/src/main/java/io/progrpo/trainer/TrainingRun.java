@@ -25,6 +25,7 @@ import java.util.function.Consumer;
  *   out/checkpoint/policy.pt      parameters (torch.load reads it: a dict name -> tensor)
  *   out/checkpoint/optimizer.bin  AdamW state (libtorch archive)
  *   out/checkpoint/state.json     epoch, elapsed time, counters and the config
+ *   out/checkpoint/config.json    the resolved config alone (what {@code progrpo eval --checkpoint} reads)
  * </pre>
  * The random streams of an epoch derive from (seed, epoch), so {@link #run(boolean)} with resume continues exactly
  * where the checkpoint left off. A reward that returns NaN aborts the epoch before any parameter changes; the last
@@ -150,6 +151,8 @@ public final class TrainingRun {
         state.put("elapsed_seconds", elapsed);
         state.put("config", JSON.readTree(config.toJson()));
         Files.writeString(tmp.resolve("state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state));
+        // The resolved config on its own, as --config reads it: `progrpo eval --checkpoint DIR` uses it by default.
+        Files.writeString(tmp.resolve("config.json"), config.toJson());
         Path dst = checkpointDir();
         Path old = out.resolve("checkpoint.old");
         deleteTree(old);

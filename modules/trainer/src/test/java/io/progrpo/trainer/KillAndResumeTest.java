@@ -82,6 +82,15 @@ class KillAndResumeTest {
                 assertEquals(a.get(i).get(key), b.get(i).get(key), "line " + i + " key " + key);
             }
         }
+
+        // The checkpoint carries its run's resolved config, which `progrpo eval --checkpoint` reads by default.
+        Path own = full.resolve("checkpoint").resolve(io.progrpo.trainer.cli.Main.CONFIG_FILE_NAME);
+        assertTrue(Files.isRegularFile(own), own + " exists");
+        var c = io.progrpo.trainer.config.TrainConfig.resolve("flow-grpo", own, List.of());
+        assertEquals("pro-grpo-flash", c.method());
+        assertEquals(8, c.modelWidth());
+        assertEquals(8, c.imageSize());
+        assertEquals(77L, c.seed());
     }
 
     private static String log(Path out) {

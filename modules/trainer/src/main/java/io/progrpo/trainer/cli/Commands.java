@@ -1,6 +1,7 @@
 package io.progrpo.trainer.cli;
 
 import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.trainer.torchscript.TorchScriptModels;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -26,4 +27,18 @@ public interface Commands {
 
     /** Builds a comparison report from finished run directories into {@code out} (a directory). */
     int report(List<Path> runs, Path out);
+
+    /**
+     * Trains the exported TorchScript models {@code m} (policy, decoder, reward model) with the method, sampler,
+     * schedule and optimizer settings of {@code c}, into {@code c.outDir()}.
+     *
+     * <p>The default throws: an implementation that does not train TorchScript models need not override it, and the
+     * CLI reports the exception's message on one line with exit status 1.
+     *
+     * @param resume continue from the latest full checkpoint in {@code c.outDir()} instead of starting over
+     * @throws UnsupportedOperationException unless overridden
+     */
+    default int trainTorchScript(TrainConfig c, TorchScriptModels m, boolean resume) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not implement train-torchscript");
+    }
 }

@@ -80,7 +80,7 @@ import java.util.regex.Pattern;
  *                          or {@code advantage-sum} (weighted sum of per-reward advantages)
  * @param evalEvery         evaluate every this many epochs; 0 = only after the last epoch
  * @param evalPrompts       number of held-out prompts evaluated; 0 = all of them
- * @param checkpointEvery   write a full checkpoint every this many epochs; 0 = only after the last epoch
+ * @param checkpointEvery   write a full checkpoint every this many epochs and after the last one; 0 = never
  * @param outDir            run directory (metrics, checkpoints, plots, report)
  * @param device            {@code cpu}, {@code cuda} or {@code cuda:N}
  * @param modelDtype        parameter dtype of the generator: {@code float32} or {@code bfloat16} (sampler steps are
@@ -193,7 +193,7 @@ public record TrainConfig(
         oneOf("rewardAggregation", rewardAggregation, List.of("weighted-sum", "advantage-sum"));
         atLeast("evalEvery", evalEvery, 0, "0 = only after the last epoch");
         atLeast("evalPrompts", evalPrompts, 0, "0 = all held-out prompts");
-        atLeast("checkpointEvery", checkpointEvery, 0, "0 = only after the last epoch");
+        atLeast("checkpointEvery", checkpointEvery, 0, "0 = no checkpoints");
         nonNull("outDir", outDir);
         if (outDir.isBlank()) {
             throw new ConfigException("outDir", "outDir must be a directory path, got an empty string");

@@ -171,7 +171,12 @@ public final class Plots {
      */
     public static void imageGrid(Path png, List<float[]> imagesCHW, int h, int w, int columns,
                                  List<String> rowLabels, int scale) throws IOException {
-        BufferedImage img = renderGrid(imagesCHW, h, w, columns, rowLabels, scale);
+        BufferedImage img;
+        try {
+            img = renderGrid(imagesCHW, h, w, columns, rowLabels, scale);
+        } catch (RuntimeException | Error e) {
+            throw renderingFailed(png, e);
+        }
         createParent(png);
         if (!ImageIO.write(img, "png", png.toFile())) {
             throw new IOException("no PNG writer available for " + png);
@@ -282,10 +287,28 @@ public final class Plots {
 
     private static void write(Chart<?, ?> chart, Path png) throws IOException {
         createParent(png);
-        BufferedImage img = BitmapEncoder.getBufferedImage(chart);
+        BufferedImage img;
+        try {
+            img = BitmapEncoder.getBufferedImage(chart);
+        } catch (RuntimeException | Error e) {
+            throw renderingFailed(png, e);
+        }
         if (!ImageIO.write(img, "png", png.toFile())) {
             throw new IOException("no PNG writer available for " + png);
         }
+    }
+
+    /**
+     * Drawing text needs fontconfig and at least one font; a minimal system has neither, and AWT then fails deep in
+     * its font manager ("Fontconfig head is null", an UnsatisfiedLinkError for libfreetype, ...). Those become an
+     * IOException that says what to install. Argument errors of this class are not rendering failures.
+     */
+    static IOException renderingFailed(Path png, Throwable e) {
+        if (e instanceof IllegalArgumentException iae) throw iae;
+        if (e instanceof VirtualMachineError vme) throw vme;
+        return new IOException("could not render " + png.getFileName() + ": drawing text needs fontconfig and a font "
+                + "(Debian: apt-get install fontconfig fonts-dejavu-core; scripts/setup installs them). AWT said: "
+                + e, e);
     }
 
     private static void createParent(Path file) throws IOException {

@@ -173,6 +173,22 @@ class PlotsTest {
     }
 
     @Test
+    void aFontFailureBecomesAnIOExceptionThatSaysWhatToInstall() {
+        // What AWT throws on a system without fontconfig or fonts (seen on a minimal Debian root).
+        IOException e = Plots.renderingFailed(Path.of("out/fig.png"),
+                new RuntimeException("Fontconfig head is null, check your fonts or fonts configuration"));
+        assertTrue(e.getMessage().contains("fig.png") && e.getMessage().contains("fonts-dejavu-core")
+                && e.getMessage().contains("Fontconfig head is null"), e.getMessage());
+        e = Plots.renderingFailed(Path.of("g.png"), new UnsatisfiedLinkError("libfreetype.so.6: cannot open"));
+        assertTrue(e.getMessage().contains("libfreetype"), e.getMessage());
+        // Argument errors and the JVM's own errors are not rendering failures: they pass through unchanged.
+        var bad = new IllegalArgumentException("bins must be >= 1");
+        assertEquals(bad, assertThrows(IllegalArgumentException.class, () -> Plots.renderingFailed(Path.of("x.png"), bad)));
+        var oom = new OutOfMemoryError("heap");
+        assertEquals(oom, assertThrows(OutOfMemoryError.class, () -> Plots.renderingFailed(Path.of("x.png"), oom)));
+    }
+
+    @Test
     void fromSignedMapsToUnitRange() {
         assertArrayEquals(new float[]{0f, 0.5f, 1f}, Plots.fromSigned(new float[]{-1f, 0f, 1f}));
     }

@@ -19,6 +19,9 @@ import java.util.Optional;
  * <p>Search order: system property {@code progrpo.shim} (the file), system property {@code progrpo.shim.dir},
  * environment variable {@code PROGRPO_SHIM} (file or directory), then {@code native/build/} in the working directory
  * or any of its parents (the default build location of {@code scripts/setup}).
+ *
+ * <p>The load runs inside {@link SignalGuard}: libtorch builds that link MPI (Debian's 2.x) pull in a library that
+ * replaces the JVM's SIGSEGV handler at load time, which would crash the JVM at its next implicit null check.
  */
 public final class ShimLibrary {
     public static final String FILE_NAME = "libprogrpo_torch.so";
@@ -40,7 +43,13 @@ public final class ShimLibrary {
         } else {
             path = found.get();
             try {
-                lookup = SymbolLookup.libraryLookup(path, Arena.global());
+                Path lib = path;
+                SignalGuard.Guarded<SymbolLookup> g = SignalGuard.around(() -> SymbolLookup.libraryLookup(lib, Arena.global()));
+                lookup = g.value();
+                if (!g.restored().isEmpty()) {
+                    System.getLogger("io.progrpo.tensor").log(System.Logger.Level.WARNING, "a library loaded with "
+                            + path.getFileName() + " replaced the JVM's handlers of " + g.restored() + "; put them back");
+                }
             } catch (IllegalCallerException e) {
                 failure = "native access is not enabled for module io.progrpo.tensor: start the JVM with "
                         + NATIVE_ACCESS_FLAG + " (or --enable-native-access=ALL-UNNAMED on the class path). " + e.getMessage();
