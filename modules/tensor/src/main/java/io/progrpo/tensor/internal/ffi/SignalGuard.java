@@ -19,8 +19,9 @@ import java.util.Map;
  * that link MPI do exactly that: Debian's libtorch 2.x depends on Open MPI, whose UCX library ({@code libucs})
  * installs error handlers for all four when it is loaded.
  *
- * <p>{@link #around} therefore (1) sets {@code UCX_ERROR_SIGNALS} to the empty list when the environment does not set
- * it, which stops UCX from installing its handlers, and (2) reads the handlers of the guarded signals before the load
+ * <p>{@link #around} therefore (1) sets {@code UCX_ERROR_SIGNALS} and {@code UCX_DEBUG_SIGNO} (SIGHUP, the JVM's
+ * shutdown signal) to the empty value when the environment does not set them, which stops UCX from installing its
+ * handlers, and (2) reads the handlers of the guarded signals before the load
  * and puts back any that changed after it, reporting which. The {@code sigaction} structure is copied as opaque bytes,
  * so its layout beyond the handler pointer at offset 0 does not matter.
  */
@@ -142,17 +143,22 @@ public final class SignalGuard {
         if (rc != 0) throw new IllegalStateException("sigaction(" + sig + ") returned " + rc);
     }
 
-    /** Sets UCX_ERROR_SIGNALS to "" unless the environment sets it. */
+    /**
+     * Sets UCX_ERROR_SIGNALS (SIGSEGV, SIGBUS, SIGFPE, SIGILL by default) and UCX_DEBUG_SIGNO (SIGHUP by default) to
+     * "" where the environment does not set them: UCX then installs no handler at all.
+     */
     private static void quietUcx() {
         if (SETENV == null || GETENV == null) return;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment name = arena.allocateFrom("UCX_ERROR_SIGNALS");
-            MemorySegment current = (MemorySegment) GETENV.invokeExact(name);
-            if (current.equals(MemorySegment.NULL)) {
-                int ignored = (int) SETENV.invokeExact(name, arena.allocateFrom(""), 0);
+        for (String variable : new String[] {"UCX_ERROR_SIGNALS", "UCX_DEBUG_SIGNO"}) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment name = arena.allocateFrom(variable);
+                MemorySegment current = (MemorySegment) GETENV.invokeExact(name);
+                if (current.equals(MemorySegment.NULL)) {
+                    int ignored = (int) SETENV.invokeExact(name, arena.allocateFrom(""), 0);
+                }
+            } catch (Throwable t) {
+                // Best effort: the handler check in around() still puts the JVM's handlers back.
             }
-        } catch (Throwable t) {
-            // Best effort: the handler check below still puts the JVM's handlers back.
         }
     }
 }
