@@ -255,7 +255,7 @@ public final class Demo implements Callable<Integer> {
         try {
             figures.add(draw.call());
         } catch (java.io.IOException e) {
-            log("warning: " + name + " was not drawn: " + e.getMessage());
+            log("warning: not drawn: " + name + ": " + e.getMessage());
             missing.add(name + " (" + e.getMessage() + ")");
         } catch (Exception e) {
             throw e instanceof RuntimeException re ? re : new IllegalStateException(name + " failed", e);
