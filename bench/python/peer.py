@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+FORWARD_WARMUP, FORWARD_TIMED = 20, 15  # --forward-scaling: untimed rounds first, then best of
 
 
 def groups_for(channels):
@@ -354,7 +355,7 @@ def main():
                    help="prompt groups whose gradients accumulate into one AdamW step (0 = all groups of the epoch)")
     p.add_argument("--trained-steps", type=int, default=0,
                    help="timesteps trained per trajectory (0 = floor(trainStepFraction (T - 1)), the trainer's default)")
-    p.add_argument("--forward-scaling", help="row counts, e.g. 24,96,192: best-of-7 ms of a forward (no grad) and of "
+    p.add_argument("--forward-scaling", help="row counts, e.g. 24,96,192: best-of-15 ms (after 20 untimed rounds) of a forward (no grad) and of "
                    "forward + backward, as BenchCompare --forward-scaling")
     p.add_argument("--out")
     a = p.parse_args()
@@ -368,19 +369,23 @@ def main():
         out = []
         m, g = peer.model, torch.Generator().manual_seed(5)
         s = peer.cfg["imageSize"]
-        for rows in (int(r) for r in a.forward_scaling.split(",")):
+        for k, rows in enumerate(int(r) for r in a.forward_scaling.split(",")):
             x = torch.randn((rows, 3, s, s), generator=g)
             t = torch.full((rows,), 0.5)
             cond = peer.train_cond[torch.arange(rows) % peer.train_cond.shape[0]]
             fwd = both = float("inf")
-            for _ in range(7):
+            # the same schedule as BenchCompare: 20 untimed rounds first (the JVM's JIT needs them), then best of 15
+            for i in range(FORWARD_WARMUP + FORWARD_TIMED if k == 0 else FORWARD_TIMED):
+                timed = k > 0 or i >= FORWARD_WARMUP
                 t0 = time.perf_counter()
                 with torch.no_grad():
                     m(x, t, cond)
-                fwd = min(fwd, (time.perf_counter() - t0) * 1e3)
+                if timed:
+                    fwd = min(fwd, (time.perf_counter() - t0) * 1e3)
                 t0 = time.perf_counter()
                 m(x, t, cond).square().mean().backward()
-                both = min(both, (time.perf_counter() - t0) * 1e3)
+                if timed:
+                    both = min(both, (time.perf_counter() - t0) * 1e3)
             out.append({"rows": rows, "forward_nograd_ms": fwd, "forward_backward_ms": both, "load_average": os.getloadavg()[0]})
         print(json.dumps({"side": "python", "threads": torch.get_num_threads(), "forward_scaling": out}, indent=2))
         return

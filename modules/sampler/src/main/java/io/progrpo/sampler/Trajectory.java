@@ -18,11 +18,14 @@ import java.util.Set;
  * index and time; plus the current (final) latents. What the GRPO update re-evaluates.
  *
  * <h2>Ownership</h2>
- * {@link #append} and {@link #advance} store <em>copies</em> of what they keep, so the {@link StepOutput} stays the
- * caller's to close. The latents passed to {@code append} are shared, not copied, when they are this trajectory's
- * {@link #finalLatents()} (the usual chain {@code x = traj.finalLatents()}), so consecutive steps store each latent
- * once. The trajectory owns its copies itself ({@link Tensor#unscoped()}), whatever scope is open at the call, and
- * frees them in {@link #keepRows} and {@link #close}. Accessors return borrowed tensors, valid until
+ * {@link #append} and {@link #advance} keep their own handles to what they store, so the {@link StepOutput} stays
+ * the caller's to close. The step's outputs ({@code next}, {@code mean}, {@code logProb}) are kept as new handles on
+ * the same storage, not copied: a sampler makes them fresh for each step and nothing writes into them afterwards (a
+ * custom sampler must not either). The latents {@code x} passed to {@code append} are copied, since they are the
+ * caller's, except when they are this trajectory's {@link #finalLatents()} (the usual chain
+ * {@code x = traj.finalLatents()}), which are shared, so consecutive steps store each latent once. The trajectory owns
+ * its handles itself ({@link Tensor#unscoped()}), whatever scope is open at the call, and frees them in
+ * {@link #keepRows} and {@link #close}. Accessors return borrowed tensors, valid until
  * {@link #keepRows} or {@link #close}.
  *
  * <h2>Pruning</h2>
@@ -108,9 +111,9 @@ public final class Trajectory implements AutoCloseable {
             xs = copy(x);
             dropCurrent();
         }
-        Tensor next = copy(out.next());
-        Entry e = new Entry(stepIndex, sampler.time(stepIndex), xs, next, storeMeans ? copy(out.mean()) : null,
-                out.logProb() == null ? null : copy(out.logProb()));
+        Tensor next = share(out.next());
+        Entry e = new Entry(stepIndex, sampler.time(stepIndex), xs, next, storeMeans ? share(out.mean()) : null,
+                out.logProb() == null ? null : share(out.logProb()));
         entries.add(e);
         current = next;
         currentStored = true;
@@ -120,7 +123,7 @@ public final class Trajectory implements AutoCloseable {
     /** Takes step {@code stepIndex} without storing its transition (e.g. a deterministic step): keeps only a copy of next. */
     public void advance(int stepIndex, StepOutput out) {
         checkAdvance(stepIndex, out);
-        Tensor next = copy(out.next());
+        Tensor next = share(out.next());
         dropCurrent();
         current = next;
         currentStored = false;
@@ -146,6 +149,16 @@ public final class Trajectory implements AutoCloseable {
     private void dropCurrent() {
         if (current != null && !currentStored) current.close();
         current = null;
+    }
+
+    /**
+     * A handle of the trajectory's own on {@code t}'s storage (no copy): what a step returned stays valid after the
+     * step output is closed. Saves one full-latent copy per step against {@link #copy}.
+     */
+    private static Tensor share(Tensor t) {
+        try (Scope scope = Scope.open()) {
+            return t.detach().unscoped();
+        }
     }
 
     private static Tensor copy(Tensor t) {

@@ -265,4 +265,25 @@ class LinalgFunctionalTest extends TensorTestBase {
                 () -> Functional.requireFinite(Tensor.of(new float[] {1, Float.NaN, Float.POSITIVE_INFINITY, 2}, 4), "rewards"));
         assertEquals(true, e.getMessage().contains("rewards") && e.getMessage().contains("2 of 4"), e.getMessage());
     }
+
+    @Test
+    void requireFiniteDecidesByTheElementsNotByTheirSum() {
+        // finite values whose float32 sum overflows to infinity: every element is finite, so no exception
+        Functional.requireFinite(Tensor.of(new float[] {3e38f, 3e38f, 1f}, 3), "large but finite");
+        // +inf and -inf: the sum is NaN; both elements are bad
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Functional.requireFinite(Tensor.of(new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f}, 3), "pair"));
+        assertEquals(true, e.getMessage().contains("2 of 3"), e.getMessage());
+        // one NaN among many finite values, at a random position, in a larger tensor than the fast path's sum sees at once
+        java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+        float[] v = new float[100_000];
+        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+        Functional.requireFinite(Tensor.of(v, 100, 1000), "gaussian");
+        v[r.nextInt(v.length)] = Float.NaN;
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Functional.requireFinite(Tensor.of(v, 100, 1000), "one NaN"));
+        assertEquals(true, e.getMessage().contains("1 of 100000"), e.getMessage());
+        // integer tensors are finite by construction
+        Functional.requireFinite(Tensor.arange(0, 5, 1, DType.INT64, Device.CPU), "ints");
+    }
 }

@@ -41,7 +41,7 @@ import java.util.Map;
  * <pre>
  * BenchCompare [--methods flow-grpo,pro-grpo,...] [--overlay demo] [--epochs 3] [--warmup 1] [--threads N]
  *              [--reward brightness|config] [--set key=value]... [--export DIR] [--out FILE]
- * BenchCompare --forward-scaling 12,24,96 [--set key=value]...    best-of-7 ms of one forward (no grad) and of
+ * BenchCompare --forward-scaling 12,24,96 [--set key=value]...    best-of-15 ms of one forward (no grad) and of
  *                                                                  forward + backward per row count, then exit
  * </pre>
  * What is measured per epoch: SAMPLING and REWARD as the expand-and-prune driver times them (reward calls apart),
@@ -273,9 +273,12 @@ public final class BenchCompare {
     }
 
     /**
-     * Best-of-7 milliseconds of one model forward without gradient, and of forward plus backward, for each row count:
+     * Best-of-15 milliseconds (after 20 untimed rounds) of one model forward without gradient, and of forward plus backward, for each row count:
      * how the per-row cost changes with the batch (the peer's model can be timed the same way).
      */
+    static final int FORWARD_WARMUP = 20;
+    static final int FORWARD_TIMED = 15;
+
     private static List<Map<String, Object>> forwardScaling(Args a) {
         TrainConfig c = config(a, a.methods().get(0));
         EmbeddedWorld world = new EmbeddedWorld(c.imageSize());
@@ -283,7 +286,8 @@ public final class BenchCompare {
         try (WorldModel m = Jobs.baseModel(c, Method.byName(c.method()), world, s -> System.err.println(s));
              Generator g = Generator.create(5)) {
             List<String> prompts = world.trainPrompts();
-            for (int rows : a.forwardRows()) {
+            for (int k = 0; k < a.forwardRows().size(); k++) {
+                int rows = a.forwardRows().get(k);
                 List<String> p = new ArrayList<>();
                 for (int i = 0; i < rows; i++) p.add(prompts.get(i % prompts.size()));
                 try (Scope s = Scope.open()) {
@@ -292,17 +296,21 @@ public final class BenchCompare {
                     Tensor cond = world.conditioning(p, Device.CPU);
                     double fwd = Double.MAX_VALUE;
                     double both = Double.MAX_VALUE;
-                    for (int it = 0; it < 7; it++) {
+                    // 20 untimed rounds before the first row count (the JIT compiles the forward's Java code; the
+                    // peer runs the same schedule), then best of 15 at each row count
+                    int rounds = k == 0 ? FORWARD_WARMUP + FORWARD_TIMED : FORWARD_TIMED;
+                    for (int it = 0; it < rounds; it++) {
+                        boolean timed = k > 0 || it >= FORWARD_WARMUP;
                         long t0 = System.nanoTime();
                         try (Scope in = Scope.open(); var ng = Autograd.noGrad()) {
                             m.predict(x, t, cond);
                         }
-                        fwd = Math.min(fwd, (System.nanoTime() - t0) / 1e6);
+                        if (timed) fwd = Math.min(fwd, (System.nanoTime() - t0) / 1e6);
                         t0 = System.nanoTime();
                         try (Scope in = Scope.open()) {
                             m.predict(x, t, cond).square().mean().backward();
                         }
-                        both = Math.min(both, (System.nanoTime() - t0) / 1e6);
+                        if (timed) both = Math.min(both, (System.nanoTime() - t0) / 1e6);
                     }
                     Map<String, Object> r = new LinkedHashMap<>();
                     r.put("rows", rows);
