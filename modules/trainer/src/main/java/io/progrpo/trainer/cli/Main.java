@@ -140,7 +140,7 @@ public final class Main implements Callable<Integer> {
 
     /** {@code progrpo train}. */
     @Command(name = "train", mixinStandardHelpOptions = true,
-            description = "Train with a method preset and overrides; the resolved config is written to the run directory.")
+            description = "Train with a method preset and overrides; each checkpoint stores the resolved config (checkpoint/config.json, which eval reads).")
     static final class Train implements Callable<Integer> {
         @Spec
         CommandSpec spec;
