@@ -120,6 +120,13 @@ public final class ProgrpoCommands implements Commands {
         try (Jobs.Job job = Jobs.build(c, ProgrpoCommands::log)) {
             Map<String, Tensor> params = TensorIO.load(policy);
             try {
+                if (!params.isEmpty() && java.util.Collections.disjoint(params.keySet(), job.policy().namedParameters().keySet())) {
+                    // e.g. a train-torchscript run's adapters: say what eval is for instead of listing every name
+                    throw new IllegalArgumentException(policy + " holds " + params.size() + " tensors (first: '"
+                            + params.keySet().iterator().next() + "') and none is a parameter of the embedded world's "
+                            + "model: eval evaluates runs of 'progrpo train'; trained TorchScript parameters load into "
+                            + "their policy with ScriptModule.loadParameters (docs/torchscript.md)");
+                }
                 job.policy().loadStateDict(params, true);
             } finally {
                 params.values().forEach(Tensor::close);

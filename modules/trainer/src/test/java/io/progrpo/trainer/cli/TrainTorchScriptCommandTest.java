@@ -145,6 +145,20 @@ class TrainTorchScriptCommandTest {
             assertEquals(initial.get(e.getKey()).length, e.getValue().length, e.getKey());
             assertFalse(Arrays.equals(initial.get(e.getKey()), e.getValue()), "trained " + e.getKey());
         }
+
+        // `progrpo eval` is for embedded-world runs: on these adapters it says so instead of listing every name
+        String cache = System.getProperty("progrpo.cache");
+        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        try {
+            int ev = run(List.of("eval", "--checkpoint", runDir.resolve("checkpoint").toString(),
+                    "--set", "modelWidth=8", "--set", "imageSize=8", "--set", "pretrainSteps=2", "--set", "evalSteps=2"));
+            assertEquals(1, ev, this::errors);
+            assertTrue(errors().contains("none is a parameter of the embedded world's model")
+                    && errors().contains("lora_"), errors());
+        } finally {
+            if (cache == null) System.clearProperty("progrpo.cache");
+            else System.setProperty("progrpo.cache", cache);
+        }
     }
 
     @Test
