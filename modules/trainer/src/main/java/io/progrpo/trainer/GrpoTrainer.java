@@ -181,6 +181,14 @@ public final class GrpoTrainer implements AutoCloseable {
         this.dataParallel = dp;
     }
 
+    /**
+     * Prompt groups whose gradients one optimizer step averages: the data-parallel setting, else every group of the
+     * epoch (one step per epoch).
+     */
+    public int groupsPerStep() {
+        return dataParallel != null ? dataParallel.groupsPerStep() : cfg.groupsPerEpoch();
+    }
+
     public DataParallel dataParallel() {
         return dataParallel;
     }

@@ -24,7 +24,7 @@ import java.util.function.Consumer;
  * <pre>
  *   out/checkpoint/policy.pt      parameters (torch.load reads it: a dict name -> tensor)
  *   out/checkpoint/optimizer.bin  AdamW state (libtorch archive)
- *   out/checkpoint/state.json     epoch, elapsed time, counters and the config
+ *   out/checkpoint/state.json     epoch, elapsed time, prompt groups per optimizer step, counters and the config
  *   out/checkpoint/config.json    the resolved config alone (what {@code progrpo eval --checkpoint} reads)
  * </pre>
  * The random streams of an epoch derive from (seed, epoch), so {@link #run(boolean)} with resume continues exactly
@@ -79,6 +79,12 @@ public final class TrainingRun {
             elapsedBefore = ((Number) state.get("elapsed_seconds")).doubleValue();
             if (!replica) truncateMetrics(metricsFile, startEpoch);
             log.accept("resumed from " + checkpointDir() + " at epoch " + startEpoch);
+            // not in the config (a data-parallel run takes it from PROGRPO_GROUPS_PER_STEP): a change is allowed,
+            // as for any config field, but it changes the optimization, so it is said
+            if (state.get("groups_per_step") instanceof Number n && n.intValue() != trainer.groupsPerStep()) {
+                log.accept("warning: the checkpoint was trained with " + n.intValue() + " prompt groups per optimizer "
+                        + "step, this run takes " + trainer.groupsPerStep() + " (PROGRPO_GROUPS_PER_STEP, or groupsPerEpoch)");
+            }
         } else if (!replica) {
             Files.deleteIfExists(metricsFile);
         }
@@ -149,6 +155,7 @@ public final class TrainingRun {
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("epoch", epoch);
         state.put("elapsed_seconds", elapsed);
+        state.put("groups_per_step", trainer.groupsPerStep());
         state.put("config", JSON.readTree(config.toJson()));
         Files.writeString(tmp.resolve("state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state));
         // The resolved config on its own, as --config reads it: `progrpo eval --checkpoint DIR` uses it by default.
