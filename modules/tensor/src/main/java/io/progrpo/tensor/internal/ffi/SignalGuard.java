@@ -35,26 +35,17 @@ public final class SignalGuard {
     private static final long SIGACTION_BYTES = 512;
 
     private static final MethodHandle SIGACTION;
-    private static final MethodHandle SETENV;
-    private static final MethodHandle GETENV;
 
     static {
-        MethodHandle sigaction = null, setenv = null, getenv = null;
+        MethodHandle sigaction = null;
         try {
             Linker linker = Linker.nativeLinker();
-            var libc = linker.defaultLookup();
-            sigaction = libc.find("sigaction").map(a -> linker.downcallHandle(a, FunctionDescriptor.of(
+            sigaction = linker.defaultLookup().find("sigaction").map(a -> linker.downcallHandle(a, FunctionDescriptor.of(
                     ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS))).orElse(null);
-            setenv = libc.find("setenv").map(a -> linker.downcallHandle(a, FunctionDescriptor.of(
-                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT))).orElse(null);
-            getenv = libc.find("getenv").map(a -> linker.downcallHandle(a, FunctionDescriptor.of(
-                    ValueLayout.ADDRESS, ValueLayout.ADDRESS))).orElse(null);
         } catch (IllegalCallerException | UnsupportedOperationException e) {
             // No native access (the shim's load reports that itself) or no native linker: nothing to guard with.
         }
         SIGACTION = sigaction;
-        SETENV = setenv;
-        GETENV = getenv;
     }
 
     private SignalGuard() {}
@@ -148,17 +139,7 @@ public final class SignalGuard {
      * "" where the environment does not set them: UCX then installs no handler at all.
      */
     private static void quietUcx() {
-        if (SETENV == null || GETENV == null) return;
-        for (String variable : new String[] {"UCX_ERROR_SIGNALS", "UCX_DEBUG_SIGNO"}) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment name = arena.allocateFrom(variable);
-                MemorySegment current = (MemorySegment) GETENV.invokeExact(name);
-                if (current.equals(MemorySegment.NULL)) {
-                    int ignored = (int) SETENV.invokeExact(name, arena.allocateFrom(""), 0);
-                }
-            } catch (Throwable t) {
-                // Best effort: the handler check in around() still puts the JVM's handlers back.
-            }
-        }
+        NativeEnv.setIfUnset("UCX_ERROR_SIGNALS", "");
+        NativeEnv.setIfUnset("UCX_DEBUG_SIGNO", "");
     }
 }
