@@ -90,6 +90,9 @@ public final class ProgrpoCommands implements Commands {
                     m.policy(), job.policy().parameters().size(), script.parameterCount(true), m.trainablePattern(),
                     job.reference() == null ? "none (beta = 0)" : job.reference().adapterScale() == 0 ? "adapters disabled" : "frozen copy"));
             TrainingRun run = job.run(out, ProgrpoCommands::log);
+            // a fresh run replaces its directory's outputs: an adapters.pt of an earlier checkpointEvery=0 run would
+            // otherwise sit next to this run's checkpoint and look like its result
+            if (!resume && c.checkpointEvery() > 0) Files.deleteIfExists(out.resolve(ADAPTERS_FILE));
             run.run(resume);
             Path adapters;
             if (c.checkpointEvery() > 0) {

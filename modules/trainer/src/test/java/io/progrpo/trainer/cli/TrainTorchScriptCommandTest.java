@@ -125,6 +125,9 @@ class TrainTorchScriptCommandTest {
     @Test
     void trainsTheAdaptersIntoTheCheckpoint() throws IOException {
         Path runDir = tmp.resolve("run");
+        // left by an earlier checkpointEvery=0 run in the same directory: a fresh run removes it
+        Files.createDirectories(runDir);
+        Files.writeString(runDir.resolve(ProgrpoCommands.ADAPTERS_FILE), "stale");
         int status = run(args(runDir, "--set", "checkpointEvery=1"));
         assertEquals(0, status, this::errors);
 
