@@ -83,6 +83,35 @@ class TensorIOTest extends TensorTestBase {
     }
 
     @Test
+    void theFileNamesNoGlobalThatTorchLoadsWeightsOnlyModeRefuses(@TempDir Path dir) throws IOException {
+        // PyTorch 2.6+ torch.load(weights_only=True) refuses torch.jit._pickle.restore_type_tag, which
+        // torch::pickle_save wraps around every dict; the shim writes the same zip layout without it.
+        Path f = dir.resolve("w.pt");
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("w", Tensor.of(new float[] {1, 2, 3}, 3));
+        TensorIO.save(f, m);
+        String pickle = null;
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(f.toFile())) {
+            for (var e : java.util.Collections.list(zip.entries())) {
+                if (e.getName().endsWith("/data.pkl")) {
+                    pickle = new String(zip.getInputStream(e).readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                }
+            }
+            assertTrue(zip.stream().anyMatch(e -> e.getName().endsWith("/data/0")), "the tensor's storage record");
+        }
+        assertTrue(pickle != null, "a data.pkl record in " + f);
+        assertTrue(pickle.contains("_rebuild_tensor_v2"), "the tensor is rebuilt by torch's allowed global");
+        assertTrue(!pickle.contains("restore_type_tag"), "no type tag around the dict");
+        assertEquals(List.of(1f, 2f, 3f), toList(TensorIO.load(f).get("w").toFloatArray()));
+    }
+
+    private static List<Float> toList(float[] v) {
+        List<Float> out = new java.util.ArrayList<>();
+        for (float x : v) out.add(x);
+        return out;
+    }
+
+    @Test
     void pythonReadsWhatJavaWrites(@TempDir Path dir) throws IOException {
         Assumptions.assumeTrue(TestSupport.pythonTorchAvailable(), "/usr/bin/python3 with torch is not available");
         Random r = new Random(92);

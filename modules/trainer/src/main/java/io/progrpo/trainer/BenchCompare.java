@@ -272,13 +272,15 @@ public final class BenchCompare {
         }
     }
 
-    /**
-     * Best-of-15 milliseconds (after 20 untimed rounds) of one model forward without gradient, and of forward plus backward, for each row count:
-     * how the per-row cost changes with the batch (the peer's model can be timed the same way).
-     */
+    /** Forward scaling: untimed rounds before the first row count, then timed rounds per row count (best of). */
     static final int FORWARD_WARMUP = 20;
     static final int FORWARD_TIMED = 15;
 
+    /**
+     * Best-of-15 milliseconds (after 20 untimed rounds) of one model forward without gradient, and of forward plus
+     * backward, for each row count: how the per-row cost changes with the batch (the peer's model is timed the same
+     * way).
+     */
     private static List<Map<String, Object>> forwardScaling(Args a) {
         TrainConfig c = config(a, a.methods().get(0));
         EmbeddedWorld world = new EmbeddedWorld(c.imageSize());

@@ -171,16 +171,7 @@ public final class Plots {
      */
     public static void imageGrid(Path png, List<float[]> imagesCHW, int h, int w, int columns,
                                  List<String> rowLabels, int scale) throws IOException {
-        BufferedImage img;
-        try {
-            img = renderGrid(imagesCHW, h, w, columns, rowLabels, scale);
-        } catch (RuntimeException | Error e) {
-            throw renderingFailed(png, e);
-        }
-        createParent(png);
-        if (!ImageIO.write(img, "png", png.toFile())) {
-            throw new IOException("no PNG writer available for " + png);
-        }
+        writePng(png, () -> renderGrid(imagesCHW, h, w, columns, rowLabels, scale));
     }
 
     /** The grid of {@link #imageGrid} as an image. */
@@ -286,13 +277,18 @@ public final class Plots {
     }
 
     private static void write(Chart<?, ?> chart, Path png) throws IOException {
-        createParent(png);
+        writePng(png, () -> BitmapEncoder.getBufferedImage(chart));
+    }
+
+    /** Renders, then writes the PNG; a rendering failure becomes {@link #renderingFailed}'s IOException. */
+    private static void writePng(Path png, java.util.function.Supplier<BufferedImage> render) throws IOException {
         BufferedImage img;
         try {
-            img = BitmapEncoder.getBufferedImage(chart);
+            img = render.get();
         } catch (RuntimeException | Error e) {
             throw renderingFailed(png, e);
         }
+        createParent(png);
         if (!ImageIO.write(img, "png", png.toFile())) {
             throw new IOException("no PNG writer available for " + png);
         }

@@ -20,9 +20,10 @@ import java.util.Optional;
  * environment variable {@code PROGRPO_SHIM} (file or directory), then {@code native/build/} in the working directory
  * or any of its parents (the default build location of {@code scripts/setup}).
  *
- * <p>Before the load, OMP_WAIT_POLICY is set to PASSIVE unless the environment sets it (see {@link #OMP_WAIT_POLICY_PROPERTY}).
- * The load runs inside {@link SignalGuard}: libtorch builds that link MPI (Debian's 2.x) pull in a library that
- * replaces the JVM's SIGSEGV handler at load time, which would crash the JVM at its next implicit null check.
+ * <p>Before the load, OMP_WAIT_POLICY (PASSIVE, see {@link #OMP_WAIT_POLICY_PROPERTY}) and UCX's signal settings are
+ * set where the environment leaves them unset. The load runs inside {@link SignalGuard}: libtorch builds that link MPI
+ * (Debian's 2.x) pull in a library that replaces the JVM's SIGSEGV handler at load time, which would crash the JVM at
+ * its next implicit null check.
  */
 public final class ShimLibrary {
     public static final String FILE_NAME = "libprogrpo_torch.so";
@@ -45,7 +46,7 @@ public final class ShimLibrary {
             path = found.get();
             try {
                 Path lib = path;
-                ompDefaults();
+                environmentDefaults();
                 SignalGuard.Guarded<SymbolLookup> g = SignalGuard.around(() -> SymbolLookup.libraryLookup(lib, Arena.global()));
                 lookup = g.value();
                 if (!g.restored().isEmpty()) {
@@ -75,12 +76,21 @@ public final class ShimLibrary {
     public static final String OMP_WAIT_POLICY_PROPERTY = "progrpo.omp.waitPolicy";
 
     /**
-     * libgomp reads OMP_WAIT_POLICY once, when it is loaded with libtorch. Left unset, its worker threads spin between
-     * parallel regions; measured on 2 cores, GRPO epochs then took 1.16 to 1.48x as long as with PASSIVE, and single
-     * ops on a shared machine 10 to 150x. So unless the environment sets it, PASSIVE is set before the load; the
-     * property {@value #OMP_WAIT_POLICY_PROPERTY} chooses ACTIVE, or {@code inherit} for libgomp's own default.
+     * Variables that libraries loaded with libtorch read once, when they load; each is set only where the environment
+     * leaves it unset.
+     * <ul>
+     *   <li>OMP_WAIT_POLICY: left unset, libgomp's worker threads spin between parallel regions; measured on 2 cores,
+     *       GRPO epochs then took 1.16 to 1.48x as long as with PASSIVE, and single ops on a shared machine 10 to
+     *       150x. PASSIVE is set; the property {@value #OMP_WAIT_POLICY_PROPERTY} chooses ACTIVE, or {@code inherit}
+     *       for libgomp's own default.</li>
+     *   <li>UCX_ERROR_SIGNALS (SIGSEGV, SIGBUS, SIGFPE, SIGILL by default) and UCX_DEBUG_SIGNO (SIGHUP by default):
+     *       emptied, so UCX (Open MPI's transport, which Debian's libtorch 2.x links) installs no handler over the
+     *       JVM's. {@link SignalGuard} puts back what any other library replaces.</li>
+     * </ul>
      */
-    private static void ompDefaults() {
+    private static void environmentDefaults() {
+        NativeEnv.setIfUnset("UCX_ERROR_SIGNALS", "");
+        NativeEnv.setIfUnset("UCX_DEBUG_SIGNO", "");
         String p = System.getProperty(OMP_WAIT_POLICY_PROPERTY, "PASSIVE").strip();
         if (p.equalsIgnoreCase("inherit")) return;
         if (!p.equalsIgnoreCase("PASSIVE") && !p.equalsIgnoreCase("ACTIVE")) {

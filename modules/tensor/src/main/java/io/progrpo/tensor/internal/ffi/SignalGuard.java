@@ -19,10 +19,9 @@ import java.util.Map;
  * that link MPI do exactly that: Debian's libtorch 2.x depends on Open MPI, whose UCX library ({@code libucs})
  * installs error handlers for all four when it is loaded.
  *
- * <p>{@link #around} therefore (1) sets {@code UCX_ERROR_SIGNALS} and {@code UCX_DEBUG_SIGNO} (SIGHUP, the JVM's
- * shutdown signal) to the empty value when the environment does not set them, which stops UCX from installing its
- * handlers, and (2) reads the handlers of the guarded signals before the load
- * and puts back any that changed after it, reporting which. The {@code sigaction} structure is copied as opaque bytes,
+ * <p>{@link ShimLibrary} prevents that where it can (it empties UCX's signal settings before the load); {@link #around}
+ * is the general remedy: it reads the handlers of the guarded signals before the load and puts back any that changed
+ * after it, reporting which. The {@code sigaction} structure is copied as opaque bytes,
  * so its layout beyond the handler pointer at offset 0 does not matter.
  */
 public final class SignalGuard {
@@ -72,7 +71,6 @@ public final class SignalGuard {
     /** As {@link #around(Load)} for the given signals (number to name). */
     public static <T, E extends Exception> Guarded<T> around(Map<Integer, String> signals, Load<T, E> load) throws E {
         if (SIGACTION == null) return new Guarded<>(load.run(), List.of());
-        quietUcx();
         try (Arena arena = Arena.ofConfined()) {
             List<Integer> numbers = new ArrayList<>(signals.keySet());
             List<MemorySegment> before = new ArrayList<>();
@@ -132,14 +130,5 @@ public final class SignalGuard {
             throw new IllegalStateException("sigaction(" + sig + ") failed", t);
         }
         if (rc != 0) throw new IllegalStateException("sigaction(" + sig + ") returned " + rc);
-    }
-
-    /**
-     * Sets UCX_ERROR_SIGNALS (SIGSEGV, SIGBUS, SIGFPE, SIGILL by default) and UCX_DEBUG_SIGNO (SIGHUP by default) to
-     * "" where the environment does not set them: UCX then installs no handler at all.
-     */
-    private static void quietUcx() {
-        NativeEnv.setIfUnset("UCX_ERROR_SIGNALS", "");
-        NativeEnv.setIfUnset("UCX_DEBUG_SIGNO", "");
     }
 }
