@@ -2,7 +2,7 @@
 """PyTorch eager peer of the progrpo pipeline, for scripts/bench-compare. A benchmark peer, not part of the library.
 
 It re-implements, in plain PyTorch, what one Flow-GRPO epoch of the embedded world runs on the Java side:
-  - the world model (io.progrpo.trainer.world.WorldModel): CoordConv stem, FiLM ResBlocks, half-resolution middle,
+  - the world model (io.progrpo.world.model.WorldModel): CoordConv stem, FiLM ResBlocks, half-resolution middle,
     nearest upsample and skip fusion, same layer names, so the Java state dict loads as is;
   - classifier-free guidance with a detached unconditional branch (io.progrpo.sampler.ClassifierFreeGuidance);
   - Flow-GRPO's SDE step and its per-row mean log-prob (FlowSdeSampler, GaussianPolicy);

@@ -1,6 +1,6 @@
 package io.progrpo.bench;
 
-import io.progrpo.reward.world.Tokenizer;
+import io.progrpo.world.Tokenizer;
 import io.progrpo.sampler.ClassifierFreeGuidance;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.StepOutput;
@@ -11,9 +11,9 @@ import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Generator;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
-import io.progrpo.trainer.world.Parameterization;
-import io.progrpo.trainer.world.WorldModel;
-import io.progrpo.trainer.world.WorldModelConfig;
+import io.progrpo.world.model.Parameterization;
+import io.progrpo.world.model.WorldModel;
+import io.progrpo.world.model.WorldModelConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -1,5 +1,6 @@
 package io.progrpo.pruning;
 
+import io.progrpo.sampler.Decoder;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.RewardOutput;
 import io.progrpo.sampler.Sampler;
@@ -34,24 +35,6 @@ import java.util.random.RandomGenerator;
  * {@link Result}, which the caller closes.
  */
 public final class ExpandAndPruneDriver {
-    /**
-     * Latents to images in [0, 1] ([N, 3, H, W]); a clamp for pixel-space models, a VAE decoder for latent ones. Returns
-     * a NEW tensor (the driver closes it), never its argument.
-     */
-    @FunctionalInterface
-    public interface Decoder {
-        Tensor decode(Tensor latents);
-
-        /** Pixel-space models: latents are images in [-1, 1]; maps them to [0, 1] and clamps. */
-        static Decoder pixelsFromSigned() {
-            return x -> {
-                try (Scope s = Scope.open()) {
-                    return s.keep(x.add(1).mul(0.5).clamp(0, 1));
-                }
-            };
-        }
-    }
-
     /** What happened at one checkpoint. */
     public record CheckpointStats(int step, int sizeBefore, int sizeAfter, double withinGroupStdBefore,
                                   double withinGroupStdAfter, double[] survivorProxyRewards) {}

@@ -4,6 +4,6 @@
  * {@link java.util.ServiceLoader} ({@link io.progrpo.reward.RewardRegistry}); {@link io.progrpo.reward.MultiReward}
  * combines weighted rewards (weighted sum, or DanceGRPO's sum of group-normalised advantages);
  * {@link io.progrpo.reward.AsyncReward} scores on a worker thread. Built-ins: {@code jpeg_compressibility},
- * {@code jpeg_incompressibility} (DDPO) and {@code alignment} (the benchmark world of {@code io.progrpo.reward.world}).
+ * {@code jpeg_incompressibility} (DDPO) and {@code alignment} (the benchmark world of {@code io.progrpo.world}).
  */
 package io.progrpo.reward;

@@ -1,5 +1,7 @@
 package io.progrpo.trainer;
 
+import io.progrpo.sampler.Decoder;
+import io.progrpo.sampler.PromptWorld;
 import io.progrpo.pruning.ExpandAndPruneDriver;
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
@@ -43,22 +45,6 @@ import java.util.SplittableRandom;
  * an uninterrupted run draws.
  */
 public final class GrpoTrainer implements AutoCloseable {
-    /** Conditioning and prompts of the world the policy is trained in. */
-    public interface PromptWorld {
-        List<String> trainPrompts();
-
-        List<String> evalPrompts();
-
-        /** Conditioning rows for the prompts, e.g. token ids [N, L] int64. */
-        Tensor conditioning(List<String> prompts, Device device);
-
-        /** The unconditional conditioning row [1, ...] for classifier-free guidance. */
-        Tensor unconditional(Device device);
-
-        /** Latent shape of one sample, e.g. {3, 16, 16}. */
-        long[] latentShape();
-    }
-
     /** The method's parts: sampler, schedule and subset strategy. */
     public record Plan(Method method, Sampler sampler, Sampler evalSampler, PruneSchedule schedule, SubsetStrategy strategy,
                        boolean sharedGroupNoise) {}
@@ -131,7 +117,7 @@ public final class GrpoTrainer implements AutoCloseable {
     private final Module reference;
     private final PromptWorld world;
     private final RewardFunction reward;
-    private final ExpandAndPruneDriver.Decoder decoder;
+    private final Decoder decoder;
     private final AdamW optimizer;
     private final GrpoObjective objective;
     private final Device device;
@@ -155,7 +141,7 @@ public final class GrpoTrainer implements AutoCloseable {
     }
 
     public GrpoTrainer(Settings cfg, Plan plan, Module policy, Module reference, PromptWorld world, RewardFunction reward,
-                       ExpandAndPruneDriver.Decoder decoder) {
+                       Decoder decoder) {
         if (!(policy instanceof VelocityModel)) throw new IllegalArgumentException("the policy module must implement VelocityModel");
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference policy");
         this.cfg = cfg;

@@ -5,7 +5,6 @@ import io.progrpo.reward.RewardFunction;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.trainer.config.TrainConfig;
-import io.progrpo.trainer.report.MetricsLog;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -41,6 +40,7 @@ public final class TrainingRun {
     private final Consumer<String> log;
     private final List<Map<String, Object>> history = new ArrayList<>();
     private boolean replica;
+    private RunListener listener = RunListener.NONE;
 
     public TrainingRun(TrainConfig config, GrpoTrainer trainer, RewardFunction evalReward, Path out, Consumer<String> log) {
         this.config = config;
@@ -56,6 +56,12 @@ public final class TrainingRun {
      */
     public TrainingRun replica(boolean on) {
         this.replica = on;
+        return this;
+    }
+
+    /** Receives the run's progress (epochs, phases, metrics rows); {@link RunListener#NONE} by default. */
+    public TrainingRun listener(RunListener l) {
+        this.listener = l == null ? RunListener.NONE : l;
         return this;
     }
 
@@ -101,15 +107,10 @@ public final class TrainingRun {
                 history.add(m0);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] before training: eval reward %.4f", config.method(), r0));
             }
-            // a live bar with ETA on terminals; elsewhere the per-epoch lines below are the progress output
-            io.progrpo.trainer.report.Progress bar = System.console() != null && !replica
-                    ? io.progrpo.trainer.report.Progress.start(config.method() + " epochs", config.epochs() - startEpoch,
-                            io.progrpo.trainer.report.Progress.Mode.BAR) : null;
+            listener.runStarted(config.method(), startEpoch, config.epochs());
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
-                final var progress = bar;
-                Phases phases = new Phases(p -> {
-                    if (progress != null) progress.message(p);
-                });
+                final int current = epoch;
+                Phases phases = new Phases(p -> listener.phaseEntered(current, p));
                 Map<String, Object> m;
                 try {
                     m = trainer.runEpoch(epoch, phases);
@@ -128,10 +129,7 @@ public final class TrainingRun {
                 m.put("wall_seconds", elapsedBefore + (System.nanoTime() - t0) / 1e9);
                 if (metrics != null) metrics.record(m);
                 history.add(m);
-                if (bar != null) {
-                    bar.message(String.format(java.util.Locale.ROOT, "reward %.3f%s", (Double) m.get("reward_mean"),
-                            m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, " eval %.3f", (Double) m.get("eval_reward")) : "")).step();
-                }
+                listener.epochDone(epoch, m);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] epoch %d/%d reward %.4f (within-group std %.4f) %s%.1fs",
                         config.method(), epoch + 1, config.epochs(), (Double) m.get("reward_mean"), (Double) m.get("within_group_std"),
                         m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f ", (Double) m.get("eval_reward")) : "",
@@ -140,7 +138,7 @@ public final class TrainingRun {
                     saveCheckpoint(epoch, elapsedBefore + (System.nanoTime() - t0) / 1e9);
                 }
             }
-            if (bar != null) bar.close();
+            listener.runFinished();
         }
         return history;
     }
@@ -207,7 +205,8 @@ public final class TrainingRun {
         Files.write(file, keep);
     }
 
-    static void deleteTree(Path p) throws IOException {
+    /** Deletes a directory tree, if it exists (a run directory, a stale checkpoint). */
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (var walk = Files.walk(p)) {
             walk.sorted(java.util.Comparator.reverseOrder()).forEach(q -> {

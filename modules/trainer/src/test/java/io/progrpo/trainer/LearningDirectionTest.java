@@ -1,5 +1,6 @@
 package io.progrpo.trainer;
 
+import io.progrpo.sampler.PromptWorld;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,7 +40,7 @@ class LearningDirectionTest {
         }
     }
 
-    static final class World implements GrpoTrainer.PromptWorld {
+    static final class World implements PromptWorld {
         @Override
         public List<String> trainPrompts() {
             return List.of("a", "b", "c", "d");

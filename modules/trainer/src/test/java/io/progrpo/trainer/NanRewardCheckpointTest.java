@@ -40,7 +40,7 @@ class NanRewardCheckpointTest {
             } finally {
                 saved.values().forEach(Tensor::close);
             }
-            assertEquals(2, io.progrpo.trainer.report.MetricsLog.read(tmp.resolve("metrics.jsonl")).size());
+            assertEquals(2, io.progrpo.trainer.MetricsLog.read(tmp.resolve("metrics.jsonl")).size());
         }
     }
 }

@@ -1,0 +1,354 @@
+package io.progrpo.app;
+
+import io.progrpo.trainer.Method;
+import io.progrpo.trainer.Phases;
+import io.progrpo.trainer.TrainingRun;
+import io.progrpo.pruning.OptimalVarianceFilter;
+import io.progrpo.pruning.SubsetStrategy;
+import io.progrpo.reward.RewardFunction;
+import io.progrpo.tensor.MemoryLedger;
+import io.progrpo.tensor.Tensor;
+import io.progrpo.tensor.Torch;
+import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.app.report.MethodResult;
+import io.progrpo.app.report.Plots;
+import io.progrpo.app.report.ReportWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * The main job (scripts/demo): every flow method from the same base model, with the same seeds and epoch budget, on
+ * the embedded world; then report.md, the figures and every run's metrics.jsonl under {@code --out}.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Pro-GRPO against its baselines on the embedded world; writes report.md, figures and metrics.")
+public final class Demo implements Callable<Integer> {
+    @Option(names = "--out", description = "output directory (default: ${DEFAULT-VALUE})", defaultValue = "demo-out")
+    Path out;
+
+    @Option(names = "--quick", description = "smoke-test size: a few minutes in all")
+    boolean quick;
+
+    @Option(names = "--seeds", description = "seeds per method (default: 3, or 1 with --quick)")
+    Integer seeds;
+
+    @Option(names = "--epochs", description = "epochs per run (default: the demo or quick preset's)")
+    Integer epochs;
+
+    @Option(names = "--methods", split = ",", description = "methods to compare (default: ${DEFAULT-VALUE})",
+            defaultValue = "flow-grpo,static-ovf,uniform-subsample,pro-grpo,pro-grpo-flash")
+    List<String> methods;
+
+    @Option(names = "--set", description = "config override key=value applied to every run (repeatable)")
+    List<String> sets = new ArrayList<>();
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Demo()).execute(args));
+    }
+
+    private static void log(String s) {
+        System.out.println(s);
+        System.out.flush();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Torch.ensureAvailable();
+        log("progrpo demo: " + Torch.describe());
+        if (Torch.isReferenceBlas()) log("WARNING: reference BLAS active; install libopenblas0-pthread for realistic timings");
+        int nSeeds = seeds != null ? seeds : quick ? 1 : 3;
+        Files.createDirectories(out);
+        String overlay = quick ? "quick" : "demo";
+        Map<String, List<List<Map<String, Object>>>> histories = new LinkedHashMap<>();
+        warmUp(overlay);
+        long t0 = System.nanoTime();
+        TrainConfig first = null;
+        for (int s = 0; s < nSeeds; s++) {
+            for (String method : methods) {
+                Method.byName(method); // fail fast on a typo
+                List<String> runSets = new ArrayList<>(sets);
+                runSets.add("seed=" + (1000 + s));
+                runSets.add("outDir=" + out.resolve("runs").resolve(method + "-seed" + s));
+                if (epochs != null) runSets.add("epochs=" + epochs);
+                TrainConfig c = TrainConfig.resolve(method + "+" + overlay, null, runSets);
+                if (first == null) {
+                    first = c;
+                    log(Jobs.describe(c));
+                }
+                log(String.format(Locale.ROOT, "=== %s, seed %d (%d epochs of %d groups) ===", method, s, c.epochs(), c.groupsPerEpoch()));
+                try (Jobs.Job job = Jobs.build(c, Demo::log)) {
+                    List<Map<String, Object>> h = job.run(Path.of(c.outDir()), Demo::log).run(false);
+                    histories.computeIfAbsent(method, k -> new ArrayList<>()).add(h);
+                }
+            }
+        }
+        log(String.format(Locale.ROOT, "training done in %.1f s; writing the report", (System.nanoTime() - t0) / 1e9));
+        // A figure that cannot be drawn (no fonts on a minimal system, ...) costs that figure, not the report.
+        List<ReportWriter.Figure> figures = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        TrainConfig firstConfig = first;
+        figure(figures, missing, "Figure 1", () -> figure1(firstConfig, out));
+        figure(figures, missing, "the eval curves", () -> evalCurves(histories, out));
+        figure(figures, missing, "the sample grid",
+                () -> sampleGrid(firstConfig, out, histories.containsKey("pro-grpo") ? "pro-grpo" : methods.get(0)));
+        List<MethodResult> results = new ArrayList<>();
+        for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue()));
+        String findings = findings(results, nSeeds) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories)
+                + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".");
+        ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report(
+                "progrpo demo: Pro-GRPO against Flow-GRPO on the embedded world" + (quick ? " (quick)" : ""),
+                results, histories.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method(), figures, findings + "\n\n" + MemoryLedger.report().replace("\n", "  \n")));
+        log("wrote " + out.resolve("report.md"));
+        return 0;
+    }
+
+    /**
+     * One short throw-away epoch before anything is timed, so the first method does not pay the JIT's and libtorch's
+     * start-up cost in its epoch times.
+     */
+    private void warmUp(String overlay) throws Exception {
+        Path dir = Files.createTempDirectory("progrpo-warmup");
+        List<String> w = new ArrayList<>(sets);
+        w.addAll(List.of("epochs=1", "groupsPerEpoch=1", "evalEvery=0", "checkpointEvery=0", "outDir=" + dir));
+        TrainConfig c = TrainConfig.resolve("pro-grpo+" + overlay, null, w);
+        log("warm-up epoch (not timed) ...");
+        try (Jobs.Job job = Jobs.build(c, Demo::log)) {
+            job.trainer().runEpoch(0, new Phases(p -> { }));
+        }
+        TrainingRun.deleteTree(dir);
+    }
+
+    /** Final eval reward (mean and std over seeds) and per-epoch means of the other columns. */
+    static MethodResult summarize(String method, List<List<Map<String, Object>>> runs) {
+        double[] finals = new double[runs.size()];
+        double wgs = 0;
+        double nfe = 0;
+        double wall = 0;
+        double sample = 0;
+        double reward = 0;
+        double train = 0;
+        long peak = 0;
+        int n = 0;
+        for (int r = 0; r < runs.size(); r++) {
+            double last = Double.NaN;
+            for (Map<String, Object> m : runs.get(r)) {
+                if (m.get("eval_reward") instanceof Number v) last = v.doubleValue();
+                if (((Number) m.get("epoch")).intValue() < 0) continue;
+                wgs += num(m, "within_group_std");
+                nfe += num(m, "nfe_sampling") + num(m, "nfe_training");
+                wall += num(m, "epoch_seconds");
+                @SuppressWarnings("unchecked")
+                Map<String, Object> sec = (Map<String, Object>) m.get("seconds");
+                sample += num(sec, "sampling");
+                reward += num(sec, "reward");
+                train += num(sec, "training");
+                peak = Math.max(peak, (long) num(m, "peak_bytes"));
+                n++;
+            }
+            finals[r] = last;
+        }
+        double mean = Arrays.stream(finals).average().orElse(Double.NaN);
+        double sd = Math.sqrt(Arrays.stream(finals).map(v -> (v - mean) * (v - mean)).sum() / finals.length);
+        return new MethodResult(method, runs.size(), mean, sd, wgs / n, Math.round(nfe / n), wall / n, sample / n, reward / n,
+                train / n, peak);
+    }
+
+    private static double num(Map<String, Object> m, String k) {
+        return m.get(k) instanceof Number v ? v.doubleValue() : 0;
+    }
+
+    /** Which of the paper's claims held in these runs, stated from the numbers. */
+    static String findings(List<MethodResult> rs, int nSeeds) {
+        Map<String, MethodResult> by = new LinkedHashMap<>();
+        rs.forEach(r -> by.put(r.method(), r));
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "Findings (%d seed%s per method, final eval reward on held-out prompts, ODE sampling). ",
+                nSeeds, nSeeds == 1 ? "" : "s"));
+        List<MethodResult> sorted = new ArrayList<>(rs);
+        sorted.sort((a, b) -> Double.compare(b.finalEvalRewardMean(), a.finalEvalRewardMean()));
+        s.append("Ordering by eval reward: ");
+        for (int i = 0; i < sorted.size(); i++) {
+            MethodResult r = sorted.get(i);
+            s.append(i == 0 ? "" : " > ").append(String.format(Locale.ROOT, "%s %.4f ± %.4f", r.method(), r.finalEvalRewardMean(), r.finalEvalRewardStd()));
+        }
+        s.append(". ");
+        MethodResult fg = by.get("flow-grpo");
+        claim(s, "A high-variance subset beats the full group (static-ovf > flow-grpo)", by.get("static-ovf"), fg);
+        claim(s, "OVF beats a uniform subset of the same size (static-ovf > uniform-subsample)", by.get("static-ovf"), by.get("uniform-subsample"));
+        claim(s, "Expand-and-prune beats Flow-GRPO in reward (pro-grpo > flow-grpo)", by.get("pro-grpo"), fg);
+        claim(s, "Pro-GRPO Flash beats Flow-GRPO in reward (pro-grpo-flash > flow-grpo)", by.get("pro-grpo-flash"), fg);
+        for (String m : List.of("pro-grpo", "pro-grpo-flash")) {
+            MethodResult r = by.get(m);
+            if (r != null && fg != null && r.wallSecondsPerEpoch() > 0) {
+                s.append(String.format(Locale.ROOT, "%s epoch wall time is %.2fx flow-grpo's (%.2f s vs %.2f s; the paper's FLOP ratio target is %s). ",
+                        m, r.wallSecondsPerEpoch() / fg.wallSecondsPerEpoch(), r.wallSecondsPerEpoch(), fg.wallSecondsPerEpoch(),
+                        m.equals("pro-grpo") ? "1/1.26 = 0.79" : "1/1.41 = 0.71"));
+            }
+        }
+        s.append("Differences smaller than the seed spread are not evidence either way.");
+        return s.toString();
+    }
+
+    /** Methods ordered by mean epoch wall time, with the spread (std over seeds) of each seed's mean. */
+    static String wallTimeOrdering(Map<String, List<List<Map<String, Object>>>> histories) {
+        record W(String method, double mean, double std) {}
+        List<W> ws = new ArrayList<>();
+        for (var e : histories.entrySet()) {
+            double[] perSeed = e.getValue().stream().mapToDouble(run -> run.stream()
+                    .filter(m -> ((Number) m.get("epoch")).intValue() >= 0)
+                    .mapToDouble(m -> num(m, "epoch_seconds")).average().orElse(Double.NaN)).toArray();
+            double mean = Arrays.stream(perSeed).average().orElse(Double.NaN);
+            double sd = Math.sqrt(Arrays.stream(perSeed).map(v -> (v - mean) * (v - mean)).sum() / perSeed.length);
+            ws.add(new W(e.getKey(), mean, sd));
+        }
+        ws.sort((a, b) -> Double.compare(a.mean(), b.mean()));
+        StringBuilder s = new StringBuilder("Ordering by epoch wall time (fastest first, mean ± std over seeds): ");
+        for (int i = 0; i < ws.size(); i++) {
+            s.append(i == 0 ? "" : " < ").append(String.format(Locale.ROOT, "%s %.2f ± %.2f s", ws.get(i).method(), ws.get(i).mean(), ws.get(i).std()));
+        }
+        return s.append('.').toString();
+    }
+
+    /** Whether training moved each method above the base model's eval reward (the line of epoch -1). */
+    static String baseComparison(Map<String, List<List<Map<String, Object>>>> histories) {
+        double base = Double.NaN;
+        StringBuilder above = new StringBuilder();
+        StringBuilder below = new StringBuilder();
+        for (var e : histories.entrySet()) {
+            double sum = 0;
+            for (List<Map<String, Object>> run : e.getValue()) {
+                double last = Double.NaN;
+                for (Map<String, Object> m : run) {
+                    if (((Number) m.get("epoch")).intValue() < 0) base = num(m, "eval_reward");
+                    if (m.get("eval_reward") instanceof Number v) last = v.doubleValue();
+                }
+                sum += last;
+            }
+            double mean = sum / e.getValue().size();
+            (mean > base ? above : below).append(above.isEmpty() && mean > base || below.isEmpty() && mean <= base ? "" : ", ")
+                    .append(String.format(Locale.ROOT, "%s %+.4f", e.getKey(), mean - base));
+        }
+        return String.format(Locale.ROOT, "The base model's eval reward is %.4f; ended above it: %s; ended at or below it: %s.",
+                base, above.isEmpty() ? "none" : above, below.isEmpty() ? "none" : below);
+    }
+
+    private static void claim(StringBuilder s, String text, MethodResult a, MethodResult b) {
+        if (a == null || b == null) return;
+        double d = a.finalEvalRewardMean() - b.finalEvalRewardMean();
+        double spread = Math.max(a.finalEvalRewardStd(), b.finalEvalRewardStd());
+        String verdict = d > spread && d > 0 ? "HELD" : d > 0 ? "held only within the seed spread" : "DID NOT HOLD";
+        s.append(String.format(Locale.ROOT, "%s: %s (difference %+.4f, spread %.4f). ", text, verdict, d, spread));
+    }
+
+    /** Adds the figure {@code draw} makes, or logs why it could not and notes that under {@code missing}. */
+    static void figure(List<ReportWriter.Figure> figures, List<String> missing, String name,
+                       java.util.concurrent.Callable<ReportWriter.Figure> draw) {
+        try {
+            figures.add(draw.call());
+        } catch (java.io.IOException e) {
+            log("warning: not drawn: " + name + ": " + e.getMessage());
+            missing.add(name + " (" + e.getMessage() + ")");
+        } catch (Exception e) {
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(name + " failed", e);
+        }
+    }
+
+    /** Figure 1: the reward histogram of one full group of the base model against a uniform and an OVF subset. */
+    static ReportWriter.Figure figure1(TrainConfig base, Path out) throws Exception {
+        TrainConfig c = base.withSets(List.of("method=flow-grpo", "groupSize=24", "pruneSchedule=none"));
+        List<Double> full = new ArrayList<>();
+        List<Double> uni = new ArrayList<>();
+        List<Double> ovf = new ArrayList<>();
+        try (Jobs.Job job = Jobs.build(c, s -> { })) {
+            RewardFunction reward = job.reward();
+            SplittableRandom rng = new SplittableRandom(5);
+            List<String> prompts = job.world().trainPrompts();
+            for (int g = 0; g < 4; g++) {
+                String p = prompts.get(g * 7 % prompts.size());
+                var rows = java.util.Collections.nCopies(24, p);
+                try (Tensor img = job.trainer().samplesSde(rows, 100 + g)) {
+                    double[] r = reward.score(img, rows).scores();
+                    // deviation from the group's mean: the clustering the paper's Figure 1 shows is within a group
+                    double mu = Arrays.stream(r).average().orElse(0);
+                    for (double v : r) full.add(v - mu);
+                    for (int i : SubsetStrategy.byName("uniform").select(r, 12, rng)) uni.add(r[i] - mu);
+                    for (int i : OptimalVarianceFilter.select(r, 12)) ovf.add(r[i] - mu);
+                }
+            }
+        }
+        Map<String, double[]> series = new LinkedHashMap<>();
+        series.put("full group (G=24)", full.stream().mapToDouble(Double::doubleValue).toArray());
+        series.put("uniform subset (k=12)", uni.stream().mapToDouble(Double::doubleValue).toArray());
+        series.put("OVF subset (k=12)", ovf.stream().mapToDouble(Double::doubleValue).toArray());
+        Path png = out.resolve("fig1-reward-histogram.png");
+        Plots.histogram(png, "Reward minus its group mean, 4 groups of 24 base-model samples: full vs uniform vs OVF subsets", series, 20);
+        return new ReportWriter.Figure("Reward clustering (paper's Figure 1): rewards relative to their group mean; most samples sit near it, the OVF subset keeps the tails", png);
+    }
+
+    /** Figure 5: eval reward against cumulative wall time, per method (first seed). */
+    static ReportWriter.Figure evalCurves(Map<String, List<List<Map<String, Object>>>> histories, Path out) throws Exception {
+        Map<String, double[][]> series = new LinkedHashMap<>();
+        for (var e : histories.entrySet()) {
+            List<double[]> pts = new ArrayList<>();
+            double wall = 0;
+            for (Map<String, Object> m : e.getValue().get(0)) {
+                if (((Number) m.get("epoch")).intValue() >= 0) wall += num(m, "epoch_seconds");
+                if (m.get("eval_reward") instanceof Number v) pts.add(new double[] {wall, v.doubleValue()});
+            }
+            series.put(e.getKey(), pts.toArray(double[][]::new));
+        }
+        Path png = out.resolve("fig5-eval-reward-vs-wall-time.png");
+        Plots.lines(png, "Held-out eval reward against training wall time (seed 0)", "training wall time (s)", "eval reward", series);
+        return new ReportWriter.Figure("Eval reward against wall time (paper's Figure 5)", png);
+    }
+
+    /** Samples of the base model and of the trained policy of {@code method} (seed 0) for a few held-out prompts. */
+    static ReportWriter.Figure sampleGrid(TrainConfig base, Path out, String method) throws Exception {
+        List<float[]> images = new ArrayList<>();
+        List<String> labels = new ArrayList<>();
+        int size = base.imageSize();
+        List<String> prompts;
+        try (Jobs.Job job = Jobs.build(base.withSets(List.of("method=flow-grpo", "groupSize=24", "pruneSchedule=none")), s -> { })) {
+            prompts = job.world().evalPrompts().subList(0, Math.min(6, job.world().evalPrompts().size()));
+            try (Tensor img = job.trainer().samples(prompts, 77)) {
+                split(img, images, size);
+            }
+            labels.add("base");
+            Path ckpt = out.resolve("runs").resolve(method + "-seed0").resolve("checkpoint").resolve("policy.pt");
+            if (Files.isRegularFile(ckpt)) {
+                Map<String, Tensor> params = io.progrpo.tensor.TensorIO.load(ckpt);
+                try {
+                    job.policy().loadStateDict(params, true);
+                } finally {
+                    params.values().forEach(Tensor::close);
+                }
+                try (Tensor img = job.trainer().samples(prompts, 77)) {
+                    split(img, images, size);
+                }
+                labels.add(method);
+            }
+        }
+        Path png = out.resolve("samples-before-after.png");
+        Plots.imageGrid(png, images, size, size, prompts.size(), labels, 6);
+        return new ReportWriter.Figure("Held-out prompts, left to right: " + String.join("; ", prompts)
+                + ". Rows: " + String.join(", ", labels), png);
+    }
+
+    private static void split(Tensor img, List<float[]> images, int size) {
+        float[] all = img.toFloatArray();
+        int per = 3 * size * size;
+        for (int i = 0; i < all.length / per; i++) images.add(Arrays.copyOfRange(all, i * per, (i + 1) * per));
+    }
+}

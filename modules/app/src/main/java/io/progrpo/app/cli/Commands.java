@@ -1,0 +1,44 @@
+package io.progrpo.app.cli;
+
+import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.app.torchscript.TorchScriptModels;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The work behind the CLI's subcommands. Each method returns the process exit status (0 = success).
+ *
+ * <p>Registration, first match wins: {@link Main#setCommands(Commands)} (embedding, tests), then the first
+ * provider found by {@link java.util.ServiceLoader} ({@code provides io.progrpo.app.cli.Commands with ...} in a
+ * module-info, or {@code META-INF/services/io.progrpo.app.cli.Commands} on the class path).
+ */
+public interface Commands {
+
+    /**
+     * Trains with a fully resolved, validated configuration.
+     *
+     * @param resume continue from the latest full checkpoint in {@code c.outDir()} instead of starting over
+     */
+    int train(TrainConfig c, boolean resume);
+
+    /** Evaluates the model saved in {@code checkpoint} with the evaluation settings of {@code c}. */
+    int eval(TrainConfig c, Path checkpoint);
+
+    /** Builds a comparison report from finished run directories into {@code out} (a directory). */
+    int report(List<Path> runs, Path out);
+
+    /**
+     * Trains the exported TorchScript models {@code m} (policy, decoder, reward model) with the method, sampler,
+     * schedule and optimizer settings of {@code c}, into {@code c.outDir()}.
+     *
+     * <p>The default throws: an implementation that does not train TorchScript models need not override it, and the
+     * CLI reports the exception's message on one line with exit status 1.
+     *
+     * @param resume continue from the latest full checkpoint in {@code c.outDir()} instead of starting over
+     * @throws UnsupportedOperationException unless overridden
+     */
+    default int trainTorchScript(TrainConfig c, TorchScriptModels m, boolean resume) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not implement train-torchscript");
+    }
+}

@@ -1,0 +1,204 @@
+package io.progrpo.app.cli;
+
+import io.progrpo.trainer.config.TrainConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MainTest {
+
+    /** Records what the CLI asked for. */
+    static final class Recording implements Commands {
+        TrainConfig config;
+        Boolean resume;
+        Path checkpoint;
+        List<Path> runs;
+        Path out;
+        int status;
+
+        @Override
+        public int train(TrainConfig c, boolean resume) {
+            this.config = c;
+            this.resume = resume;
+            return status;
+        }
+
+        @Override
+        public int eval(TrainConfig c, Path checkpoint) {
+            this.config = c;
+            this.checkpoint = checkpoint;
+            return status;
+        }
+
+        @Override
+        public int report(List<Path> runs, Path out) {
+            this.runs = runs;
+            this.out = out;
+            return status;
+        }
+    }
+
+    private Recording rec;
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    @BeforeEach
+    void register() {
+        rec = new Recording();
+        Main.setCommands(rec);
+    }
+
+    @AfterEach
+    void unregister() {
+        Main.setCommands(null);
+    }
+
+    private int run(String... args) {
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(args);
+    }
+
+    @Test
+    void trainResolvesPresetAndSetOverrides() {
+        assertEquals(0, run("train", "--preset", "pro-grpo", "--set", "lr=1e-4", "--set", "epochs=3"));
+        assertEquals("pro-grpo", rec.config.method());
+        assertEquals(48, rec.config.groupSize());
+        assertEquals(1e-4, rec.config.lr());
+        assertEquals(3, rec.config.epochs());
+        assertFalse(rec.resume);
+        assertEquals("", err.toString());
+    }
+
+    @Test
+    void trainDefaultsToFlowGrpoAndPassesResumeAndOut(@TempDir Path dir) {
+        assertEquals(0, run("train", "--resume", "--out", dir.resolve("run1").toString()));
+        assertEquals("flow-grpo", rec.config.method());
+        assertTrue(rec.resume);
+        assertEquals(dir.resolve("run1").toString(), rec.config.outDir());
+    }
+
+    @Test
+    void configFileSitsBetweenPresetAndSet(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("c.json");
+        Files.writeString(file, "{\"epochs\": 5, \"lr\": 0.002}");
+        assertEquals(0, run("train", "--preset", "static-ovf", "--config", file.toString(), "--set", "lr=0.001"));
+        assertEquals("static-ovf", rec.config.method());
+        assertEquals(5, rec.config.epochs());
+        assertEquals(0.001, rec.config.lr());
+    }
+
+    @Test
+    void badConfigExitsTwoWithOneLineNamingTheField() {
+        assertEquals(Main.EXIT_USAGE, run("train", "--set", "lr=abc"));
+        String e = err.toString();
+        assertEquals(1, e.lines().count(), e);
+        assertTrue(e.contains("(lr)") && e.contains("'abc'"), e);
+        assertNull(rec.config);
+
+        err.getBuffer().setLength(0);
+        assertEquals(2, run("train", "--set", "groupSize=1"));
+        assertTrue(err.toString().startsWith("config error (groupSize): groupSize must be >= 2"), err.toString());
+
+        err.getBuffer().setLength(0);
+        assertEquals(2, run("train", "--preset", "nope"));
+        assertTrue(err.toString().contains("unknown preset 'nope'"), err.toString());
+    }
+
+    @Test
+    void missingConfigFileExitsTwo(@TempDir Path dir) {
+        assertEquals(2, run("train", "--config", dir.resolve("missing.json").toString()));
+        assertTrue(err.toString().contains("missing.json"), err.toString());
+    }
+
+    @Test
+    void parseErrorsExitTwo() {
+        assertEquals(2, run("train", "--bogus"));
+        assertTrue(err.toString().contains("--bogus"), err.toString());
+        assertEquals(2, run("eval"));
+        assertTrue(err.toString().contains("--checkpoint"), err.toString());
+        assertEquals(2, run("report"));
+        assertEquals(2, run("frobnicate"));
+        assertEquals(2, run());
+        assertNull(rec.config);
+    }
+
+    @Test
+    void dryRunPrintsTotalsWithoutTraining() {
+        assertEquals(0, run("train", "--preset", "pro-grpo-flash", "--dry-run"));
+        assertTrue(out.toString().contains("sampling NFE / epoch (unpruned)"), out.toString());
+        assertTrue(out.toString().contains("24>16@5>12@7"), out.toString());
+        assertNull(rec.config);
+    }
+
+    @Test
+    void evalUsesTheCheckpointsOwnConfig(@TempDir Path dir) throws Exception {
+        Path ckpt = Files.createDirectories(dir.resolve("ckpt"));
+        Files.writeString(ckpt.resolve(Main.CONFIG_FILE_NAME), TrainConfig.preset("pro-grpo").toJson());
+        assertEquals(0, run("eval", "--checkpoint", ckpt.toString(), "--set", "evalSteps=40"));
+        assertEquals("pro-grpo", rec.config.method());
+        assertEquals(40, rec.config.evalSteps());
+        assertEquals(ckpt, rec.checkpoint);
+
+        assertEquals(2, run("eval", "--checkpoint", dir.resolve("absent").toString()));
+        assertTrue(err.toString().contains("absent"), err.toString());
+    }
+
+    @Test
+    void reportPassesRunsAndOut(@TempDir Path dir) throws Exception {
+        Path a = Files.createDirectories(dir.resolve("a"));
+        Path b = Files.createDirectories(dir.resolve("b"));
+        assertEquals(0, run("report", "--runs", a.toString(), b.toString(), "--out", dir.resolve("rep").toString()));
+        assertEquals(List.of(a, b), rec.runs);
+        assertEquals(dir.resolve("rep"), rec.out);
+        assertEquals(2, run("report", "--runs", dir.resolve("nope").toString()));
+    }
+
+    @Test
+    void commandStatusIsPassedThroughAndMissingImplementationFails() {
+        rec.status = 1;
+        assertEquals(1, run("train"));
+        // Not through Main.setCommands(null): the module's own ServiceLoader provider would then really train.
+        assertNull(Main.firstProvider(List.of(), new PrintWriter(err, true)));
+        assertTrue(err.toString().contains("no io.progrpo.app.cli.Commands implementation"), err.toString());
+        assertEquals(rec, Main.firstProvider(List.of(rec), new PrintWriter(err, true)));
+    }
+
+    @Test
+    void presetsListsEveryPresetWithItsChanges() {
+        assertEquals(0, run("presets"));
+        String o = out.toString();
+        for (String p : TrainConfig.listPresets()) {
+            assertTrue(o.contains("  " + p + " "), p + " missing in\n" + o);
+        }
+        assertTrue(o.contains("groupSize=48 pruneSchedule=48>24@5>12@7"), o);
+        assertTrue(o.lines().anyMatch(l -> l.contains("quick") && l.contains("overlay")), o);
+    }
+
+    @Test
+    void helpOnEverySubcommand() {
+        for (String sub : List.of("train", "eval", "report", "presets")) {
+            out.getBuffer().setLength(0);
+            assertEquals(0, run(sub, "--help"), sub);
+            assertTrue(out.toString().contains("Usage: progrpo " + sub), out.toString());
+        }
+        out.getBuffer().setLength(0);
+        assertEquals(0, run("--help"));
+        assertTrue(out.toString().contains("train") && out.toString().contains("presets"), out.toString());
+        assertTrue(out.toString().contains("Usage: progrpo"), out.toString());
+    }
+}

@@ -1,6 +1,0 @@
-/**
- * The {@code progrpo} command line ({@link io.progrpo.trainer.cli.Main}): {@code train}, {@code eval},
- * {@code report} and {@code presets}. Parsing and configuration resolution live here; the work itself is behind
- * {@link io.progrpo.trainer.cli.Commands}, implemented by the trainer.
- */
-package io.progrpo.trainer.cli;
