@@ -102,7 +102,7 @@ class BuiltinRewardsTest {
     @Test
     void wrongImageShapesAreRejectedWithTheShape() {
         try (Scope _ = Scope.open()) {
-            for (String name : List.of("alignment", "jpeg_compressibility")) {
+            for (String name : List.of("jpeg_incompressibility", "jpeg_compressibility")) {
                 RewardFunction f = RewardRegistry.create(name);
                 Tensor gray = Tensor.zeros(2, 1, 16, 16);
                 var e = assertThrows(IllegalArgumentException.class, () -> f.score(gray, List.of("a red circle at the left", "a red circle at the left")));
