@@ -14,6 +14,7 @@ module io.progrpo.app {
     requires me.tongfei.progressbar;    // explicit module (requires org.jline.terminal)
 
     exports io.progrpo.app;
+    exports io.progrpo.app.job;
     exports io.progrpo.app.cli;
     exports io.progrpo.app.report;
     exports io.progrpo.app.distributed;

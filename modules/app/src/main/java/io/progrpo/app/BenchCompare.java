@@ -1,5 +1,7 @@
 package io.progrpo.app;
 
+import io.progrpo.trainer.ProcessStats;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.trainer.GrpoTrainer;
 import io.progrpo.trainer.Method;
 import io.progrpo.trainer.Phases;
@@ -144,13 +146,13 @@ public final class BenchCompare {
         report.put("torch", Torch.describe());
         report.put("threads", Torch.numThreads());
         report.put("reward", args.reward());
-        report.put("load_average_start", loadAverage());
+        report.put("load_average_start", ProcessStats.loadAverage());
         if (!args.forwardRows().isEmpty()) {
             report.put("forward_scaling", forwardScaling(args));
         } else {
             report.put("runs", runMethods(args));
         }
-        report.put("load_average_end", loadAverage());
+        report.put("load_average_end", ProcessStats.loadAverage());
         String json = JSON.writeValueAsString(report);
         if (args.out() != null) {
             if (args.out().getParent() != null) Files.createDirectories(args.out().getParent());
@@ -185,12 +187,12 @@ public final class BenchCompare {
             RewardFunction reward = a.reward().equals("brightness") ? new Brightness() : Jobs.reward(config);
             policy = Jobs.baseModel(config, m, world, s -> System.err.println(s));
             WorldModelConfig mc = policy.config();
-            macs = forwardMacs(mc.imageSize(), mc.width(), mc.tokens());
+            macs = WorldModel.forwardMacs(mc.imageSize(), mc.width(), mc.tokens());
             result.put("method", config.method());
             result.put("config", JSON.readTree(config.toJson()));
             result.put("model_parameters", policy.parameterCount());
             result.put("forward_macs_per_row", macs);
-            if (export) export(a.export(), config, policy, world);
+            if (export) PeerExport.write(a.export(), config, policy, world);
             probe = new LedgerProbe(Device.parse(config.device()));
             trainer = new GrpoTrainer(Jobs.settings(config), probed(Jobs.plan(config), probe), policy, null, world, reward,
                     Jobs.decoder());
@@ -207,11 +209,11 @@ public final class BenchCompare {
                 }
             });
             probe.reset();
-            double cpu0 = processCpuSeconds();
+            double cpu0 = ProcessStats.processCpuSeconds();
             long t0 = System.nanoTime();
             Map<String, Object> em = trainer.runEpoch(e, phases);
             double wall = (System.nanoTime() - t0) / 1e9;
-            double cpu = processCpuSeconds() - cpu0;
+            double cpu = ProcessStats.processCpuSeconds() - cpu0;
             if (!timed) return;
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("epoch", e);
@@ -227,7 +229,7 @@ public final class BenchCompare {
             }
             row.put("ledger_peak_sampling_bytes", samplingPeak[0]);
             row.put("sampling_resident_peak_bytes", probe.peakGrowth());
-            row.put("load_average", loadAverage());
+            row.put("load_average", ProcessStats.loadAverage());
             epochs.add(row);
         }
 
@@ -262,12 +264,12 @@ public final class BenchCompare {
             }
             // the peak covers warm-up and timed epochs, over the resident set with the models and optimizers built
             System.gc();
-            long rssBase = procStatusBytes("VmRSS");
-            boolean hwmReset = resetPeakRss();
+            long rssBase = ProcessStats.procStatusBytes("VmRSS");
+            boolean hwmReset = ProcessStats.resetPeakRss();
             for (int e = 0; e < a.warmup() + a.epochs(); e++) {
                 for (Bench b : benches) b.epoch(e, e >= a.warmup());
             }
-            long hwm = procStatusBytes("VmHWM");
+            long hwm = ProcessStats.procStatusBytes("VmHWM");
             List<Map<String, Object>> out = new ArrayList<>();
             for (Bench b : benches) out.add(b.finish(rssBase, hwm, hwmReset));
             return out;
@@ -322,7 +324,7 @@ public final class BenchCompare {
                     r.put("rows", rows);
                     r.put("forward_nograd_ms", fwd);
                     r.put("forward_backward_ms", both);
-                    r.put("load_average", loadAverage());
+                    r.put("load_average", ProcessStats.loadAverage());
                     out.add(r);
                 }
             }
@@ -356,23 +358,6 @@ public final class BenchCompare {
     }
 
     /**
-     * Multiply-accumulates of one forward of one row (conv and linear layers; norms, activations and the embedding
-     * lookup are not counted, as in the usual FLOP accounting), for {@link WorldModel}'s layout: S = image size,
-     * w = width, e = 4w, H = S/2.
-     */
-    public static long forwardMacs(int imageSize, int width, int tokens) {
-        long s2 = (long) imageSize * imageSize;
-        long h2 = s2 / 4;
-        long w = width;
-        long e = 4L * w;
-        long embed = tokens * w * e + w * e + e * e;
-        long film = 2 * (e * 2 * w) + 2 * (e * 4 * w);
-        long full = s2 * 9 * (5 * w + 2 * w * w + 2 * w * w + 3 * w); // stem, 2 res convs, fuse (2w -> w), out
-        long half = h2 * 9 * (w * 2 * w + 2 * (2 * w * 2 * w)) + h2 * (2 * w * w); // toHalf, 2 res convs, fromHalf 1x1
-        return embed + film + full + half;
-    }
-
-    /**
      * FLOPs of an epoch: {sampling, training}. A forward is 2 MACs per row; a backward costs two forwards. With
      * classifier-free guidance and a detached unconditional branch, half of the training NFE (the unconditional
      * rows) are forwards without backward.
@@ -386,73 +371,6 @@ public final class BenchCompare {
 
     private static double meanOf(List<Map<String, Object>> rows, String key) {
         return rows.stream().mapToDouble(e -> ((Number) e.get(key)).doubleValue()).average().orElse(Double.NaN);
-    }
-
-    /**
-     * Writes what the Python peer needs: weights.pt (the policy's state dict), world.pt (the train prompts'
-     * conditioning rows and the unconditional row), check.pt (fixed inputs with this model's outputs) and
-     * config.json (the run's sizes and settings).
-     */
-    static void export(Path dir, TrainConfig c, WorldModel policy, EmbeddedWorld world) throws IOException {
-        Files.createDirectories(dir);
-        TensorIO.save(dir.resolve("weights.pt"), policy.stateDict());
-        int s = c.imageSize();
-        try (Scope scope = Scope.open(); var ng = Autograd.noGrad(); Generator g = Generator.create(123)) {
-            Tensor trainCond = world.conditioning(world.trainPrompts(), Device.CPU);
-            Tensor uncond = world.unconditional(Device.CPU);
-            TensorIO.save(dir.resolve("world.pt"), Map.of("train_cond", trainCond, "uncond", uncond));
-
-            Map<String, Tensor> check = new LinkedHashMap<>();
-            Tensor x = Tensor.randn(g, DType.FLOAT32, Device.CPU, 4, 3, s, s);
-            Tensor t = Tensor.of(new float[] {1.0f, 0.7f, 0.3f, 0.05f}, 4);
-            Tensor cond = Tensor.cat(List.of(trainCond.narrow(0, 0, 3), uncond), 0);
-            check.put("x", x);
-            check.put("t", t);
-            check.put("cond", cond);
-            check.put("out", policy.predict(x, t, cond));
-            // one guided SDE step and the log-prob of a given transition at step 3
-            FlowSdeSampler sampler = new FlowSdeSampler(c.samplerSteps(), c.shift(), c.noiseLevel());
-            var guided = new ClassifierFreeGuidance(policy, c.guidanceScale(), uncond, c.detachUncond());
-            Tensor condS = trainCond.narrow(0, 0, 4);
-            Tensor xn = Tensor.randn(g, DType.FLOAT32, Device.CPU, 4, 3, s, s);
-            LogProbResult lp = sampler.logProb(guided, x, xn, condS, 3);
-            check.put("cond_s", condS);
-            check.put("x_next", xn);
-            check.put("logprob_step3", lp.logProb());
-            check.put("mean_step3", lp.mean());
-            try (Generator sg = Generator.create(99)) {
-                StepOutput out = sampler.step(guided, x, condS, 3, sg);
-                check.put("step3_next", out.next());
-                check.put("step3_logprob", out.logProb());
-            }
-            TensorIO.save(dir.resolve("check.pt"), check);
-        }
-        Map<String, Object> cfg = new LinkedHashMap<>();
-        cfg.put("imageSize", c.imageSize());
-        cfg.put("modelWidth", c.modelWidth());
-        cfg.put("tokens", policy.config().tokens());
-        cfg.put("vocabSize", policy.config().vocabSize());
-        cfg.put("groupSize", c.groupSize());
-        cfg.put("groupsPerEpoch", c.groupsPerEpoch());
-        cfg.put("samplerSteps", c.samplerSteps());
-        cfg.put("shift", c.shift());
-        cfg.put("noiseLevel", c.noiseLevel());
-        cfg.put("guidanceScale", c.guidanceScale());
-        cfg.put("detachUncond", c.detachUncond());
-        cfg.put("trainStepFraction", c.trainStepFraction());
-        cfg.put("clipRange", c.clipRange());
-        cfg.put("advClip", c.advClip());
-        cfg.put("lr", c.lr());
-        cfg.put("beta1", c.beta1());
-        cfg.put("beta2", c.beta2());
-        cfg.put("weightDecay", c.weightDecay());
-        cfg.put("gradClip", c.gradClip());
-        cfg.put("microBatch", c.microBatch());
-        cfg.put("seed", c.seed());
-        cfg.put("beta", c.beta());
-        cfg.put("sigmas", new FlowSdeSampler(c.samplerSteps(), c.shift(), c.noiseLevel()).schedule().sigmas());
-        cfg.put("forward_macs_per_row", forwardMacs(c.imageSize(), c.modelWidth(), policy.config().tokens()));
-        Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(cfg));
     }
 
     /** The plan with its sampler wrapped by the probe (every call delegates; steps are seen first). */
@@ -539,52 +457,5 @@ public final class BenchCompare {
         }
     }
 
-    // ---- process memory: /proc/self/status, reset through clear_refs ----------------------------------------------
 
-    /** Resets VmHWM to the current RSS (Linux "5" to clear_refs); false when not permitted. */
-    static boolean resetPeakRss() {
-        try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-            return true;
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    /** A "VmXxx: N kB" line of /proc/self/status in bytes, or -1. */
-    static long procStatusBytes(String field) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(field + ":")) {
-                    String[] p = line.substring(field.length() + 1).trim().split("\\s+");
-                    return Long.parseLong(p[0]) * 1024;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return -1;
-    }
-
-    /**
-     * CPU seconds of the whole process (all threads: libtorch's pool, JIT and GC included) from /proc/self/stat
-     * (utime + stime, 100 ticks per second on Linux), or NaN. Less sensitive to other processes than wall time.
-     */
-    static double processCpuSeconds() {
-        try {
-            String stat = Files.readString(Path.of("/proc/self/stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // fields 14 and 15 of stat(5)
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
-    }
-
-    static double loadAverage() {
-        try {
-            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
-    }
 }

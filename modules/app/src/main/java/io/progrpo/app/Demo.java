@@ -1,5 +1,6 @@
 package io.progrpo.app;
 
+import io.progrpo.app.job.Jobs;
 import io.progrpo.trainer.Method;
 import io.progrpo.trainer.Phases;
 import io.progrpo.trainer.TrainingRun;

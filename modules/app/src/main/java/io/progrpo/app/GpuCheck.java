@@ -138,7 +138,7 @@ public final class GpuCheck {
     }
 
     private void throughput(Device gpu, int imageSize, int width) {
-        long macs = BenchCompare.forwardMacs(imageSize, width, io.progrpo.world.Tokenizer.SEQUENCE_LENGTH);
+        long macs = WorldModel.forwardMacs(imageSize, width, io.progrpo.world.Tokenizer.SEQUENCE_LENGTH);
         List<String> lines = new ArrayList<>();
         for (DType dt : List.of(DType.FLOAT32, DType.BFLOAT16)) {
             for (int rows : List.of(256, 1024)) {

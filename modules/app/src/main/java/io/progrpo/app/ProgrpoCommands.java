@@ -1,5 +1,6 @@
 package io.progrpo.app;
 
+import io.progrpo.app.job.Jobs;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.world.EmbeddedWorld;
 import io.progrpo.reward.TorchScriptReward;

@@ -1,5 +1,6 @@
 package io.progrpo.app;
 
+import io.progrpo.world.model.WorldModel;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -40,10 +41,10 @@ class BenchCompareTest {
             int s = 2 * (2 + rnd.nextInt(30));
             int w = 8 * (1 + rnd.nextInt(12));
             int tokens = 1 + rnd.nextInt(5);
-            assertEquals(reference(s, w, tokens), BenchCompare.forwardMacs(s, w, tokens), 0.0, "s=" + s + " w=" + w);
+            assertEquals(reference(s, w, tokens), WorldModel.forwardMacs(s, w, tokens), 0.0, "s=" + s + " w=" + w);
         }
         // the default world: 16 x 16, width 32, 3 tokens
-        assertEquals(16_138_240L, BenchCompare.forwardMacs(16, 32, 3));
+        assertEquals(16_138_240L, WorldModel.forwardMacs(16, 32, 3));
     }
 
     @Test

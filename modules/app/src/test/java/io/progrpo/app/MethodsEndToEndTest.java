@@ -1,5 +1,6 @@
 package io.progrpo.app;
 
+import io.progrpo.app.job.Jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,5 +1,6 @@
 package io.progrpo.app;
 
+import io.progrpo.app.job.Jobs;
 import io.progrpo.pruning.ExpandAndPruneDriver;
 import io.progrpo.sampler.ClassifierFreeGuidance;
 import io.progrpo.sampler.LogProbResult;

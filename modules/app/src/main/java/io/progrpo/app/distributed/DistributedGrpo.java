@@ -9,7 +9,7 @@ import io.progrpo.tensor.distributed.Backend;
 import io.progrpo.tensor.distributed.ProcessGroup;
 import io.progrpo.tensor.distributed.Rendezvous;
 import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.app.Jobs;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.trainer.config.TrainConfig;
 
 import java.io.IOException;

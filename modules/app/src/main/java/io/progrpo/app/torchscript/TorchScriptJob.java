@@ -7,7 +7,7 @@ import io.progrpo.sampler.TorchScriptVelocityModel;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.jit.ScriptModule;
 import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.app.Jobs;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.trainer.config.TrainConfig;
 

@@ -244,4 +244,21 @@ public final class WorldModel extends Module implements VelocityModel {
             }
         }
     }
+
+    /**
+     * Multiply-accumulates of one forward of one row (conv and linear layers; norms, activations and the embedding
+     * lookup are not counted, as in the usual FLOP accounting), for this model's layout: S = image size,
+     * w = width, e = 4w, H = S/2.
+     */
+    public static long forwardMacs(int imageSize, int width, int tokens) {
+        long s2 = (long) imageSize * imageSize;
+        long h2 = s2 / 4;
+        long w = width;
+        long e = 4L * w;
+        long embed = tokens * w * e + w * e + e * e;
+        long film = 2 * (e * 2 * w) + 2 * (e * 4 * w);
+        long full = s2 * 9 * (5 * w + 2 * w * w + 2 * w * w + 3 * w); // stem, 2 res convs, fuse (2w -> w), out
+        long half = h2 * 9 * (w * 2 * w + 2 * (2 * w * 2 * w)) + h2 * (2 * w * w); // toHalf, 2 res convs, fromHalf 1x1
+        return embed + film + full + half;
+    }
 }

@@ -1,4 +1,4 @@
-package io.progrpo.app;
+package io.progrpo.app.job;
 
 import io.progrpo.sampler.Decoder;
 import io.progrpo.trainer.GroupAdvantages;
