@@ -44,11 +44,13 @@ public final class ExpandAndPruneDriver {
 
     /**
      * The outcome: the survivors' trajectory (rows in group order), their group ids and original row ids, their
-     * final rewards and images, the per-checkpoint statistics, the counters and the wall time of the phases.
+     * final rewards and images, the per-checkpoint statistics, the proxy reward of each final survivor at each
+     * checkpoint ({@code survivorProxy[checkpoint][survivor]}, what {@code proxyFinalCorrelation} correlates with the
+     * final reward), the counters and the wall time of the phases.
      */
     public record Result(Trajectory trajectory, int[] groupOf, int[] originalRow, RewardOutput finalReward,
                          Tensor finalImages, List<CheckpointStats> checkpoints, double[] proxyFinalCorrelation,
-                         Counts counts, long samplingNanos, long rewardNanos) implements AutoCloseable {
+                         double[][] survivorProxy, Counts counts, long samplingNanos, long rewardNanos) implements AutoCloseable {
         @Override
         public void close() {
             trajectory.close();
@@ -202,12 +204,14 @@ public final class ExpandAndPruneDriver {
         long samplingNanos = System.nanoTime() - start - rewardNanos;
         // correlation between each checkpoint's proxy reward and the final reward, over the final survivors
         double[] corr = new double[proxyByRow.size()];
+        double[][] survivorProxy = new double[proxyByRow.size()][];
         for (int k = 0; k < corr.length; k++) {
             double[] p = new double[original.length];
             for (int i = 0; i < original.length; i++) p[i] = proxyByRow.get(k)[original[i]];
+            survivorProxy[k] = p;
             corr[k] = pearson(p, finalOut.scores());
         }
-        return new Result(traj, groupOf, original, finalOut, finalImages, stats, corr,
+        return new Result(traj, groupOf, original, finalOut, finalImages, stats, corr, survivorProxy,
                 new Counts(counted.rows, counted.calls, previews, rewardCalls, rewardedImages), samplingNanos, rewardNanos);
     }
 

@@ -6,6 +6,12 @@ import java.util.function.Consumer;
 
 /** Wall time per phase (SAMPLING, REWARD, TRAINING, EVAL) of an epoch, and a hook that announces each phase. */
 public final class Phases {
+    /** The phases of an epoch, in order; EVAL is the run's (every {@code evalEvery} epochs). */
+    public static final String SAMPLING = "SAMPLING";
+    public static final String REWARD = "REWARD";
+    public static final String TRAINING = "TRAINING";
+    public static final String EVAL = "EVAL";
+
     private final Map<String, Long> nanos = new LinkedHashMap<>();
     private final Consumer<String> onBegin;
 

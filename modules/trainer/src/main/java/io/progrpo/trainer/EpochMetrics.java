@@ -1,0 +1,129 @@
+package io.progrpo.trainer;
+
+import io.progrpo.tensor.Device;
+import io.progrpo.tensor.MemoryLedger;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The one place that writes an epoch's metrics line (the keys of {@code metrics.jsonl} that the trainer fills; the
+ * run adds timing and evaluation). Reward and count metrics cover all ranks; training metrics are this rank's.
+ */
+final class EpochMetrics {
+    private final Map<String, Object> m = new LinkedHashMap<>();
+    private final Device device;
+    private final long bytesBefore;
+
+    /** Starts the line and the memory ledger's peaks of the epoch. */
+    EpochMetrics(int epoch, Method method, Device device) {
+        m.put("epoch", epoch);
+        m.put("method", method.configName());
+        this.device = device;
+        MemoryLedger.resetPeaks();
+        this.bytesBefore = MemoryLedger.bytes(device);
+    }
+
+    /**
+     * The final rewards' mean and std, the within-group std (the clustering signal), the zero-std group fraction, each
+     * reward of a multi-reward, the checkpoints, the sampling counters and the data-parallel shape.
+     */
+    void rewards(EpochRewards r, GrpoTrainer.DataParallel dp) {
+        m.put("reward_mean", mean(r.scores));
+        m.put("reward_std", std(r.scores));
+        m.put("within_group_std", GroupAdvantages.withinGroupStd(r.scores, r.groupOf));
+        m.put("zero_std_group_fraction", GroupAdvantages.zeroStdGroupFraction(r.scores, r.groupOf));
+        r.perReward.forEach((k, v) -> {
+            m.put("reward_" + k + "_mean", mean(v));
+            m.put("reward_" + k + "_std", std(v));
+        });
+        List<Map<String, Object>> cps = new ArrayList<>();
+        for (int i = 0; i < r.checkpoints.size(); i++) {
+            EpochRewards.Checkpoint c = r.checkpoints.get(i);
+            Map<String, Object> cm = new LinkedHashMap<>();
+            cm.put("step", c.step());
+            cm.put("size_before", c.sizeBefore());
+            cm.put("size_after", c.sizeAfter());
+            cm.put("within_group_std_before", c.withinGroupStdBefore());
+            cm.put("within_group_std_after", c.withinGroupStdAfter());
+            // pooled over every survivor of the epoch
+            double corr = pearson(r.survivorProxy[i], r.scores);
+            cm.put("proxy_final_correlation", Double.isNaN(corr) ? null : corr);
+            cps.add(cm);
+        }
+        m.put("checkpoints", cps);
+        EpochRewards.Counts n = r.counts;
+        m.put("trajectories_sampled", n.trajectoriesSampled());
+        m.put("trajectories_trained", n.trajectoriesTrained());
+        m.put("nfe_sampling", n.nfeSampling());
+        m.put("previews", n.previews());
+        m.put("reward_calls", n.rewardCalls());
+        m.put("rewarded_images", n.rewardedImages());
+        m.put("trajectory_bytes", n.trajectoryBytes());
+        m.put("world_size", dp.worldSize());
+        m.put("groups_per_step", dp.groupsPerStep());
+    }
+
+    /** The TRAINING phase's figures. */
+    void training(PolicyUpdate.Stats s) {
+        m.put("trained_steps", s.trainedSteps());
+        m.put("trained_rows", s.trainedRows());
+        m.put("skipped_zero_advantage", s.skippedZeroAdvantage());
+        m.put("optimizer_steps", s.optimizerSteps());
+        m.put("loss", s.loss());
+        m.put("kl", s.kl());
+        m.put("clip_fraction", s.clipFraction());
+        m.put("ratio_mean", s.ratioMean());
+        m.put("grad_norm", s.gradNorm());
+        m.put("nfe_training", s.nfeTraining());
+    }
+
+    /** Adds the epoch's peak memory (the ledger's and, on CUDA, the caching allocator's) and returns the line. */
+    Map<String, Object> finish() {
+        m.put("peak_bytes", MemoryLedger.peakBytes(device));
+        m.put("bytes_before_epoch", bytesBefore);
+        if (device.isCuda()) {
+            var st = MemoryLedger.cudaStats(device.index());
+            m.put("cuda_allocated_peak", st.allocatedPeak());
+            m.put("cuda_reserved_peak", st.reservedPeak());
+        }
+        return m;
+    }
+
+    static double mean(double[] v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return v.length == 0 ? Double.NaN : s / v.length;
+    }
+
+    static double std(double[] v) {
+        double mu = mean(v);
+        double s = 0;
+        for (double x : v) s += (x - mu) * (x - mu);
+        return v.length == 0 ? Double.NaN : Math.sqrt(s / v.length);
+    }
+
+    /** Pearson correlation; NaN when either side has zero variance (the driver's own formula, term for term). */
+    static double pearson(double[] a, double[] b) {
+        int n = a.length;
+        double ma = 0;
+        double mb = 0;
+        for (int i = 0; i < n; i++) {
+            ma += a[i];
+            mb += b[i];
+        }
+        ma /= n;
+        mb /= n;
+        double sab = 0;
+        double saa = 0;
+        double sbb = 0;
+        for (int i = 0; i < n; i++) {
+            sab += (a[i] - ma) * (b[i] - mb);
+            saa += (a[i] - ma) * (a[i] - ma);
+            sbb += (b[i] - mb) * (b[i] - mb);
+        }
+        return saa == 0 || sbb == 0 ? Double.NaN : sab / Math.sqrt(saa * sbb);
+    }
+}

@@ -1,0 +1,135 @@
+package io.progrpo.trainer;
+
+import io.progrpo.sampler.Decoder;
+import io.progrpo.sampler.PromptWorld;
+import io.progrpo.pruning.ExpandAndPruneDriver;
+import io.progrpo.reward.RewardFunction;
+import io.progrpo.sampler.VelocityModel;
+import io.progrpo.tensor.DType;
+import io.progrpo.tensor.Device;
+import io.progrpo.tensor.Generator;
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
+import io.progrpo.tensor.nn.Module;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+/**
+ * The SAMPLING phase of an epoch: this rank's prompt groups cut into sampling batches by the {@link GroupSeeding},
+ * each batch one run of the {@link ExpandAndPruneDriver} (G_max initial latents per group, sampler steps, previews,
+ * proxy rewards and OVF at the checkpoints, the final rewards of the survivors).
+ */
+final class EpochSampling {
+    /** One driver run: its global prompt groups, in order, and the seeds of its generator and of its subset draws. */
+    record Batch(int[] groups, long noiseSeed, long subsetSeed) {}
+
+    /** A sampled batch: the driver's result and the conditioning rows of its survivors; closing frees both. */
+    record Sampled(Batch batch, ExpandAndPruneDriver.Result result, Tensor survivorCond) implements AutoCloseable {
+        @Override
+        public void close() {
+            try (ExpandAndPruneDriver.Result r = result) {
+                survivorCond.close();
+            }
+        }
+    }
+
+    /**
+     * The batches of an epoch: EPOCH_STREAM one of all {@code localGroups} from the epoch's streams (seed, epoch, 2)
+     * and (seed, epoch, 3); PER_GROUP one per group from that group's streams.
+     */
+    static List<Batch> batches(GroupSeeding seeding, int[] localGroups, long seed, int epoch) {
+        return switch (seeding) {
+            case EPOCH_STREAM -> List.of(new Batch(localGroups.clone(), Seeds.mix(seed, epoch, 2), Seeds.mix(seed, epoch, 3)));
+            case PER_GROUP -> Arrays.stream(localGroups)
+                    .mapToObj(g -> new Batch(new int[] {g}, Seeds.group(seed, epoch, g, 2), Seeds.group(seed, epoch, g, 3)))
+                    .toList();
+        };
+    }
+
+    private final GrpoTrainer.Plan plan;
+    private final PromptWorld world;
+    private final Module module;
+    private final Function<Tensor, VelocityModel> guided;
+    private final RewardFunction reward;
+    private final Decoder decoder;
+    private final Device device;
+
+    /** {@code guided} wraps the policy for an unconditional row (classifier-free guidance, or the policy itself). */
+    EpochSampling(GrpoTrainer.Plan plan, PromptWorld world, Module module, Function<Tensor, VelocityModel> guided,
+                  RewardFunction reward, Decoder decoder, Device device) {
+        this.plan = plan;
+        this.world = world;
+        this.module = module;
+        this.guided = guided;
+        this.reward = reward;
+        this.decoder = decoder;
+        this.device = device;
+    }
+
+    /**
+     * Samples every batch, in order, with the epoch's {@code prompts} (indexed by global group); adds each run's
+     * sampling and reward time to the phases. The caller closes what is returned; on a failure nothing stays open.
+     */
+    List<Sampled> run(List<Batch> batches, List<String> prompts, Phases phases) {
+        List<Sampled> out = new ArrayList<>(batches.size());
+        try {
+            for (Batch b : batches) {
+                Sampled s = sample(b, prompts);
+                out.add(s);
+                phases.add(Phases.SAMPLING, s.result().samplingNanos());
+                phases.add(Phases.REWARD, s.result().rewardNanos());
+            }
+            return out;
+        } catch (RuntimeException | Error e) {
+            out.forEach(Sampled::close);
+            throw e;
+        }
+    }
+
+    /** One driver run over the batch's groups, G_max rows each (rows group by group). */
+    private Sampled sample(Batch b, List<String> prompts) {
+        int gMax = plan.schedule().initialGroupSize();
+        int groups = b.groups().length;
+        List<String> groupPrompts = new ArrayList<>(groups);
+        for (int g : b.groups()) groupPrompts.add(prompts.get(g));
+        try (Generator gen = Generator.create(b.noiseSeed(), device); Scope s = Scope.open()) {
+            long[] shape = world.latentShape();
+            // DanceGRPO: one initial noise per prompt group, shared by its rows
+            Tensor noise = plan.sharedGroupNoise()
+                    ? Tensor.randn(gen, DType.FLOAT32, device, concat(groups, shape)).repeatInterleave(gMax, 0)
+                    : Tensor.randn(gen, DType.FLOAT32, device, concat((long) groups * gMax, shape));
+            List<String> rowPrompts = new ArrayList<>(groups * gMax);
+            for (String p : groupPrompts) for (int i = 0; i < gMax; i++) rowPrompts.add(p);
+            Tensor cond = world.conditioning(rowPrompts, device);
+            Tensor uncond = world.unconditional(device);
+            module.eval();
+            ExpandAndPruneDriver driver = new ExpandAndPruneDriver(plan.schedule(), plan.strategy(), decoder,
+                    new SplittableRandom(b.subsetSeed()));
+            ExpandAndPruneDriver.Result result = driver.run(plan.sampler(), guided.apply(uncond), groupPrompts, noise, cond,
+                    reward, reward, gen);
+            try {
+                return new Sampled(b, result, cond.indexSelect(0, toLongs(result.originalRow())).unscoped());
+            } catch (RuntimeException | Error e) {
+                result.close();
+                throw e;
+            }
+        }
+    }
+
+    static long[] concat(long first, long[] rest) {
+        long[] r = new long[rest.length + 1];
+        r[0] = first;
+        System.arraycopy(rest, 0, r, 1, rest.length);
+        return r;
+    }
+
+    static long[] toLongs(int[] v) {
+        long[] r = new long[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = v[i];
+        return r;
+    }
+}

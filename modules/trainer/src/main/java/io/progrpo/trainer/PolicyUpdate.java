@@ -1,0 +1,210 @@
+package io.progrpo.trainer;
+
+import io.progrpo.sampler.PromptWorld;
+import io.progrpo.sampler.LogProbResult;
+import io.progrpo.sampler.Trajectory;
+import io.progrpo.sampler.VelocityModel;
+import io.progrpo.tensor.Autograd;
+import io.progrpo.tensor.Device;
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
+import io.progrpo.tensor.nn.Module;
+import io.progrpo.tensor.optim.AdamW;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+
+/**
+ * The TRAINING phase: over the stored transitions of the survivors, log-probs recomputed with gradient in
+ * micro-batches, the clipped surrogate (+ beta KL against the frozen reference), gradients accumulated over
+ * {@code groupsPerStep} prompt groups, the gradient sync of a data-parallel job, the gradient-norm clip and one AdamW
+ * step.
+ */
+final class PolicyUpdate {
+    /** One prompt group's training rows: its trajectory (possibly shared with other groups) and the rows to train. */
+    record Unit(Trajectory traj, Tensor cond, double[] adv, List<Integer> rows, int skipped) {}
+
+    /** What the phase did, for the metrics (means over micro-batches and optimizer steps). */
+    record Stats(int trainedSteps, int trainedRows, int skippedZeroAdvantage, int optimizerSteps, double loss, double kl,
+                 double clipFraction, double ratioMean, double gradNorm, long nfeTraining) {}
+
+    private final GrpoTrainer.Settings cfg;
+    private final GrpoTrainer.Plan plan;
+    private final Module module;
+    private final PromptWorld world;
+    private final AdamW optimizer;
+    private final GrpoObjective objective;
+    private final Function<Tensor, VelocityModel[]> guided;
+    private final Device device;
+
+    /**
+     * @param guided for an unconditional row, the guided policy and the guided reference (null without a reference)
+     */
+    PolicyUpdate(GrpoTrainer.Settings cfg, GrpoTrainer.Plan plan, Module module, PromptWorld world, AdamW optimizer,
+                 Function<Tensor, VelocityModel[]> guided) {
+        this.cfg = cfg;
+        this.plan = plan;
+        this.module = module;
+        this.world = world;
+        this.optimizer = optimizer;
+        this.objective = new GrpoObjective(cfg.clipRange(), cfg.beta());
+        this.guided = guided;
+        this.device = cfg.device();
+    }
+
+    /**
+     * The groups of one sampled batch as training units, in the batch's group order (rows with zero advantage
+     * skipped). {@code adv} and {@code groupOf} are per row of the batch, groups numbered from 0 within it.
+     */
+    static List<Unit> units(Trajectory traj, Tensor cond, double[] adv, int[] groupOf) {
+        boolean[] mask = GroupAdvantages.trainMask(adv);
+        int groups = Arrays.stream(groupOf).max().orElse(-1) + 1;
+        List<Unit> out = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            List<Integer> rows = new ArrayList<>();
+            int skipped = 0;
+            for (int i = 0; i < groupOf.length; i++) if (groupOf[i] == g && mask[i]) rows.add(i);
+            for (int i = 0; i < groupOf.length; i++) if (groupOf[i] == g && !mask[i]) skipped++;
+            out.add(new Unit(traj, cond, adv, rows, skipped));
+        }
+        return out;
+    }
+
+    /** The stored steps trained this epoch: the first floor(f (T - 1)), or for DanceGRPO a random subset of that size. */
+    private List<Integer> trainedSteps(int stored, int epoch) {
+        // the spec's default trains the first T - 1 steps (Flow-GRPO's timestep fraction); a fraction f trains
+        // floor(f (T - 1)), the same count TrainConfig.derivedTotals() prints
+        int nTrain = Math.max(1, (int) Math.floor(cfg.trainStepFraction() * Math.max(1, stored - 1) + 1e-9));
+        List<Integer> steps = new ArrayList<>();
+        for (int k = 0; k < stored; k++) steps.add(k);
+        if (plan.sharedGroupNoise() && nTrain < stored) {
+            // DanceGRPO trains on a random subset of the timesteps
+            java.util.Collections.shuffle(steps, new Random(Seeds.mix(cfg.seed(), epoch, 4)));
+        }
+        steps = new ArrayList<>(steps.subList(0, Math.min(nTrain, steps.size())));
+        steps.sort(null);
+        return steps;
+    }
+
+    /**
+     * Trains over prompt groups: gradients accumulate over {@code unitsPerStep} consecutive groups (each group's loss
+     * is its mean over rows and steps, divided by unitsPerStep), then {@code sync}, the gradient-norm clip and one
+     * AdamW step. A step in which no group of any rank had a row to train is skipped.
+     */
+    Stats train(List<Unit> units, int unitsPerStep, GrpoTrainer.GradientSync sync, int epoch) {
+        module.train(true);
+        List<Integer> steps = trainedSteps(units.isEmpty() ? 0 : units.get(0).traj().stepsStored(), epoch);
+        Sums sums = new Sums();
+        int optimizerSteps = 0;
+        int skipped = 0;
+        int trainedRows = 0;
+        int contributing = 0;
+        int inStep = 0;
+        double gradNormSum = 0;
+        try (Tensor uncond = world.unconditional(device).unscoped()) {
+            VelocityModel[] m = guided.apply(uncond);
+            optimizer.zeroGrad();
+            for (int u = 0; u < units.size(); u++) {
+                Unit unit = units.get(u);
+                skipped += unit.skipped();
+                trainedRows += unit.rows().size();
+                if (!unit.rows().isEmpty()) {
+                    contributing++;
+                    backwardGroup(unit, steps, unitsPerStep, m[0], m[1], sums);
+                }
+                if (++inStep == unitsPerStep || u == units.size() - 1) {
+                    int global = sync.sync(module.parameters(), contributing);
+                    if (global > 0) {
+                        gradNormSum += Autograd.clipGradNorm(module.parameters(), cfg.gradClip());
+                        optimizer.step();
+                        optimizerSteps++;
+                    }
+                    optimizer.zeroGrad();
+                    contributing = 0;
+                    inStep = 0;
+                }
+            }
+        }
+        int parts = sums.parts;
+        return new Stats(steps.size(), trainedRows, skipped, optimizerSteps,
+                parts == 0 ? 0 : sums.loss / parts, parts == 0 ? 0 : sums.kl / parts, parts == 0 ? 0 : sums.clip / parts,
+                parts == 0 ? 1 : sums.ratio / parts, optimizerSteps == 0 ? 0 : gradNormSum / optimizerSteps,
+                sums.nfe * (cfg.guidanceScale() == 1 ? 1 : 2));
+    }
+
+    /** Running sums over the micro-batches of the phase. */
+    private static final class Sums {
+        double loss;
+        double kl;
+        double clip;
+        double ratio;
+        int parts;
+        long nfe;
+    }
+
+    /**
+     * Accumulates one group's gradient. Micro-batches over the group's (trained step, row) pairs, step-major: one
+     * forward evaluates rows of several steps (the model takes a time per row), so the number of forwards follows the
+     * pairs, not steps x ceil(rows / microBatch). Each pair still weighs 1 / denom / unitsPerStep: the group's loss is
+     * its mean over rows and trained steps, whatever the batching.
+     */
+    private void backwardGroup(Unit unit, List<Integer> steps, int unitsPerStep, VelocityModel policy, VelocityModel ref, Sums sums) {
+        List<Integer> rows = unit.rows();
+        Trajectory traj = unit.traj();
+        double denom = (double) rows.size() * steps.size();
+        int pairs = rows.size() * steps.size();
+        for (int from = 0; from < pairs; from += cfg.microBatch()) {
+            int n = Math.min(pairs, from + cfg.microBatch()) - from;
+            long[] rowOf = new long[n];
+            int[] stepIndex = new int[n];
+            float[] a = new float[n];
+            try (Scope s = Scope.open()) {
+                List<Tensor> xs = new ArrayList<>();
+                List<Tensor> xns = new ArrayList<>();
+                List<Tensor> olds = new ArrayList<>();
+                for (int j = 0; j < n; ) {
+                    // one run of pairs of the same stored step k
+                    int k = steps.get((from + j) / rows.size());
+                    int runStart = j;
+                    while (j < n && steps.get((from + j) / rows.size()) == k) {
+                        int row = rows.get((from + j) % rows.size());
+                        rowOf[j] = row;
+                        stepIndex[j] = traj.stepIndex(k);
+                        a[j] = (float) unit.adv()[row];
+                        j++;
+                    }
+                    long[] idx = Arrays.copyOfRange(rowOf, runStart, j);
+                    xs.add(traj.latents(k).indexSelect(0, idx));
+                    xns.add(traj.nextLatents(k).indexSelect(0, idx));
+                    olds.add(traj.logProb(k).indexSelect(0, idx));
+                }
+                Tensor x = xs.size() == 1 ? xs.get(0) : Tensor.cat(xs, 0);
+                Tensor xn = xns.size() == 1 ? xns.get(0) : Tensor.cat(xns, 0);
+                Tensor old = olds.size() == 1 ? olds.get(0) : Tensor.cat(olds, 0);
+                Tensor c = unit.cond().indexSelect(0, rowOf);
+                Tensor at = Tensor.of(a, a.length).to(device);
+                LogProbResult lp = plan.sampler().logProb(policy, x, xn, c, stepIndex);
+                sums.nfe += n;
+                Tensor refMean = null;
+                if (ref != null) {
+                    try (var ng = Autograd.noGrad()) {
+                        refMean = plan.sampler().logProb(ref, x, xn, c, stepIndex).mean();
+                    }
+                    sums.nfe += n;
+                }
+                try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, lp.std())) {
+                    Tensor scaled = p.loss().mul(n / denom / unitsPerStep);
+                    scaled.backward();
+                    sums.loss += p.policyLoss() + cfg.beta() * p.kl();
+                    sums.kl += p.kl();
+                    sums.clip += p.clipFraction();
+                    sums.ratio += p.meanRatio();
+                    sums.parts++;
+                }
+            }
+        }
+    }
+}
