@@ -12,6 +12,7 @@ module io.progrpo.app {
     requires static java.desktop;
     requires org.knowm.xchart;          // automatic module (Automatic-Module-Name in its manifest)
     requires me.tongfei.progressbar;    // explicit module (requires org.jline.terminal)
+    requires commons.math3;             // automatic module (derived from the jar's name): Student-t quantiles
 
     exports io.progrpo.app;
     exports io.progrpo.app.job;

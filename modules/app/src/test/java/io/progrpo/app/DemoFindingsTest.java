@@ -1,0 +1,46 @@
+package io.progrpo.app;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.progrpo.app.report.MethodResult;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+/** The demo's verdicts come from paired seeds with an interval, never from one seed's sign. */
+class DemoFindingsTest {
+    private static MethodResult row(String m, double[] finals) {
+        double mean = java.util.Arrays.stream(finals).average().orElseThrow();
+        return new MethodResult(m, finals.length, mean, 0, 0.01, 100, 1, 0.5, 0.1, 0.4, -1);
+    }
+
+    @Test
+    void oneSeedIsNotTestable() {
+        Map<String, double[]> f = new LinkedHashMap<>();
+        f.put("flow-grpo", new double[] {0.5000});
+        f.put("pro-grpo", new double[] {0.5000});
+        f.put("static-ovf", new double[] {0.4999});
+        String s = Demo.findings(List.of(row("flow-grpo", f.get("flow-grpo")), row("pro-grpo", f.get("pro-grpo")),
+                row("static-ovf", f.get("static-ovf"))), f);
+        assertTrue(s.contains("(pro-grpo > flow-grpo): not testable"), s);
+        assertTrue(s.contains("(static-ovf > flow-grpo): not testable"), s);
+        assertFalse(s.contains("held (") || s.contains("reversed ("), s);
+        assertTrue(s.contains("indicative only"), s);
+    }
+
+    @Test
+    void pairedSeedsGiveAVerdictOnlyWhenTheIntervalExcludesZero() {
+        Map<String, double[]> f = new LinkedHashMap<>();
+        f.put("flow-grpo", new double[] {0.50, 0.52, 0.48, 0.51});
+        f.put("pro-grpo", new double[] {0.55, 0.57, 0.53, 0.57});         // +0.05 every seed, +-0.005
+        f.put("pro-grpo-flash", new double[] {0.60, 0.42, 0.58, 0.41});   // noisy: the interval spans 0
+        String s = Demo.findings(List.of(row("flow-grpo", f.get("flow-grpo")), row("pro-grpo", f.get("pro-grpo")),
+                row("pro-grpo-flash", f.get("pro-grpo-flash"))), f);
+        assertTrue(s.contains("(pro-grpo > flow-grpo): held (difference +0.0525"), s);
+        assertTrue(s.contains("(pro-grpo-flash > flow-grpo): inconclusive"), s);
+    }
+}
