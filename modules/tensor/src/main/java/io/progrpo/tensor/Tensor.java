@@ -81,6 +81,16 @@ public final class Tensor implements AutoCloseable {
                 t.checkThread();
                 t.moveTo(null);
             }
+
+            @Override
+            public String lastError() {
+                return Native.lastError();
+            }
+
+            @Override
+            public io.progrpo.tensor.internal.TensorAccess.Identity identity(Tensor t) {
+                return t.identity();
+            }
         });
     }
 
@@ -421,8 +431,8 @@ public final class Tensor implements AutoCloseable {
         Native.ensureLoaded();
         checkShape(shape);
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_randn(s.longs(shape), shape.length, dtype.code(), device.typeCode(), device.index(),
-                Generator.handleOrNull(gen), s.out), () -> "randn(" + Arrays.toString(shape) + ")");
+        Native.check(Generator.draw(gen, g -> progrpo_torch_h.pt_randn(s.longs(shape), shape.length, dtype.code(), device.typeCode(),
+                device.index(), g, s.out)), () -> "randn(" + Arrays.toString(shape) + ")");
         return adoptOut(0);
     }
 
@@ -435,8 +445,8 @@ public final class Tensor implements AutoCloseable {
         Native.ensureLoaded();
         checkShape(shape);
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_rand(s.longs(shape), shape.length, dtype.code(), device.typeCode(), device.index(),
-                Generator.handleOrNull(gen), s.out), () -> "rand(" + Arrays.toString(shape) + ")");
+        Native.check(Generator.draw(gen, g -> progrpo_torch_h.pt_rand(s.longs(shape), shape.length, dtype.code(), device.typeCode(),
+                device.index(), g, s.out)), () -> "rand(" + Arrays.toString(shape) + ")");
         return adoptOut(0);
     }
 
@@ -449,8 +459,8 @@ public final class Tensor implements AutoCloseable {
         Native.ensureLoaded();
         if (high <= low) throw new IllegalArgumentException("randint needs low < high, got [" + low + ", " + high + ")");
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_randint(low, high, s.longs(shape), shape.length, device.typeCode(), device.index(),
-                Generator.handleOrNull(gen), s.out), () -> "randint(" + low + ", " + high + ")");
+        Native.check(Generator.draw(gen, g -> progrpo_torch_h.pt_randint(low, high, s.longs(shape), shape.length, device.typeCode(),
+                device.index(), g, s.out)), () -> "randint(" + low + ", " + high + ")");
         return adoptOut(0);
     }
 
@@ -458,7 +468,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor randperm(Generator gen, long n, Device device) {
         Native.ensureLoaded();
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_randperm(n, device.typeCode(), device.index(), Generator.handleOrNull(gen), s.out),
+        Native.check(Generator.draw(gen, g -> progrpo_torch_h.pt_randperm(n, device.typeCode(), device.index(), g, s.out)),
                 () -> "randperm(" + n + ")");
         return adoptOut(0);
     }
@@ -573,6 +583,15 @@ public final class Tensor implements AutoCloseable {
         Native.Scratch s = Native.scratch();
         Native.check(progrpo_torch_h.pt_tensor_data_ptr(handle, s.out), "data_ptr");
         return s.outAddress(0).reinterpret(numel * dtype.byteSize(), dataArena, null);
+    }
+
+    /** Storage, first element's address, sizes and strides: equal for two handles of the same elements. */
+    io.progrpo.tensor.internal.TensorAccess.Identity identity() {
+        Native.Scratch s = Native.scratch();
+        Native.check(progrpo_torch_h.pt_tensor_data_ptr(handle(), s.out), "data_ptr");
+        long address = s.outAddress(0).address();
+        return new io.progrpo.tensor.internal.TensorAccess.Identity(storageKey, address,
+                Arrays.stream(shapeRef()).boxed().toList(), Arrays.stream(strides()).boxed().toList());
     }
 
     private Tensor cpuContiguous(DType want) {
