@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.List;
 
@@ -105,7 +106,9 @@ public final class Tensor implements AutoCloseable {
     private Scope scope;
     private LeakAction leak;
     private Cleaner.Cleanable cleanable;
+    /** The shared arena of {@link #dataSegment()}'s segments (null until the first call); closed by {@link #free()}. */
     private Arena dataArena;
+    private MemorySegment dataView;
     private Object keepAlive;
 
     /** Frees a tensor that became unreachable without close(); holds no reference to the Tensor. */
@@ -261,11 +264,18 @@ public final class Tensor implements AutoCloseable {
     void free() {
         MemorySegment h = handle;
         if (h == null) return;
-        handle = null;
         if (dataArena != null) {
-            dataArena.close();
+            // first kill every dataSegment() segment (a shared arena: safe against reads on other threads)
+            try {
+                dataArena.close();
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("tensor " + describe() + " cannot be freed while a native call on another thread"
+                        + " holds its dataSegment(); close it after that call returns", e);
+            }
             dataArena = null;
+            dataView = null;
         }
+        handle = null;
         if (cleanable != null) {
             leak.explicit = true;
             cleanable.clean();
@@ -565,8 +575,12 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * The memory of a contiguous CPU tensor as a segment, zero-copy, valid until this tensor is closed (accessing it
-     * afterwards throws instead of reading freed memory).
+     * The memory of a contiguous CPU tensor as a segment, zero-copy. The segment lives exactly as long as the tensor:
+     * it keeps the tensor reachable (so the leak safety net cannot free the memory while the segment is in use), and
+     * closing the tensor (itself, by its scope, or by its module) invalidates it on every thread, after which accessing
+     * it throws {@link IllegalStateException} instead of reading freed memory. The segment may be read from any thread
+     * (its arena is shared); the first call per tensor creates that arena, and closing the tensor then costs a
+     * handshake with the JVM's threads (tens of microseconds).
      */
     public MemorySegment dataSegment() {
         checkOpen();
@@ -579,10 +593,15 @@ public final class Tensor implements AutoCloseable {
             if (sh[i] != 1 && st[i] != expect) throw new IllegalStateException("dataSegment() needs a contiguous tensor; call contiguous() first");
             expect *= sh[i];
         }
-        if (dataArena == null) dataArena = ownerThread == null ? Arena.ofShared() : Arena.ofConfined();
         Native.Scratch s = Native.scratch();
         Native.check(progrpo_torch_h.pt_tensor_data_ptr(handle, s.out), "data_ptr");
-        return s.outAddress(0).reinterpret(numel * dtype.byteSize(), dataArena, null);
+        MemorySegment address = s.outAddress(0);
+        if (dataView == null || dataView.address() != address.address()) {
+            if (dataArena == null) dataArena = Arena.ofShared();
+            // the close action references this tensor: the arena's state, which every segment holds, keeps it reachable
+            dataView = address.reinterpret(numel * dtype.byteSize(), dataArena, seg -> Reference.reachabilityFence(this));
+        }
+        return dataView;
     }
 
     /** Storage, first element's address, sizes and strides: equal for two handles of the same elements. */
