@@ -109,7 +109,6 @@ public final class Tensor implements AutoCloseable {
     /** The shared arena of {@link #dataSegment()}'s segments (null until the first call); closed by {@link #free()}. */
     private Arena dataArena;
     private MemorySegment dataView;
-    private Object keepAlive;
 
     /** Frees a tensor that became unreachable without close(); holds no reference to the Tensor. */
     private static final class LeakAction implements Runnable {
@@ -280,7 +279,6 @@ public final class Tensor implements AutoCloseable {
             leak.explicit = true;
             cleanable.clean();
         }
-        keepAlive = null;
         progrpo_torch_h.pt_tensor_free(h);
         MemoryLedger.onFree(device, storageKey);
     }
@@ -546,13 +544,29 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * A CPU tensor viewing the native memory of {@code segment} without a copy. The tensor keeps a reference to the
-     * segment; the caller keeps its arena open while the tensor (and anything that views it) lives.
+     * A CPU tensor viewing the native memory of {@code segment} without a copy: writes through either are seen by the
+     * other.
+     *
+     * <p>libtorch may keep references to that memory that Java cannot see (views, autograd's saved tensors, state a
+     * TorchScript module stores), so the memory must outlive all of them: {@code segment} must have the global scope,
+     * that is come from {@link Arena#global()} or be foreign memory made accessible with the restricted
+     * {@link MemorySegment#reinterpret(long)}, by which the caller vouches that the memory stays valid while libtorch
+     * uses it. A segment of a confined, shared or automatic arena, which Java frees when the arena is closed or
+     * collected, is refused: copy it with {@link #copyOf}, or fill a tensor's own memory in place through
+     * {@code Tensor.empty(...).dataSegment()}.
+     *
+     * @throws IllegalArgumentException for a heap segment, a segment of a closeable or automatic arena, or one too small
      */
     public static Tensor wrap(MemorySegment segment, DType dtype, long... shape) {
         Native.ensureLoaded();
         checkShape(shape);
         if (!segment.isNative()) throw new IllegalArgumentException("wrap needs a native segment; use copyOf for heap segments");
+        if (!segment.scope().equals(Arena.global().scope())) {
+            throw new IllegalArgumentException("wrap views memory without copying, so the memory must outlive every libtorch reference"
+                    + " to it; it needs a segment of the global scope (Arena.global(), or MemorySegment.ofAddress(address).reinterpret(size)"
+                    + " for memory you keep valid yourself), got one of an arena that frees it when closed or collected;"
+                    + " use Tensor.copyOf(segment, ...) to copy it, or write into Tensor.empty(...).dataSegment()");
+        }
         long bytes = count(shape) * dtype.byteSize();
         if (segment.byteSize() < bytes) {
             throw new IllegalArgumentException("segment has " + segment.byteSize() + " bytes, shape " + Arrays.toString(shape)
@@ -560,9 +574,7 @@ public final class Tensor implements AutoCloseable {
         }
         Native.Scratch s = Native.scratch();
         Native.check(progrpo_torch_h.pt_from_blob(segment, s.longs(shape), shape.length, dtype.code(), s.out), "from_blob");
-        Tensor t = adoptOut(0);
-        t.keepAlive = segment;
-        return t;
+        return adoptOut(0);
     }
 
     // ---- data access -----------------------------------------------------------------------------------------------
