@@ -21,8 +21,10 @@ import java.util.List;
  *
  * <h2>Threads</h2>
  * A tensor is confined to the thread that created it: use from another thread throws {@link WrongThreadException}.
- * {@link #unconfine()} lifts that for a hand-off (the caller then orders the accesses), {@link #confine()} takes it
- * again on the receiving thread.
+ * {@link #unconfine()} lifts that for a hand-off, {@link #confine()} takes it again on the receiving thread. In
+ * between, the caller orders every access, {@code close()} included: an unconfined tensor is not guarded, and a close
+ * on one thread during an op on another is undefined. A {@link #dataSegment()} segment may be read on any thread and
+ * dies with the tensor.
  *
  * <h2>Errors</h2>
  * Use after close throws {@link IllegalStateException}; a libtorch failure (shape mismatch, bad index, ...) throws

@@ -143,7 +143,8 @@ public final class ScriptModule implements AutoCloseable {
         var b = bridge();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.JAVA_INT);
-            b.check(guard.call(h -> progrpo_torch_h.pt_jit_has_method(h, a.allocateFrom(method), out)), () -> "TorchScript " + origin + ": has_method");
+            MemorySegment name = a.allocateFrom(method);
+            b.check(guard.call(h -> progrpo_torch_h.pt_jit_has_method(h, name, out)), () -> "TorchScript " + origin + ": has_method");
             return out.get(ValueLayout.JAVA_INT, 0) != 0;
         }
     }
@@ -167,7 +168,8 @@ public final class ScriptModule implements AutoCloseable {
         var b = bridge();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
-            b.check(guard.call(h -> progrpo_torch_h.pt_jit_method_schema(h, a.allocateFrom(method), out)), () -> "TorchScript " + origin + ": schema of " + method);
+            MemorySegment name = a.allocateFrom(method);
+            b.check(guard.call(h -> progrpo_torch_h.pt_jit_method_schema(h, name, out)), () -> "TorchScript " + origin + ": schema of " + method);
             return out.get(ValueLayout.ADDRESS, 0).reinterpret(Integer.MAX_VALUE).getString(0);
         }
     }
@@ -200,8 +202,7 @@ public final class ScriptModule implements AutoCloseable {
     public List<Tensor> call(String method, Object... args) {
         if (method == null || method.isEmpty()) throw new IllegalArgumentException("method name is empty");
         var b = bridge();
-        checkOpen();
-        if (!hasMethod(method)) requireMethod(method);
+        if (!hasMethod(method)) requireMethod(method); // (throws when closed)
         int n = args == null ? 0 : args.length;
         try (Arena a = Arena.ofConfined()) {
             int slots = Math.max(1, n);

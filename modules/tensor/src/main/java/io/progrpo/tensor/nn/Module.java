@@ -16,7 +16,9 @@ import java.util.Map;
 /**
  * Base of neural-network modules: named parameters (leaf tensors with requires_grad) and sub-modules, train/eval
  * mode, state dicts. A module owns its parameters (they belong to no scope) and frees them in {@link #close()}.
- * Names are dotted paths as in PyTorch ("blocks.0.linear.weight"), so state dicts match Python's.
+ * Names are dotted paths as in PyTorch ("blocks.0.linear.weight"), so state dicts match Python's. A module is used on
+ * the thread its parameters are confined to (see {@link Tensor}); {@link #close()} from another thread throws
+ * {@link WrongThreadException} and closes nothing.
  */
 public abstract class Module implements AutoCloseable {
     private final LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
