@@ -71,7 +71,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits AdamW, S
             if (t == null) throw new IllegalArgumentException(name + ": parameter " + i + " of group " + groups + " is null");
             String here = "parameter " + i + " of group " + groups + " (" + t + ")";
             TensorAccess.Identity id = b.identity(t);
-            String before = places.containsKey(id) ? places.get(id) : seen.get(id);
+            String before = places.getOrDefault(id, seen.get(id));
             if (before != null) {
                 throw new IllegalArgumentException(name + ": " + here + " is the same tensor as " + before
                         + "; each parameter may be in an optimizer once, or every step would update it twice");
@@ -81,7 +81,7 @@ public abstract sealed class Optimizer implements AutoCloseable permits AdamW, S
         return seen;
     }
 
-    /** The handle for a call that reaches no parameter. */
+    /** Runs a shim call that touches no parameter, with the handle held (calls on one optimizer never overlap). */
     int call(ToIntFunction<MemorySegment> call) {
         return guard.call(call);
     }
