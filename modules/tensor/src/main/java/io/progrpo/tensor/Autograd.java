@@ -9,22 +9,41 @@ import java.util.List;
 public final class Autograd {
     private Autograd() {}
 
-    /** Restores the previous grad mode of this thread when closed. */
+    /** The innermost open guard of each thread (slot 0); guards chain outwards through {@code outer}. */
+    private static final ThreadLocal<GradMode[]> INNERMOST = ThreadLocal.withInitial(() -> new GradMode[1]);
+
+    /**
+     * A grad-mode guard of one thread: it sets the mode when opened and restores the mode in force before it when
+     * closed. Guards nest like {@link Scope}s: closing one that has guards opened after it still open closes those
+     * first (innermost first; their own close() is then a no-op), so the mode after closing a guard is always the one
+     * before it was opened, whatever the order of the close() calls. Closing is idempotent; closing on another thread
+     * throws {@link WrongThreadException}.
+     */
     public static final class GradMode implements AutoCloseable {
         private final boolean previous;
         private final Thread thread = Thread.currentThread();
+        private final GradMode[] innermost = INNERMOST.get();
+        private final GradMode outer;
         private boolean closed;
 
         private GradMode(boolean enabled) {
             this.previous = isGradEnabled();
             Native.check(progrpo_torch_h.pt_set_grad_enabled(enabled ? 1 : 0), "set_grad_enabled");
+            this.outer = innermost[0];
+            innermost[0] = this;
         }
 
         @Override
         public void close() {
             if (closed) return;
             if (Thread.currentThread() != thread) throw new WrongThreadException("grad mode is per thread; close it on '" + thread.getName() + "'");
+            while (innermost[0] != this) innermost[0].restore(); // guards opened after this one and still open
+            restore();
+        }
+
+        private void restore() {
             closed = true;
+            innermost[0] = outer;
             Native.check(progrpo_torch_h.pt_set_grad_enabled(previous ? 1 : 0), "set_grad_enabled");
         }
     }

@@ -1,23 +1,31 @@
 package io.progrpo.tensor;
 
+import io.progrpo.tensor.internal.HandleGuard;
 import io.progrpo.tensor.internal.ffi.progrpo_torch_h;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.ToIntFunction;
 
 /**
  * A seeded libtorch random generator, for reproducible runs: the same seed gives the same samples. Its full state can
- * be saved ({@link #state()}) and restored ({@link #setState(Tensor)}) for checkpoint/resume. libtorch locks the
- * generator per draw, so it may be shared between threads.
+ * be saved ({@link #state()}) and restored ({@link #setState(Tensor)}) for checkpoint/resume.
+ *
+ * <h2>Threads</h2>
+ * A generator is not confined: any thread may draw from it (libtorch locks it per draw, so concurrent draws are safe,
+ * though their order, and so which thread gets which numbers, is not reproducible). {@link #close()} may come from any
+ * thread, also while other threads draw: it waits for no one, the draws already inside libtorch complete, the generator
+ * is freed when the last of them returns, and every later use throws {@link IllegalStateException}. It never frees the
+ * generator under a running draw.
  */
 public final class Generator implements AutoCloseable {
-    private MemorySegment handle;
+    private final HandleGuard guard;
     private final Device device;
     private final long seed;
 
     private Generator(MemorySegment handle, Device device, long seed) {
-        this.handle = handle;
         this.device = device;
         this.seed = seed;
+        this.guard = new HandleGuard(handle, progrpo_torch_h::pt_generator_free, () -> "generator (seed " + seed + ", " + device + ")", false);
     }
 
     public static Generator create(long seed) {
@@ -31,10 +39,10 @@ public final class Generator implements AutoCloseable {
         return new Generator(s.outAddress(0), device, seed);
     }
 
-    static MemorySegment handleOrNull(Generator g) {
-        if (g == null) return MemorySegment.NULL;
-        if (g.handle == null) throw new IllegalStateException("generator is closed");
-        return g.handle;
+    /** Runs one native draw with {@code gen}'s handle held open (NULL, libtorch's default generator, for null). */
+    static int draw(Generator gen, ToIntFunction<MemorySegment> call) {
+        if (gen == null) return call.applyAsInt(MemorySegment.NULL);
+        return gen.guard.call(call);
     }
 
     public Device device() {
@@ -47,25 +55,28 @@ public final class Generator implements AutoCloseable {
     }
 
     public void setSeed(long s) {
-        Native.check(progrpo_torch_h.pt_generator_set_seed(handleOrNull(this), s), "generator_set_seed");
+        Native.check(guard.call(h -> progrpo_torch_h.pt_generator_set_seed(h, s)), "generator_set_seed");
     }
 
     /** A uint8 tensor with the full generator state. */
     public Tensor state() {
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_generator_get_state(handleOrNull(this), s.out), "generator_get_state");
+        Native.check(guard.call(h -> progrpo_torch_h.pt_generator_get_state(h, s.out)), "generator_get_state");
         return Tensor.adopt(s.outAddress(0));
     }
 
     public void setState(Tensor state) {
-        Native.check(progrpo_torch_h.pt_generator_set_state(handleOrNull(this), state.handle()),
-                () -> "generator_set_state(" + state.describe() + ")");
+        MemorySegment st = state.handle();
+        Native.check(guard.call(h -> progrpo_torch_h.pt_generator_set_state(h, st)), () -> "generator_set_state(" + state.describe() + ")");
     }
 
+    public boolean isClosed() {
+        return guard.isClosed();
+    }
+
+    /** Frees the generator, at once or, when other threads are drawing from it, as their draws return. Idempotent. */
     @Override
     public void close() {
-        if (handle == null) return;
-        progrpo_torch_h.pt_generator_free(handle);
-        handle = null;
+        guard.close();
     }
 }

@@ -148,6 +148,7 @@ public final class Scope implements AutoCloseable {
                 try {
                     t.free();
                 } catch (RuntimeException e) {
+                    t.moveTo(null); // still open (its dataSegment() is in a native call elsewhere): the safety net takes it
                     if (first == null) first = e;
                 }
             }

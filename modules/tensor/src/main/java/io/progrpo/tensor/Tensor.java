@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.List;
 
@@ -20,8 +21,10 @@ import java.util.List;
  *
  * <h2>Threads</h2>
  * A tensor is confined to the thread that created it: use from another thread throws {@link WrongThreadException}.
- * {@link #unconfine()} lifts that for a hand-off (the caller then orders the accesses), {@link #confine()} takes it
- * again on the receiving thread.
+ * {@link #unconfine()} lifts that for a hand-off, {@link #confine()} takes it again on the receiving thread. In
+ * between, the caller orders every access, {@code close()} included: an unconfined tensor is not guarded, and a close
+ * on one thread during an op on another is undefined. A {@link #dataSegment()} segment may be read on any thread and
+ * dies with the tensor.
  *
  * <h2>Errors</h2>
  * Use after close throws {@link IllegalStateException}; a libtorch failure (shape mismatch, bad index, ...) throws
@@ -81,6 +84,16 @@ public final class Tensor implements AutoCloseable {
                 t.checkThread();
                 t.moveTo(null);
             }
+
+            @Override
+            public String lastError() {
+                return Native.lastError();
+            }
+
+            @Override
+            public io.progrpo.tensor.internal.TensorAccess.Identity identity(Tensor t) {
+                return t.identity();
+            }
         });
     }
 
@@ -95,8 +108,9 @@ public final class Tensor implements AutoCloseable {
     private Scope scope;
     private LeakAction leak;
     private Cleaner.Cleanable cleanable;
+    /** The shared arena of {@link #dataSegment()}'s segments (null until the first call); closed by {@link #free()}. */
     private Arena dataArena;
-    private Object keepAlive;
+    private MemorySegment dataView;
 
     /** Frees a tensor that became unreachable without close(); holds no reference to the Tensor. */
     private static final class LeakAction implements Runnable {
@@ -251,16 +265,22 @@ public final class Tensor implements AutoCloseable {
     void free() {
         MemorySegment h = handle;
         if (h == null) return;
-        handle = null;
         if (dataArena != null) {
-            dataArena.close();
+            // first kill every dataSegment() segment (a shared arena: safe against reads on other threads)
+            try {
+                dataArena.close();
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("tensor " + describe() + " cannot be freed while a native call on another thread"
+                        + " holds its dataSegment(); close it after that call returns", e);
+            }
             dataArena = null;
+            dataView = null;
         }
+        handle = null;
         if (cleanable != null) {
             leak.explicit = true;
             cleanable.clean();
         }
-        keepAlive = null;
         progrpo_torch_h.pt_tensor_free(h);
         MemoryLedger.onFree(device, storageKey);
     }
@@ -421,8 +441,8 @@ public final class Tensor implements AutoCloseable {
         Native.ensureLoaded();
         checkShape(shape);
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_randn(s.longs(shape), shape.length, dtype.code(), device.typeCode(), device.index(),
-                Generator.handleOrNull(gen), s.out), () -> "randn(" + Arrays.toString(shape) + ")");
+        Native.check(Generator.draw(gen, g -> progrpo_torch_h.pt_randn(s.longs(shape), shape.length, dtype.code(), device.typeCode(),
+                device.index(), g, s.out)), () -> "randn(" + Arrays.toString(shape) + ")");
         return adoptOut(0);
     }
 
@@ -435,8 +455,8 @@ public final class Tensor implements AutoCloseable {
         Native.ensureLoaded();
         checkShape(shape);
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_rand(s.longs(shape), shape.length, dtype.code(), device.typeCode(), device.index(),
-                Generator.handleOrNull(gen), s.out), () -> "rand(" + Arrays.toString(shape) + ")");
+        Native.check(Generator.draw(gen, g -> progrpo_torch_h.pt_rand(s.longs(shape), shape.length, dtype.code(), device.typeCode(),
+                device.index(), g, s.out)), () -> "rand(" + Arrays.toString(shape) + ")");
         return adoptOut(0);
     }
 
@@ -449,8 +469,8 @@ public final class Tensor implements AutoCloseable {
         Native.ensureLoaded();
         if (high <= low) throw new IllegalArgumentException("randint needs low < high, got [" + low + ", " + high + ")");
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_randint(low, high, s.longs(shape), shape.length, device.typeCode(), device.index(),
-                Generator.handleOrNull(gen), s.out), () -> "randint(" + low + ", " + high + ")");
+        Native.check(Generator.draw(gen, g -> progrpo_torch_h.pt_randint(low, high, s.longs(shape), shape.length, device.typeCode(),
+                device.index(), g, s.out)), () -> "randint(" + low + ", " + high + ")");
         return adoptOut(0);
     }
 
@@ -458,7 +478,7 @@ public final class Tensor implements AutoCloseable {
     public static Tensor randperm(Generator gen, long n, Device device) {
         Native.ensureLoaded();
         Native.Scratch s = Native.scratch();
-        Native.check(progrpo_torch_h.pt_randperm(n, device.typeCode(), device.index(), Generator.handleOrNull(gen), s.out),
+        Native.check(Generator.draw(gen, g -> progrpo_torch_h.pt_randperm(n, device.typeCode(), device.index(), g, s.out)),
                 () -> "randperm(" + n + ")");
         return adoptOut(0);
     }
@@ -526,13 +546,29 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * A CPU tensor viewing the native memory of {@code segment} without a copy. The tensor keeps a reference to the
-     * segment; the caller keeps its arena open while the tensor (and anything that views it) lives.
+     * A CPU tensor viewing the native memory of {@code segment} without a copy: writes through either are seen by the
+     * other.
+     *
+     * <p>libtorch may keep references to that memory that Java cannot see (views, autograd's saved tensors, state a
+     * TorchScript module stores), so the memory must outlive all of them: {@code segment} must have the global scope,
+     * that is come from {@link Arena#global()} or be foreign memory made accessible with the restricted
+     * {@link MemorySegment#reinterpret(long)}, by which the caller vouches that the memory stays valid while libtorch
+     * uses it. A segment of a confined, shared or automatic arena, which Java frees when the arena is closed or
+     * collected, is refused: copy it with {@link #copyOf}, or fill a tensor's own memory in place through
+     * {@code Tensor.empty(...).dataSegment()}.
+     *
+     * @throws IllegalArgumentException for a heap segment, a segment of a closeable or automatic arena, or one too small
      */
     public static Tensor wrap(MemorySegment segment, DType dtype, long... shape) {
         Native.ensureLoaded();
         checkShape(shape);
         if (!segment.isNative()) throw new IllegalArgumentException("wrap needs a native segment; use copyOf for heap segments");
+        if (!segment.scope().equals(Arena.global().scope())) {
+            throw new IllegalArgumentException("wrap views memory without copying, so the memory must outlive every libtorch reference"
+                    + " to it; it needs a segment of the global scope (Arena.global(), or MemorySegment.ofAddress(address).reinterpret(size)"
+                    + " for memory you keep valid yourself), got one of an arena that frees it when closed or collected;"
+                    + " use Tensor.copyOf(segment, ...) to copy it, or write into Tensor.empty(...).dataSegment()");
+        }
         long bytes = count(shape) * dtype.byteSize();
         if (segment.byteSize() < bytes) {
             throw new IllegalArgumentException("segment has " + segment.byteSize() + " bytes, shape " + Arrays.toString(shape)
@@ -540,9 +576,7 @@ public final class Tensor implements AutoCloseable {
         }
         Native.Scratch s = Native.scratch();
         Native.check(progrpo_torch_h.pt_from_blob(segment, s.longs(shape), shape.length, dtype.code(), s.out), "from_blob");
-        Tensor t = adoptOut(0);
-        t.keepAlive = segment;
-        return t;
+        return adoptOut(0);
     }
 
     // ---- data access -----------------------------------------------------------------------------------------------
@@ -555,8 +589,12 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * The memory of a contiguous CPU tensor as a segment, zero-copy, valid until this tensor is closed (accessing it
-     * afterwards throws instead of reading freed memory).
+     * The memory of a contiguous CPU tensor as a segment, zero-copy. The segment lives exactly as long as the tensor:
+     * it keeps the tensor reachable (so the leak safety net cannot free the memory while the segment is in use), and
+     * closing the tensor (itself, by its scope, or by its module) invalidates it on every thread, after which accessing
+     * it throws {@link IllegalStateException} instead of reading freed memory. The segment may be read from any thread
+     * (its arena is shared); the first call per tensor creates that arena, and closing the tensor then costs a
+     * handshake with the JVM's threads (tens of microseconds).
      */
     public MemorySegment dataSegment() {
         checkOpen();
@@ -569,10 +607,24 @@ public final class Tensor implements AutoCloseable {
             if (sh[i] != 1 && st[i] != expect) throw new IllegalStateException("dataSegment() needs a contiguous tensor; call contiguous() first");
             expect *= sh[i];
         }
-        if (dataArena == null) dataArena = ownerThread == null ? Arena.ofShared() : Arena.ofConfined();
         Native.Scratch s = Native.scratch();
         Native.check(progrpo_torch_h.pt_tensor_data_ptr(handle, s.out), "data_ptr");
-        return s.outAddress(0).reinterpret(numel * dtype.byteSize(), dataArena, null);
+        MemorySegment address = s.outAddress(0);
+        if (dataView == null || dataView.address() != address.address()) {
+            if (dataArena == null) dataArena = Arena.ofShared();
+            // the close action references this tensor: the arena's state, which every segment holds, keeps it reachable
+            dataView = address.reinterpret(numel * dtype.byteSize(), dataArena, seg -> Reference.reachabilityFence(this));
+        }
+        return dataView;
+    }
+
+    /** Storage, first element's address, sizes and strides: equal for two handles of the same elements. */
+    io.progrpo.tensor.internal.TensorAccess.Identity identity() {
+        Native.Scratch s = Native.scratch();
+        Native.check(progrpo_torch_h.pt_tensor_data_ptr(handle(), s.out), "data_ptr");
+        long address = s.outAddress(0).address();
+        return new io.progrpo.tensor.internal.TensorAccess.Identity(storageKey, address,
+                Arrays.stream(shapeRef()).boxed().toList(), Arrays.stream(strides()).boxed().toList());
     }
 
     private Tensor cpuContiguous(DType want) {

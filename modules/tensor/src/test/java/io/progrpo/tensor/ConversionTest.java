@@ -103,24 +103,20 @@ class ConversionTest extends TensorTestBase {
 
     @Test
     void wrapIsZeroCopyBothWays() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment seg = a.allocateFrom(ValueLayout.JAVA_FLOAT, 1, 2, 3, 4);
-            Tensor w = Tensor.wrap(seg, DType.FLOAT32, 2, 2);
-            assertArrayEquals(new float[] {1, 2, 3, 4}, w.toFloatArray());
-            seg.setAtIndex(ValueLayout.JAVA_FLOAT, 3, 40);
-            assertArrayEquals(new float[] {1, 2, 3, 40}, w.toFloatArray(), "writing the segment changes the tensor");
-            w.mulInPlace(2);
-            assertEquals(2f, seg.getAtIndex(ValueLayout.JAVA_FLOAT, 0), "writing the tensor changes the segment");
-            w.close(); // before the arena closes, as wrap's contract requires
-        }
+        MemorySegment seg = Arena.global().allocateFrom(ValueLayout.JAVA_FLOAT, 1, 2, 3, 4); // never freed (16 bytes)
+        Tensor w = Tensor.wrap(seg, DType.FLOAT32, 2, 2);
+        assertArrayEquals(new float[] {1, 2, 3, 4}, w.toFloatArray());
+        seg.setAtIndex(ValueLayout.JAVA_FLOAT, 3, 40);
+        assertArrayEquals(new float[] {1, 2, 3, 40}, w.toFloatArray(), "writing the segment changes the tensor");
+        w.mulInPlace(2);
+        assertEquals(2f, seg.getAtIndex(ValueLayout.JAVA_FLOAT, 0), "writing the tensor changes the segment");
+        w.close();
         IllegalArgumentException heap = assertThrows(IllegalArgumentException.class,
                 () -> Tensor.wrap(MemorySegment.ofArray(new float[4]), DType.FLOAT32, 4));
         assertTrue(heap.getMessage().contains("native"), heap.getMessage());
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment small = a.allocate(8);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tensor.wrap(small, DType.FLOAT32, 3));
-            assertTrue(e.getMessage().contains("8 bytes") && e.getMessage().contains("needs 12"), e.getMessage());
-        }
+        MemorySegment small = Arena.global().allocate(8);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tensor.wrap(small, DType.FLOAT32, 3));
+        assertTrue(e.getMessage().contains("8 bytes") && e.getMessage().contains("needs 12"), e.getMessage());
     }
 
     @Test

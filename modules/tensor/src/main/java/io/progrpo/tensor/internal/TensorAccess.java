@@ -29,7 +29,16 @@ public final class TensorAccess {
 
         /** Takes {@code t} out of any scope: the caller owns it (with the leak safety net). */
         void release(Tensor t);
+
+        /** libtorch's message for the last failed call on this thread. */
+        String lastError();
+
+        /** What makes two handles the same tensor: storage, first element's address, sizes and strides. */
+        Identity identity(Tensor t);
     }
+
+    /** Two handles with equal identities view exactly the same elements (e.g. two aliases of one parameter). */
+    public record Identity(long storage, long address, List<Long> shape, List<Long> strides) {}
 
     private static Bridge bridge;
 

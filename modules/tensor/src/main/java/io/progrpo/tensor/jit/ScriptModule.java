@@ -5,6 +5,7 @@ import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.TorchException;
+import io.progrpo.tensor.internal.HandleGuard;
 import io.progrpo.tensor.internal.TensorAccess;
 import io.progrpo.tensor.internal.ffi.progrpo_torch_h;
 
@@ -44,7 +45,12 @@ import java.util.regex.PatternSyntaxException;
  * A failure throws {@link TorchException} whose message names the file, the method, the arguments' shapes and
  * dtypes, and ends with libtorch's (or the script's own) message.
  *
- * <p>Not thread-safe: use one instance from one thread at a time (a reward scored on a worker thread only calls it).
+ * <p><b>Threads.</b> Calls ({@link #call}, {@link #forward}, {@link #methodNames}, {@link #save}, ...) may come from
+ * any thread, several at once as far as libtorch allows (it runs TorchScript methods concurrently; switching
+ * {@link #train} while another thread calls is a race on the mode); tensor arguments follow {@link Tensor}'s
+ * confinement. {@link #close()} may come from any thread that may use the aliases, also during calls on other
+ * threads: those calls complete, the module is freed when the last returns, and later calls throw
+ * {@link IllegalStateException}; it is never freed under a running call.
  */
 public final class ScriptModule implements AutoCloseable {
     /** The most results one call may return (a tuple of more tensors fails with a message saying so). */
@@ -59,7 +65,7 @@ public final class ScriptModule implements AutoCloseable {
     private final Path file;
     private final Device device;
     private final String origin;
-    private MemorySegment handle;
+    private final HandleGuard guard;
     private Map<String, Tensor> parameters;
     private Map<String, Tensor> buffers;
 
@@ -67,7 +73,7 @@ public final class ScriptModule implements AutoCloseable {
         this.file = file;
         this.device = device;
         this.origin = origin;
-        this.handle = handle;
+        this.guard = new HandleGuard(handle, progrpo_torch_h::pt_jit_free, () -> "TorchScript module " + origin, false);
     }
 
     private static TensorAccess.Bridge bridge() {
@@ -100,7 +106,7 @@ public final class ScriptModule implements AutoCloseable {
             if (st != 0) {
                 throw new IOException("cannot load " + file + " as a TorchScript module on " + device
                         + " (expected a file written by torch.jit.save; a torch.save state dict or another file is not one): "
-                        + lastError(b));
+                        + b.lastError());
             }
             return new ScriptModule(file, device, file.toString(), out.get(ValueLayout.ADDRESS, 0));
         }
@@ -115,9 +121,8 @@ public final class ScriptModule implements AutoCloseable {
         return device;
     }
 
-    private MemorySegment h() {
-        if (handle == null) throw new IllegalStateException("TorchScript module " + origin + " is closed");
-        return handle;
+    private void checkOpen() {
+        if (guard.isClosed()) throw new IllegalStateException("TorchScript module " + origin + " is closed");
     }
 
     // ---- methods ------------------------------------------------------------------------------------------------
@@ -127,7 +132,7 @@ public final class ScriptModule implements AutoCloseable {
         var b = bridge();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
-            b.check(progrpo_torch_h.pt_jit_method_names(h(), out), () -> "TorchScript " + origin + ": method names");
+            b.check(guard.call(h -> progrpo_torch_h.pt_jit_method_names(h, out)), () -> "TorchScript " + origin + ": method names");
             String s = out.get(ValueLayout.ADDRESS, 0).reinterpret(Integer.MAX_VALUE).getString(0);
             return s.isEmpty() ? List.of() : List.of(s.split(","));
         }
@@ -138,7 +143,8 @@ public final class ScriptModule implements AutoCloseable {
         var b = bridge();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.JAVA_INT);
-            b.check(progrpo_torch_h.pt_jit_has_method(h(), a.allocateFrom(method), out), () -> "TorchScript " + origin + ": has_method");
+            MemorySegment name = a.allocateFrom(method);
+            b.check(guard.call(h -> progrpo_torch_h.pt_jit_has_method(h, name, out)), () -> "TorchScript " + origin + ": has_method");
             return out.get(ValueLayout.JAVA_INT, 0) != 0;
         }
     }
@@ -162,7 +168,8 @@ public final class ScriptModule implements AutoCloseable {
         var b = bridge();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
-            b.check(progrpo_torch_h.pt_jit_method_schema(h(), a.allocateFrom(method), out), () -> "TorchScript " + origin + ": schema of " + method);
+            MemorySegment name = a.allocateFrom(method);
+            b.check(guard.call(h -> progrpo_torch_h.pt_jit_method_schema(h, name, out)), () -> "TorchScript " + origin + ": schema of " + method);
             return out.get(ValueLayout.ADDRESS, 0).reinterpret(Integer.MAX_VALUE).getString(0);
         }
     }
@@ -195,8 +202,7 @@ public final class ScriptModule implements AutoCloseable {
     public List<Tensor> call(String method, Object... args) {
         if (method == null || method.isEmpty()) throw new IllegalArgumentException("method name is empty");
         var b = bridge();
-        MemorySegment mh = h();
-        if (!hasMethod(method)) requireMethod(method);
+        if (!hasMethod(method)) requireMethod(method); // (throws when closed)
         int n = args == null ? 0 : args.length;
         try (Arena a = Arena.ofConfined()) {
             int slots = Math.max(1, n);
@@ -238,7 +244,8 @@ public final class ScriptModule implements AutoCloseable {
             }
             MemorySegment outs = a.allocate(ValueLayout.ADDRESS, MAX_RESULTS);
             MemorySegment count = a.allocate(ValueLayout.JAVA_INT);
-            int st = progrpo_torch_h.pt_jit_call(mh, a.allocateFrom(method), kinds, tensors, doubles, ints, n, outs, MAX_RESULTS, count);
+            MemorySegment name = a.allocateFrom(method);
+            int st = guard.call(h -> progrpo_torch_h.pt_jit_call(h, name, kinds, tensors, doubles, ints, n, outs, MAX_RESULTS, count));
             b.check(st, () -> "TorchScript " + origin + " " + method + "(" + describe(args) + ")");
             int k = count.get(ValueLayout.JAVA_INT, 0);
             List<Tensor> r = new ArrayList<>(k);
@@ -268,7 +275,7 @@ public final class ScriptModule implements AutoCloseable {
      */
     public Map<String, Tensor> namedParameters() {
         if (parameters == null) parameters = Collections.unmodifiableMap(named(0));
-        h();
+        checkOpen();
         return parameters;
     }
 
@@ -303,7 +310,7 @@ public final class ScriptModule implements AutoCloseable {
     /** Every buffer (e.g. batch-norm statistics, constant tables) by dotted name; aliases like the parameters. */
     public Map<String, Tensor> namedBuffers() {
         if (buffers == null) buffers = Collections.unmodifiableMap(named(1));
-        h();
+        checkOpen();
         return buffers;
     }
 
@@ -312,7 +319,7 @@ public final class ScriptModule implements AutoCloseable {
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment list = a.allocate(ValueLayout.ADDRESS);
-            b.check(progrpo_torch_h.pt_jit_named_tensors(h(), kind, list), () -> "TorchScript " + origin + ": named "
+            b.check(guard.call(h -> progrpo_torch_h.pt_jit_named_tensors(h, kind, list)), () -> "TorchScript " + origin + ": named "
                     + (kind == 0 ? "parameters" : "buffers"));
             MemorySegment l = list.get(ValueLayout.ADDRESS, 0);
             try {
@@ -394,7 +401,7 @@ public final class ScriptModule implements AutoCloseable {
     /** Training mode of the module and its submodules (dropout, batch norm), as {@code nn.Module.train(on)}. */
     public ScriptModule train(boolean on) {
         var b = bridge();
-        b.check(progrpo_torch_h.pt_jit_train(h(), on ? 1 : 0), () -> "TorchScript " + origin + ": train(" + on + ")");
+        b.check(guard.call(h -> progrpo_torch_h.pt_jit_train(h, on ? 1 : 0)), () -> "TorchScript " + origin + ": train(" + on + ")");
         return this;
     }
 
@@ -406,7 +413,7 @@ public final class ScriptModule implements AutoCloseable {
         var b = bridge();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.JAVA_INT);
-            b.check(progrpo_torch_h.pt_jit_is_training(h(), out), () -> "TorchScript " + origin + ": is_training");
+            b.check(guard.call(h -> progrpo_torch_h.pt_jit_is_training(h, out)), () -> "TorchScript " + origin + ": is_training");
             return out.get(ValueLayout.JAVA_INT, 0) != 0;
         }
     }
@@ -419,7 +426,7 @@ public final class ScriptModule implements AutoCloseable {
         var b = bridge();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
-            b.check(progrpo_torch_h.pt_jit_deepcopy(h(), out), () -> "TorchScript " + origin + ": deepcopy");
+            b.check(guard.call(h -> progrpo_torch_h.pt_jit_deepcopy(h, out)), () -> "TorchScript " + origin + ": deepcopy");
             return new ScriptModule(file, device, "copy of " + origin, out.get(ValueLayout.ADDRESS, 0));
         }
     }
@@ -468,38 +475,39 @@ public final class ScriptModule implements AutoCloseable {
         var b = bridge();
         io.progrpo.tensor.internal.AtomicFiles.write(path, tmp -> {
             try (Arena a = Arena.ofConfined()) {
-                if (progrpo_torch_h.pt_jit_save(h(), a.allocateFrom(tmp.toString())) != 0) {
-                    throw new IOException("saving TorchScript module " + origin + " to " + path + " failed: " + lastError(b));
+                MemorySegment to = a.allocateFrom(tmp.toString());
+                if (guard.call(h -> progrpo_torch_h.pt_jit_save(h, to)) != 0) {
+                    throw new IOException("saving TorchScript module " + origin + " to " + path + " failed: " + b.lastError());
                 }
             }
         });
     }
 
-    private static String lastError(TensorAccess.Bridge b) {
-        try {
-            b.check(1, () -> "");
-        } catch (TorchException e) {
-            return e.torchMessage();
-        }
-        return "";
-    }
-
     public boolean isClosed() {
-        return handle == null;
+        return guard.isClosed();
     }
 
-    /** Frees the module and the parameter and buffer aliases listed from it. Idempotent. */
+    /**
+     * Frees the module, at once or, when other threads are inside calls, as the last of them returns, and closes the
+     * parameter and buffer aliases listed from it (which needs the thread they are confined to: from another one it
+     * throws {@link WrongThreadException} and changes nothing). Idempotent.
+     */
     @Override
     public void close() {
-        if (handle == null) return;
+        if (guard.isClosed()) return;
+        var b = bridge();
+        for (Map<String, Tensor> m : Arrays.asList(parameters, buffers)) {
+            if (m != null) m.values().forEach(t -> { // usable on this thread, or throw before closing anything
+                if (!t.isClosed()) b.handle(t);
+            });
+        }
+        if (!guard.close()) return;
         if (parameters != null) parameters.values().forEach(Tensor::close);
         if (buffers != null) buffers.values().forEach(Tensor::close);
-        progrpo_torch_h.pt_jit_free(handle);
-        handle = null;
     }
 
     @Override
     public String toString() {
-        return "ScriptModule[" + origin + " on " + device + (handle == null ? ", closed" : "") + "]";
+        return "ScriptModule[" + origin + " on " + device + (guard.isClosed() ? ", closed" : "") + "]";
     }
 }

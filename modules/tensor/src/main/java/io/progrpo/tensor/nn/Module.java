@@ -16,7 +16,9 @@ import java.util.Map;
 /**
  * Base of neural-network modules: named parameters (leaf tensors with requires_grad) and sub-modules, train/eval
  * mode, state dicts. A module owns its parameters (they belong to no scope) and frees them in {@link #close()}.
- * Names are dotted paths as in PyTorch ("blocks.0.linear.weight"), so state dicts match Python's.
+ * Names are dotted paths as in PyTorch ("blocks.0.linear.weight"), so state dicts match Python's. A module is used on
+ * the thread its parameters are confined to (see {@link Tensor}); {@link #close()} from another thread throws
+ * {@link WrongThreadException} and closes nothing.
  */
 public abstract class Module implements AutoCloseable {
     private final LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
@@ -67,6 +69,7 @@ public abstract class Module implements AutoCloseable {
 
     /** The parameter registered as {@code name} directly on this module. */
     protected final Tensor parameter(String name) {
+        checkOpen();
         Tensor t = params.get(name);
         if (t == null) throw new IllegalArgumentException("no parameter '" + name + "' on " + getClass().getSimpleName());
         return t;
@@ -173,13 +176,26 @@ public abstract class Module implements AutoCloseable {
         if (closed) throw new IllegalStateException(getClass().getSimpleName() + " is closed");
     }
 
-    /** Frees every parameter of this module and its sub-modules. Idempotent. */
+    /**
+     * Frees every parameter of this module and its sub-modules. Idempotent. Needs the thread the parameters are
+     * confined to: from another one it throws {@link WrongThreadException} and closes nothing.
+     */
     @Override
     public void close() {
         if (closed) return;
+        checkUsableHere();
         closed = true;
         params.values().forEach(Tensor::close);
         children.values().forEach(Module::close);
+    }
+
+    private void checkUsableHere() {
+        if (closed) return;
+        var b = TensorAccess.get();
+        for (Tensor t : params.values()) {
+            if (!t.isClosed()) b.handle(t);
+        }
+        children.values().forEach(Module::checkUsableHere);
     }
 
     /** U(-bound, bound) of the given shape, float32 on {@code device}, from {@code gen}. */

@@ -225,6 +225,30 @@ class ModuleTest extends TensorTestBase {
     }
 
     @Test
+    void closeFromAnotherThreadThrowsAndClosesNothing() throws Exception {
+        long before = MemoryLedger.liveTensors();
+        Net net;
+        try (Generator g = Generator.create(90)) {
+            net = new Net(g);
+        }
+        Thread other = new Thread(() -> {
+            WrongThreadException e = assertThrows(WrongThreadException.class, net::close);
+            assertTrue(e.getMessage().contains("confined"), e.getMessage());
+        }, "other");
+        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        other.setUncaughtExceptionHandler((t, e) -> failed.set(e));
+        other.start();
+        other.join();
+        assertEquals(null, failed.get());
+        assertEquals(7, net.parameters().size(), "still open: nothing was half-closed");
+        for (Tensor p : net.parameters()) assertFalse(p.isClosed());
+        net.close();
+        assertEquals(before, MemoryLedger.liveTensors());
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ((Block) net.namedChildren().get("encoder")).lin.weight());
+        assertTrue(e.getMessage().contains("Linear is closed"), e.getMessage());
+    }
+
+    @Test
     void toConvertsParametersInPlace() {
         try (Generator g = Generator.create(89); Linear lin = new Linear(3, 2, g)) {
             double[] w = values(lin.weight());
