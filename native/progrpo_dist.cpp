@@ -77,6 +77,21 @@ struct pt_process_group_s {
   int64_t barriers = 0;  // store barriers so far
   std::thread heartbeat;
   std::atomic<bool> stop{false};
+
+  pt_process_group_s() = default;
+  pt_process_group_s(const pt_process_group_s&) = delete;
+  pt_process_group_s& operator=(const pt_process_group_s&) = delete;
+  // Never leaves the heartbeat thread joinable (std::thread's destructor would call std::terminate), whichever
+  // path destroys the group.
+  ~pt_process_group_s() { stop_heartbeat(); }
+  void stop_heartbeat() noexcept {
+    stop = true;
+    try {
+      if (heartbeat.joinable()) heartbeat.join();
+    } catch (...) {
+      // join only throws for a thread that is not joinable or is this one: neither happens here
+    }
+  }
 };
 
 namespace {
@@ -150,7 +165,7 @@ std::string diagnose(pt_process_group_s& g, const std::string& op, const std::st
       return head + ": rank " + join_ranks(silent) + " stopped during it (no heartbeat; " + where(g) + "); cause: " + cause;
     }
     return head + " (" + where(g) + "): " + cause;
-  } catch (const std::exception& e) {
+  } catch (...) {
     if (g.rank == 0) return head + " and the store no longer answers (" + where(g) + "): " + cause;
     return head + ": rank 0 (host of the rendezvous store) is unreachable, its process stopped (" + where(g) + "); cause: " + cause;
   }
@@ -173,15 +188,16 @@ void run_collective(pt_process_group_s& g, const std::string& op, const std::fun
   throw std::runtime_error(diagnose(g, op, cause));
 }
 
-void beat(pt_process_group_s* g) {
-  std::string k = key("hb", g->rank);
-  while (!g->stop.load()) {
-    try {
+// The heartbeat thread's body. Nothing may leave it: an exception escaping a thread's function calls std::terminate.
+void beat(pt_process_group_s* g) noexcept {
+  try {
+    std::string k = key("hb", g->rank);
+    while (!g->stop.load()) {
       g->hb_store->add(k, 1);
-    } catch (...) {
-      return;  // the store is gone (rank 0 stopped); the next collective reports it
+      for (int i = 0; i < 5 && !g->stop.load(); i++) std::this_thread::sleep_for(Millis(kHeartbeatMs / 5));
     }
-    for (int i = 0; i < 5 && !g->stop.load(); i++) std::this_thread::sleep_for(Millis(kHeartbeatMs / 5));
+  } catch (...) {
+    // the store is gone (rank 0 stopped): the beat stops, and the next collective reports it
   }
 }
 
@@ -269,7 +285,7 @@ struct pt_process_group_s { int rank = 0; };
 extern "C" {
 
 int32_t pt_dist_backend_available(int32_t backend, int32_t* out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   *out = 0;
 #ifdef PT_WITH_GLOO
   if (backend == PT_DIST_BACKEND_GLOO) *out = 1;
@@ -277,13 +293,13 @@ int32_t pt_dist_backend_available(int32_t backend, int32_t* out) {
 #ifdef PT_WITH_NCCL
   if (backend == PT_DIST_BACKEND_NCCL) *out = 1;
 #endif
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 #ifdef PT_WITH_C10D
 
 int32_t pt_pg_init(const char* host, int32_t port, int32_t rank, int32_t world_size, int32_t backend, int64_t timeout_ms, pt_process_group* out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   *out = nullptr;
   if (host == nullptr || *host == '\0') throw std::invalid_argument("empty rendezvous host (MASTER_ADDR)");
   if (port < 1 || port > 65535) throw std::invalid_argument("rendezvous port must be in [1, 65535], got " + std::to_string(port));
@@ -330,36 +346,29 @@ int32_t pt_pg_init(const char* host, int32_t port, int32_t rank, int32_t world_s
   g->hb_store->add(key("hb", rank), 1);
   pt_process_group_s* raw = g.get();
   g->heartbeat = std::thread(beat, raw);
-  try {
-    join(*g);
-    g->store->set(key("at", rank), bytes("0"));
-    g->pg = make_backend(*g);
-  } catch (...) {
-    g->stop = true;
-    g->heartbeat.join();
-    throw;
-  }
+  join(*g);  // on failure the group's destructor stops the heartbeat
+  g->store->set(key("at", rank), bytes("0"));
+  g->pg = make_backend(*g);
   *out = g.release();
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 int32_t pt_pg_free(pt_process_group p) {
-  PT_INTERNAL_TRY
+  PT_TRY
   if (p == nullptr) return PT_OK;
   std::unique_ptr<pt_process_group_s> g(p);
-  g->stop = true;
-  if (g->heartbeat.joinable()) g->heartbeat.join();
+  g->stop_heartbeat();
   g->pg.reset();
   g->hb_store.reset();
   g->store.reset();
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
-int32_t pt_pg_rank(pt_process_group p, int32_t* out) { PT_INTERNAL_TRY *out = PG(p).rank; PT_INTERNAL_CATCH }
-int32_t pt_pg_world_size(pt_process_group p, int32_t* out) { PT_INTERNAL_TRY *out = PG(p).size; PT_INTERNAL_CATCH }
+int32_t pt_pg_rank(pt_process_group p, int32_t* out) { PT_TRY *out = PG(p).rank; PT_CATCH }
+int32_t pt_pg_world_size(pt_process_group p, int32_t* out) { PT_TRY *out = PG(p).size; PT_CATCH }
 
 int32_t pt_pg_all_reduce(pt_process_group p, pt_tensor t, int32_t op) {
-  PT_INTERNAL_TRY
+  PT_TRY
   auto& g = PG(p);
   at::Tensor& x = T(t);
   c10d::ReduceOp rop;
@@ -378,11 +387,11 @@ int32_t pt_pg_all_reduce(pt_process_group p, pt_tensor t, int32_t op) {
   run_collective(g, "all_reduce", [&] { return g.pg->allreduce(v, o); });
   if (op == PT_REDUCE_AVG) buf.div_(static_cast<double>(g.size));
   if (!buf.is_same(x)) x.detach().copy_(buf);
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 int32_t pt_pg_all_gather(pt_process_group p, pt_tensor t, pt_tensor* out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   auto& g = PG(p);
   at::NoGradGuard ng;
   at::Tensor x = T(t).detach().contiguous();
@@ -404,11 +413,11 @@ int32_t pt_pg_all_gather(pt_process_group p, pt_tensor t, pt_tensor* out) {
     }
   }
   *out = reinterpret_cast<pt_tensor>(new at::Tensor(std::move(all)));
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 int32_t pt_pg_broadcast(pt_process_group p, pt_tensor t, int32_t root) {
-  PT_INTERNAL_TRY
+  PT_TRY
   auto& g = PG(p);
   if (root < 0 || root >= g.size) {
     throw std::invalid_argument("broadcast root must be in [0, " + std::to_string(g.size) + "), got " + std::to_string(root));
@@ -423,11 +432,11 @@ int32_t pt_pg_broadcast(pt_process_group p, pt_tensor t, int32_t root) {
   o.timeout = g.timeout;
   run_collective(g, "broadcast", [&] { return g.pg->broadcast(v, o); });
   if (!buf.is_same(x)) x.detach().copy_(buf);
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 int32_t pt_pg_barrier(pt_process_group p, int64_t timeout_ms) {
-  PT_INTERNAL_TRY
+  PT_TRY
   auto& g = PG(p);
   if (g.size == 1) return PT_OK;
   Millis timeout = timeout_ms > 0 ? Millis(timeout_ms) : g.timeout;
@@ -472,11 +481,11 @@ int32_t pt_pg_barrier(pt_process_group p, int64_t timeout_ms) {
   if (g.rank == 0) throw std::runtime_error("rank 0: barrier #" + std::to_string(n) + " failed (" + where(g) + "): " + cause);
   throw std::runtime_error("rank " + std::to_string(g.rank) + ": barrier #" + std::to_string(n)
                            + " failed: rank 0 (host of the rendezvous store) is unreachable, its process stopped (" + where(g) + "); cause: " + cause);
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 int32_t pt_pg_all_reduce_grads(pt_process_group p, const pt_tensor* params, int32_t n, double scale) {
-  PT_INTERNAL_TRY
+  PT_TRY
   auto& g = PG(p);
   if (n < 0) throw std::invalid_argument("negative parameter count " + std::to_string(n));
   at::NoGradGuard ng;
@@ -522,23 +531,27 @@ int32_t pt_pg_all_reduce_grads(pt_process_group p, const pt_tensor* params, int3
       pr.mutable_grad() = val;
     }
   }
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 #else  // !PT_WITH_C10D: every entry point says why
 
-#define PT_NO_C10D \
-  pt_internal::last_error() = "distributed training is not available: this build of the shim has no c10d (libtorch's distributed headers were not found)"; \
-  return PT_ERROR;
-int32_t pt_pg_init(const char*, int32_t, int32_t, int32_t, int32_t, int64_t, pt_process_group* out) { *out = nullptr; PT_NO_C10D }
-int32_t pt_pg_free(pt_process_group) { return PT_OK; }
-int32_t pt_pg_rank(pt_process_group, int32_t*) { PT_NO_C10D }
-int32_t pt_pg_world_size(pt_process_group, int32_t*) { PT_NO_C10D }
-int32_t pt_pg_all_reduce(pt_process_group, pt_tensor, int32_t) { PT_NO_C10D }
-int32_t pt_pg_all_gather(pt_process_group, pt_tensor, pt_tensor*) { PT_NO_C10D }
-int32_t pt_pg_broadcast(pt_process_group, pt_tensor, int32_t) { PT_NO_C10D }
-int32_t pt_pg_barrier(pt_process_group, int64_t) { PT_NO_C10D }
-int32_t pt_pg_all_reduce_grads(pt_process_group, const pt_tensor*, int32_t, double) { PT_NO_C10D }
+constexpr const char* kNoC10d =
+    "distributed training is not available: this build of the shim has no c10d (libtorch's distributed headers were not found)";
+int32_t pt_pg_init(const char*, int32_t, int32_t, int32_t, int32_t, int64_t, pt_process_group* out) {
+  PT_TRY
+  *out = nullptr;
+  throw std::runtime_error(kNoC10d);
+  PT_CATCH
+}
+int32_t pt_pg_free(pt_process_group) { PT_TRY PT_CATCH }
+int32_t pt_pg_rank(pt_process_group, int32_t*) { PT_TRY throw std::runtime_error(kNoC10d); PT_CATCH }
+int32_t pt_pg_world_size(pt_process_group, int32_t*) { PT_TRY throw std::runtime_error(kNoC10d); PT_CATCH }
+int32_t pt_pg_all_reduce(pt_process_group, pt_tensor, int32_t) { PT_TRY throw std::runtime_error(kNoC10d); PT_CATCH }
+int32_t pt_pg_all_gather(pt_process_group, pt_tensor, pt_tensor*) { PT_TRY throw std::runtime_error(kNoC10d); PT_CATCH }
+int32_t pt_pg_broadcast(pt_process_group, pt_tensor, int32_t) { PT_TRY throw std::runtime_error(kNoC10d); PT_CATCH }
+int32_t pt_pg_barrier(pt_process_group, int64_t) { PT_TRY throw std::runtime_error(kNoC10d); PT_CATCH }
+int32_t pt_pg_all_reduce_grads(pt_process_group, const pt_tensor*, int32_t, double) { PT_TRY throw std::runtime_error(kNoC10d); PT_CATCH }
 
 #endif
 
