@@ -1,6 +1,8 @@
 // Process groups for data-parallel training over libtorch's c10d: a TCP store rendezvous, Gloo on CPU, NCCL on CUDA
 // where the libtorch build and the shim's build have it. Collectives are synchronous: each call waits for its work
 // with the group's timeout, and a failure is rewritten into a message that names the rank that went missing.
+// Before each collective the ranks all-gather a small fixed-size descriptor of what they pass (pt_collective_check.h)
+// and run it only when all agree: Gloo aborts the process when the sizes differ.
 //
 // libtorch 1.13 (Debian) and PyTorch 2.x differ in one way that matters here: 2.x split ProcessGroup into a
 // dispatching ProcessGroup and per-device Backend objects; ProcessGroupGloo and ProcessGroupNCCL derive from Backend
@@ -8,6 +10,7 @@
 // std::vector<at::Tensor>) and the options (ProcessGroupGloo::Options::create(timeout), TCPStoreOptions) are the same.
 #include "progrpo_torch.h"
 #include "pt_internal.h"
+#include "pt_collective_check.h"
 
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -171,21 +174,68 @@ std::string diagnose(pt_process_group_s& g, const std::string& op, const std::st
   }
 }
 
-void run_collective(pt_process_group_s& g, const std::string& op, const std::function<c10::intrusive_ptr<c10d::Work>()>& launch) {
+// The ranks passed different tensors to one collective: every rank raises this, none ran the collective.
+struct Mismatch : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Every rank's descriptor, through one all-gather of kSlots int64 on `dev` (CPU for Gloo, the tensors' GPU for NCCL).
+std::vector<std::vector<int64_t>> gather_descriptors(pt_process_group_s& g, const std::vector<int64_t>& mine, at::Device dev,
+                                                     std::string& cause) {
+  at::Tensor in = at::tensor(mine, at::TensorOptions().dtype(at::kLong)).to(dev);
+  std::vector<std::vector<at::Tensor>> outs(1);
+  for (int q = 0; q < g.size; q++) outs[0].push_back(at::empty({pt_collective::kSlots}, in.options()));
+  std::vector<at::Tensor> ins{in};
+  c10d::AllgatherOptions o;
+  o.timeout = g.timeout;
+  auto work = g.pg->allgather(outs, ins, o);
+  if (!work->wait(g.timeout)) {
+    cause = "timed out after " + std::to_string(g.timeout.count()) + " ms (exchanging the tensors' descriptors)";
+    return {};
+  }
+  std::vector<std::vector<int64_t>> all;
+  for (int q = 0; q < g.size; q++) {
+    at::Tensor c = outs[0][static_cast<size_t>(q)].to(at::kCPU).contiguous();
+    const int64_t* p = c.data_ptr<int64_t>();
+    all.emplace_back(p, p + pt_collective::kSlots);
+  }
+  return all;
+}
+
+// One collective: the descriptor exchange, then (when every rank passed the same) `launch`, each waited for with the
+// group's timeout. An empty `launch` only checks (a gradient sync without parameters). A failure is diagnosed into a
+// message naming the missing rank; a mismatch raises on every rank naming what each rank had.
+void run_collective(pt_process_group_s& g, const std::string& op, std::vector<int64_t> desc, at::Device dev,
+                    const std::function<c10::intrusive_ptr<c10d::Work>()>& launch) {
   if (g.size == 1) return;
   g.seq++;
+  pt_collective::set_sequence(desc, g.seq);
   std::string cause;
   try {
     g.store->set(key("at", g.rank), bytes(std::to_string(g.seq)));
-    auto work = launch();
-    if (work->wait(g.timeout)) return;
-    cause = "timed out after " + std::to_string(g.timeout.count()) + " ms";
+    auto all = gather_descriptors(g, desc, dev, cause);
+    if (cause.empty()) {
+      std::string bad = pt_collective::mismatch(all, g.rank, op, g.seq);
+      if (!bad.empty()) throw Mismatch(bad);
+      if (!launch) return;
+      auto work = launch();
+      if (work->wait(g.timeout)) return;
+      cause = "timed out after " + std::to_string(g.timeout.count()) + " ms";
+    }
+  } catch (const Mismatch&) {
+    throw;
   } catch (const c10::Error& e) {
     cause = e.what_without_backtrace();
   } catch (const std::exception& e) {
     cause = e.what();
   }
   throw std::runtime_error(diagnose(g, op, cause));
+}
+
+// Where the descriptor goes: the CPU for Gloo; for NCCL the device of the collective's tensors (a CUDA device).
+at::Device descriptor_device(const pt_process_group_s& g, const at::Tensor* like) {
+  if (g.backend == PT_DIST_BACKEND_NCCL) return like != nullptr ? like->device() : at::Device(at::kCUDA);
+  return at::Device(at::kCPU);
 }
 
 // The heartbeat thread's body. Nothing may leave it: an exception escaping a thread's function calls std::terminate.
@@ -384,7 +434,8 @@ int32_t pt_pg_all_reduce(pt_process_group p, pt_tensor t, int32_t op) {
   c10d::AllreduceOptions o;
   o.reduceOp = rop;
   o.timeout = g.timeout;
-  run_collective(g, "all_reduce", [&] { return g.pg->allreduce(v, o); });
+  run_collective(g, "all_reduce", pt_collective::of_tensor(pt_collective::kAllReduce, op, buf), descriptor_device(g, &buf),
+                 [&] { return g.pg->allreduce(v, o); });
   if (op == PT_REDUCE_AVG) buf.div_(static_cast<double>(g.size));
   if (!buf.is_same(x)) x.detach().copy_(buf);
   PT_CATCH
@@ -406,7 +457,8 @@ int32_t pt_pg_all_gather(pt_process_group p, pt_tensor t, pt_tensor* out) {
     std::vector<at::Tensor> in{x};
     c10d::AllgatherOptions o;
     o.timeout = g.timeout;
-    run_collective(g, "all_gather", [&] { return g.pg->allgather(outs, in, o); });
+    run_collective(g, "all_gather", pt_collective::of_tensor(pt_collective::kAllGather, 0, x), descriptor_device(g, &x),
+                   [&] { return g.pg->allgather(outs, in, o); });
     // Gloo writes into its own buffers when the outputs are views; copy what it returned into place
     for (int q = 0; q < g.size; q++) {
       if (!outs[0][static_cast<size_t>(q)].is_same(all.select(0, q))) all.select(0, q).copy_(outs[0][static_cast<size_t>(q)]);
@@ -430,7 +482,8 @@ int32_t pt_pg_broadcast(pt_process_group p, pt_tensor t, int32_t root) {
   o.rootRank = root;
   o.rootTensor = 0;
   o.timeout = g.timeout;
-  run_collective(g, "broadcast", [&] { return g.pg->broadcast(v, o); });
+  run_collective(g, "broadcast", pt_collective::of_tensor(pt_collective::kBroadcast, root, buf), descriptor_device(g, &buf),
+                 [&] { return g.pg->broadcast(v, o); });
   if (!buf.is_same(x)) x.detach().copy_(buf);
   PT_CATCH
 }
@@ -491,7 +544,11 @@ int32_t pt_pg_all_reduce_grads(pt_process_group p, const pt_tensor* params, int3
   at::NoGradGuard ng;
   std::vector<at::Tensor> ps;
   for (int32_t i = 0; i < n; i++) ps.push_back(T(params[i]));
-  if (ps.empty()) return PT_OK;
+  if (ps.empty()) {
+    // nothing to sync here; the ranks still check that none of them has parameters
+    run_collective(g, "all_reduce(gradients)", pt_collective::of_parameters(ps), descriptor_device(g, nullptr), {});
+    return PT_OK;
+  }
   // one flat float32 bucket: every gradient (zeros where a rank has none) and, at the end, one has-gradient flag per
   // parameter, so a parameter no rank touched keeps no gradient (the optimizer then skips it, as in one process)
   auto dev = ps[0].device();
@@ -513,7 +570,8 @@ int32_t pt_pg_all_reduce_grads(pt_process_group p, const pt_tensor* params, int3
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::SUM;
     o.timeout = g.timeout;
-    run_collective(g, "all_reduce(gradients)", [&] { return g.pg->allreduce(v, o); });
+    run_collective(g, "all_reduce(gradients)", pt_collective::of_parameters(ps), descriptor_device(g, &bucket),
+                   [&] { return g.pg->allreduce(v, o); });
   }
   int64_t off = 0;
   int64_t nflags = static_cast<int64_t>(ps.size());
