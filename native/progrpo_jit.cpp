@@ -8,6 +8,7 @@
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/version.h>
 
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,7 +27,6 @@ inline const at::Tensor& T(pt_tensor t) {
   if (t == nullptr) throw std::invalid_argument("null tensor handle");
   return *reinterpret_cast<at::Tensor*>(t);
 }
-inline pt_tensor wrap(at::Tensor t) { return reinterpret_cast<pt_tensor>(new at::Tensor(std::move(t))); }
 
 at::Device to_device(int32_t type, int32_t index) {
   switch (type) {
@@ -189,7 +189,10 @@ int32_t pt_jit_call(pt_module m, const char* method, const int32_t* kinds, const
   if (static_cast<int64_t>(results.size()) > cap) {
     throw std::invalid_argument("the method returned " + std::to_string(results.size()) + " tensors; room for " + std::to_string(cap));
   }
-  for (size_t i = 0; i < results.size(); i++) outs[i] = wrap(std::move(results[i]));
+  // every handle allocated before any is handed out: a failed allocation leaks none
+  std::vector<std::unique_ptr<at::Tensor>> handles;
+  for (at::Tensor& r : results) handles.push_back(std::make_unique<at::Tensor>(std::move(r)));
+  for (size_t i = 0; i < handles.size(); i++) outs[i] = reinterpret_cast<pt_tensor>(handles[i].release());
   *n_out = static_cast<int32_t>(results.size());
   PT_CATCH
 }
