@@ -159,6 +159,7 @@ final class Checkpoints {
                 throw new IOException("run directory " + out + " holds a checkpoint that a fresh run would replace, and it is damaged: "
                         + damaged.getMessage());
             }
+            log.accept("replacing the earlier run's damaged checkpoint in " + out + " (" + damaged.getMessage().split("\\. Ways out")[0] + ")");
             f = null;
         }
         if (f != null && !replace) {
