@@ -176,7 +176,7 @@ public final class TrainingRun {
                 m0.put("method", config.method());
                 m0.put("eval_reward", r0);
                 m0.put("wall_seconds", elapsedBefore);
-                if (metrics != null) metrics.record(m0);
+                record(metrics, m0);
                 history.add(m0);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] before training: eval reward %.4f", config.method(), r0));
             }
@@ -205,7 +205,7 @@ public final class TrainingRun {
                 double trainingWall = phases.seconds("SAMPLING") + phases.seconds("REWARD") + phases.seconds("TRAINING");
                 m.put("epoch_seconds", trainingWall);
                 m.put("wall_seconds", elapsedBefore + (System.nanoTime() - t0) / 1e9);
-                if (metrics != null) metrics.record(m);
+                record(metrics, m);
                 history.add(m);
                 if (bar != null) {
                     bar.message(String.format(java.util.Locale.ROOT, "reward %.3f%s", (Double) m.get("reward_mean"),
@@ -223,6 +223,18 @@ public final class TrainingRun {
             if (bar != null) bar.close();
         }
         return history;
+    }
+
+    /** Appends a metrics row; a failed append (a full disk) stops the run with an IOException that says what is intact. */
+    private void record(MetricsLog metrics, Map<String, Object> row) throws IOException {
+        if (metrics == null) return;
+        try {
+            metrics.record(row);
+        } catch (java.io.UncheckedIOException e) {
+            throw new IOException(e.getMessage() + "; the run stopped"
+                    + (Files.isDirectory(checkpointDir()) ? ", the last checkpoint in " + checkpointDir() + " is intact (resume with --resume)" : ""),
+                    e.getCause());
+        }
     }
 
     /** Writes the full state into checkpoint.tmp/, then swaps it in: a crash never leaves a partial checkpoint. */

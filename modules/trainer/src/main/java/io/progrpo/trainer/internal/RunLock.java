@@ -85,11 +85,9 @@ public final class RunLock implements AutoCloseable {
                 String me = "pid " + ProcessHandle.current().pid() + " on " + hostName() + ", started " + Instant.now();
                 ch.truncate(0);
                 ch.write(ByteBuffer.wrap((me + "\n").getBytes(StandardCharsets.UTF_8)), 0);
-                ch.force(true);
-            } catch (IOException | RuntimeException e) {
-                lock.release();
-                ch.close();
-                throw e;
+            } catch (IOException e) {
+                // naming the holder is a courtesy to a second run (which then reads "holder unknown"): a full disk
+                // must not keep this run from starting
             }
             HELD.put(key, new Held(ch, lock, Thread.currentThread()));
             FaultPoints.reach("lock.acquired");
