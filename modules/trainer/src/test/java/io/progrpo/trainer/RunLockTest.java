@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.trainer.internal.RunLock;
+import io.progrpo.trainer.torchscript.TorchScriptModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +66,38 @@ class RunLockTest {
             String text = Files.readString(out.resolve(RunLock.FILE));
             assertTrue(text.startsWith("pid " + ProcessHandle.current().pid() + " on "), "the new holder is named: " + text);
         }
+    }
+
+    static Path fixtures() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("fixtures/torchscript"))) return p.resolve("fixtures/torchscript");
+        }
+        throw new IllegalStateException("fixtures/torchscript not found above " + Path.of("").toAbsolutePath());
+    }
+
+    @Test
+    void trainTorchScriptStopsAtOnceTooAndLeavesTheHoldersFilesAlone() throws Exception {
+        Path out = tmp.resolve("run");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve(ProgrpoCommands.ADAPTERS_FILE), "the holder's result");
+        Process h = holder(out);
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream sysErr = System.err;
+        int status;
+        try {
+            System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+            TrainConfig c = TrainConfig.resolve("pro-grpo", null, List.of("epochs=1", "groupsPerEpoch=1", "groupSize=8",
+                    "pruneSchedule=8>4@2>2@3", "samplerSteps=4", "subsetSize=2", "evalEvery=0", "outDir=" + out));
+            status = new ProgrpoCommands().trainTorchScript(c, TorchScriptModels.fixtures(fixtures()), false);
+        } finally {
+            System.setErr(sysErr);
+            h.destroyForcibly();
+            assertTrue(h.waitFor(30, TimeUnit.SECONDS));
+        }
+        String text = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(1, status, text);
+        assertTrue(text.contains("is in use by another progrpo run (pid " + h.pid()), text);
+        assertEquals("the holder's result", Files.readString(out.resolve(ProgrpoCommands.ADAPTERS_FILE)), "nothing was removed");
     }
 
     @Test
