@@ -1,0 +1,7 @@
+/**
+ * The run directory's durable-storage machinery, not exported: files written so that a crash never leaves them
+ * half-written ({@link io.progrpo.trainer.internal.DurableFiles}), SHA-256 manifests in {@code sha256sum} format
+ * ({@link io.progrpo.trainer.internal.Manifest}), the run-directory lock ({@link io.progrpo.trainer.internal.RunLock})
+ * and the named fault points that tests halt the JVM at ({@link io.progrpo.trainer.internal.FaultPoints}).
+ */
+package io.progrpo.trainer.internal;
