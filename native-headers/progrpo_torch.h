@@ -7,7 +7,11 @@
  * Conventions (the same as PyTorch's AOTInductor C shim):
  *  - Every function returns an int32 status: PT_OK (0) or PT_ERROR (1). On PT_ERROR the message (libtorch's
  *    c10::Error text without its backtrace) is kept per thread; read it with pt_last_error. No C++ exception ever
- *    crosses this boundary.
+ *    crosses this boundary, from a destructor neither (native/pt_internal.h has the rules).
+ *  - Writers (pt_optimizer_save, pt_save_named, pt_jit_save) create or truncate the file at path; when the file
+ *    system fails them (full disk, file-size limit, I/O error) they return PT_ERROR with "writing PATH failed after
+ *    N bytes: <the OS error>" and leave the partial file to the caller (the Java API writes a temporary file beside
+ *    the target and renames it only after success).
  *  - Handles are opaque pointers. "NEW" outputs are owned by the caller, who frees them with the matching *_free;
  *    "BORROWED" outputs stay owned by their source and are valid only as long as it is.
  *  - Only fixed-width integers, doubles and pointers cross the boundary. Arrays are (pointer, count) pairs.
@@ -202,13 +206,14 @@ PT_API int32_t pt_optimizer_set_lr(pt_optimizer o, int32_t group, double lr);
 PT_API int32_t pt_optimizer_get_lr(pt_optimizer o, int32_t group, double* out);
 PT_API int32_t pt_optimizer_step(pt_optimizer o);
 PT_API int32_t pt_optimizer_zero_grad(pt_optimizer o);
-/* libtorch's own archive format of the optimizer state (for resume; not meant for Python). */
+/* libtorch's own archive format of the optimizer state (for resume; not meant for Python). Fsynced before PT_OK. */
 PT_API int32_t pt_optimizer_save(pt_optimizer o, const char* path);
 PT_API int32_t pt_optimizer_load(pt_optimizer o, const char* path);
 PT_API int32_t pt_optimizer_free(pt_optimizer o);
 
 /* ---- named tensors (state dicts) ---------------------------------------------------------------------------- */
-/* Writes {name: tensor} with torch's pickle format, so Python's torch.load(path) returns a dict of tensors. */
+/* Writes {name: tensor} with torch's pickle format, so Python's torch.load(path) returns a dict of tensors. Fsynced
+ * before PT_OK. */
 PT_API int32_t pt_save_named(const char* path, const char* const* names, const pt_tensor* ts, int32_t n);
 /* Reads a file written by pt_save_named or by Python's torch.save({str: tensor}); NEW list. */
 PT_API int32_t pt_load_named(const char* path, pt_named* out);
@@ -226,7 +231,7 @@ PT_API int32_t pt_jit_load(const char* path, int32_t device_type, int32_t device
 PT_API int32_t pt_jit_free(pt_module m);
 /* NEW independent copy: every parameter and buffer cloned (a frozen reference policy costs one more model). */
 PT_API int32_t pt_jit_deepcopy(pt_module m, pt_module* out);
-/* Writes the module with its current parameter values; Python's torch.jit.load reads it. */
+/* Writes the module with its current parameter values; Python's torch.jit.load reads it. Fsynced before PT_OK. */
 PT_API int32_t pt_jit_save(pt_module m, const char* path);
 /* Training mode of the module and all its submodules (dropout, batch norm), as nn.Module.train(on). */
 PT_API int32_t pt_jit_train(pt_module m, int32_t on);
@@ -255,7 +260,10 @@ PT_API int32_t pt_jit_call(pt_module m, const char* method, const int32_t* kinds
 /* ---- distributed: c10d process groups ----------------------------------------------------------------------- */
 /* A pt_process_group is one rank's membership in a data-parallel job: a TCP store rendezvous hosted by rank 0 and a
  * Gloo (CPU) or NCCL (CUDA) backend. Collectives are synchronous and wait at most the group's timeout; a failure's
- * message names the rank that did not reach the collective or whose process stopped. One thread at a time. */
+ * message names the rank that did not reach the collective or whose process stopped. Before each collective the
+ * ranks all-gather a descriptor of 16 int64 (collective, reduce op or root, dtype, shape; for gradients the parameter
+ * set); when any rank's differs, every rank fails naming what each rank had and none runs it. One thread at a time,
+ * and never pt_pg_free during a call on another thread (the Java ProcessGroup enforces both). */
 #define PT_DIST_BACKEND_GLOO 0
 #define PT_DIST_BACKEND_NCCL 1
 #define PT_REDUCE_SUM 0

@@ -5,8 +5,10 @@
 #include "pt_internal.h"
 
 #include <torch/script.h>
+#include <torch/csrc/jit/serialization/export.h>
 #include <torch/version.h>
 
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,7 +27,6 @@ inline const at::Tensor& T(pt_tensor t) {
   if (t == nullptr) throw std::invalid_argument("null tensor handle");
   return *reinterpret_cast<at::Tensor*>(t);
 }
-inline pt_tensor wrap(at::Tensor t) { return reinterpret_cast<pt_tensor>(new at::Tensor(std::move(t))); }
 
 at::Device to_device(int32_t type, int32_t index) {
   switch (type) {
@@ -78,18 +79,17 @@ void collect_outputs(const c10::IValue& r, std::vector<at::Tensor>& out) {
 extern "C" {
 
 int32_t pt_jit_load(const char* path, int32_t device_type, int32_t device_index, pt_module* out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   if (path == nullptr) throw std::invalid_argument("null path");
   at::Device d = to_device(device_type, device_index);
-  auto* h = new pt_module_s{torch::jit::load(std::string(path), d)};
-  *out = h;
-  PT_INTERNAL_CATCH
+  *out = new pt_module_s{torch::jit::load(std::string(path), d)};
+  PT_CATCH
 }
 
-int32_t pt_jit_free(pt_module m) { PT_INTERNAL_TRY delete m; PT_INTERNAL_CATCH }
+int32_t pt_jit_free(pt_module m) { PT_TRY delete m; PT_CATCH }
 
 int32_t pt_jit_deepcopy(pt_module m, pt_module* out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   // deepcopy() clones every tensor slot (2.x adds an optional device argument that defaults to none). Cloned without
   // autograd history, so the copies are leaves; then they take the originals' requires_grad flags.
   torch::jit::Module copy;
@@ -104,49 +104,52 @@ int32_t pt_jit_deepcopy(pt_module m, pt_module* out) {
     if (i < src.size()) p.value.set_requires_grad(src[i].requires_grad());
     i++;
   }
-  auto* h = new pt_module_s{std::move(copy)};
-  *out = h;
-  PT_INTERNAL_CATCH
+  *out = new pt_module_s{std::move(copy)};
+  PT_CATCH
 }
 
 int32_t pt_jit_save(pt_module m, const char* path) {
-  PT_INTERNAL_TRY
-  if (path == nullptr) throw std::invalid_argument("null path");
-  M(m).save(std::string(path));
-  PT_INTERNAL_CATCH
+  PT_TRY
+  // what Module::save(path) does, through the shim's sink: libtorch's own file writer aborts the process on a full
+  // disk (see native/progrpo_io.cpp)
+  const torch::jit::Module& mod = M(m);
+  pt_internal::FileSink sink(path);
+  torch::jit::ExportModule(mod, sink.writer());
+  sink.finish();
+  PT_CATCH
 }
 
-int32_t pt_jit_train(pt_module m, int32_t on) { PT_INTERNAL_TRY M(m).train(on != 0); PT_INTERNAL_CATCH }
-int32_t pt_jit_is_training(pt_module m, int32_t* out) { PT_INTERNAL_TRY *out = M(m).is_training() ? 1 : 0; PT_INTERNAL_CATCH }
+int32_t pt_jit_train(pt_module m, int32_t on) { PT_TRY M(m).train(on != 0); PT_CATCH }
+int32_t pt_jit_is_training(pt_module m, int32_t* out) { PT_TRY *out = M(m).is_training() ? 1 : 0; PT_CATCH }
 
 int32_t pt_jit_has_method(pt_module m, const char* method, int32_t* out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   if (method == nullptr) throw std::invalid_argument("null method name");
   *out = M(m).find_method(method).has_value() ? 1 : 0;
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 int32_t pt_jit_method_names(pt_module m, const char** out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   text_result = method_names(M(m));
   *out = text_result.c_str();
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 int32_t pt_jit_method_schema(pt_module m, const char* method, const char** out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   auto meth = find(M(m), method);
   std::ostringstream s;
   s << meth.function().getSchema();
   text_result = s.str();
   *out = text_result.c_str();
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 int32_t pt_jit_named_tensors(pt_module m, int32_t kind, pt_named* out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   if (kind != 0 && kind != 1) throw std::invalid_argument("kind must be 0 (parameters) or 1 (buffers), got " + std::to_string(kind));
-  auto* list = new pt_named_s{};
+  auto list = std::make_unique<pt_named_s>();
   if (kind == 0) {
     for (const auto& p : M(m).named_parameters(true)) {
       list->names.push_back(p.name);
@@ -158,13 +161,13 @@ int32_t pt_jit_named_tensors(pt_module m, int32_t kind, pt_named* out) {
       list->tensors.push_back(b.value);
     }
   }
-  *out = list;
-  PT_INTERNAL_CATCH
+  *out = list.release();
+  PT_CATCH
 }
 
 int32_t pt_jit_call(pt_module m, const char* method, const int32_t* kinds, const pt_tensor* tensors, const double* doubles,
                     const int64_t* ints, int32_t nargs, pt_tensor* outs, int32_t cap, int32_t* n_out) {
-  PT_INTERNAL_TRY
+  PT_TRY
   if (nargs < 0) throw std::invalid_argument("negative argument count");
   auto meth = find(M(m), method);
   std::vector<c10::IValue> stack;
@@ -186,9 +189,12 @@ int32_t pt_jit_call(pt_module m, const char* method, const int32_t* kinds, const
   if (static_cast<int64_t>(results.size()) > cap) {
     throw std::invalid_argument("the method returned " + std::to_string(results.size()) + " tensors; room for " + std::to_string(cap));
   }
-  for (size_t i = 0; i < results.size(); i++) outs[i] = wrap(std::move(results[i]));
+  // every handle allocated before any is handed out: a failed allocation leaks none
+  std::vector<std::unique_ptr<at::Tensor>> handles;
+  for (at::Tensor& r : results) handles.push_back(std::make_unique<at::Tensor>(std::move(r)));
+  for (size_t i = 0; i < handles.size(); i++) outs[i] = reinterpret_cast<pt_tensor>(handles[i].release());
   *n_out = static_cast<int32_t>(results.size());
-  PT_INTERNAL_CATCH
+  PT_CATCH
 }
 
 }  // extern "C"

@@ -1,16 +1,12 @@
 // The progrpo libtorch shim: an extern "C" ABI (native-headers/progrpo_torch.h) over libtorch's C++ API.
-// Builds unchanged against Debian's libtorch 1.13 and PyTorch 2.x. Every entry point catches every exception;
-// the message is kept per thread for pt_last_error.
+// Builds unchanged against Debian's libtorch 1.13 and PyTorch 2.x. Every entry point catches every exception
+// (PT_TRY/PT_CATCH, pt_internal.h); the message is kept per thread for pt_last_error. Files: progrpo_io.cpp.
 #include "progrpo_torch.h"
 #include "pt_internal.h"
 
 #include <torch/torch.h>
-#include <torch/serialize.h>
 #include <torch/version.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <caffe2/serialize/inline_container.h>
-#include <torch/csrc/jit/serialization/export.h>
-#include <torch/csrc/jit/serialization/pickler.h>
 
 #ifdef PT_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -18,31 +14,12 @@
 #endif
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 struct pt_generator_s { at::Generator gen; };
-struct pt_optimizer_s { std::unique_ptr<torch::optim::Optimizer> opt; };
 
 namespace {
-
-thread_local std::string last_error;
-
-#define PT_TRY try {
-#define PT_CATCH                                                                         \
-  return PT_OK;                                                                          \
-  } catch (const c10::Error& e) {                                                        \
-    last_error = e.what_without_backtrace();                                             \
-    return PT_ERROR;                                                                     \
-  } catch (const std::exception& e) {                                                    \
-    last_error = e.what();                                                               \
-    return PT_ERROR;                                                                     \
-  } catch (...) {                                                                        \
-    last_error = "unknown C++ exception in the progrpo shim";                            \
-    return PT_ERROR;                                                                     \
-  }
 
 inline at::Tensor& T(pt_tensor t) {
   if (t == nullptr) throw std::invalid_argument("null tensor handle");
@@ -113,60 +90,53 @@ at::IntArrayRef ints(const int64_t* p, int32_t n) {
 
 }  // namespace
 
-// The other shim sources (progrpo_jit.cpp) report their errors through the same per-thread message.
-std::string& pt_internal::last_error() { return ::last_error; }
-
+// This thread's last error. Every shim source reports through pt_internal::fail; recording never throws (without
+// memory for the copy, a fixed message stands in).
 namespace {
-// torch::pickle_save, less the type tag it wraps around every dict (torch.jit._pickle.restore_type_tag): PyTorch 2.6+
-// torch.load defaults to weights_only=True, which refuses that global. A plain dict of str -> tensor in the same zip
-// layout loads there, in older torch.load, and in torch::pickle_load alike.
-std::vector<char> pickle_save_untagged(const c10::IValue& value) {
-  std::vector<char> pickled;
-  torch::jit::Pickler pickler([&](const char* buf, size_t size) { pickled.insert(pickled.end(), buf, buf + size); },
-                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
-                              /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
-  pickler.protocol();
-  pickler.pushIValue(value);
-  pickler.stop();
-  std::vector<char> out;
-  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) -> size_t {
-    const char* b = static_cast<const char*>(data);
-    out.insert(out.end(), b, b + size);
-    return size;
-  });
-  torch::jit::writeArchiveAndTensors("data", pickled.data(), pickled.size(), pickler.tensorData(), writer);
-  writer.writeEndOfFile();
-  return out;
-}
+thread_local std::string last_error;
+thread_local const char* last_error_fixed = nullptr;
 }  // namespace
+
+int32_t pt_internal::fail(const char* msg) noexcept {
+  try {
+    last_error = msg != nullptr ? msg : "(no message)";
+    last_error_fixed = nullptr;
+  } catch (...) {
+    last_error_fixed = "out of memory while recording an error in the progrpo shim";
+  }
+  return PT_ERROR;
+}
 
 extern "C" {
 
 // ---- runtime -------------------------------------------------------------------------------------------------
 int32_t pt_last_error(const char** out) {
-  *out = last_error.c_str();
-  return PT_OK;
+  PT_TRY
+  *out = last_error_fixed != nullptr ? last_error_fixed : last_error.c_str();
+  PT_CATCH
 }
-int32_t pt_abi_version(int32_t* out) { *out = PT_ABI_VERSION; return PT_OK; }
+int32_t pt_abi_version(int32_t* out) { PT_TRY *out = PT_ABI_VERSION; PT_CATCH }
 int32_t pt_torch_version(int32_t* out) {
+  PT_TRY
   *out = TORCH_VERSION_MAJOR * 10000 + TORCH_VERSION_MINOR * 100 + TORCH_VERSION_PATCH;
-  return PT_OK;
+  PT_CATCH
 }
 int32_t pt_cuda_is_available(int32_t* out) { PT_TRY *out = torch::cuda::is_available() ? 1 : 0; PT_CATCH }
 int32_t pt_cuda_device_count(int32_t* out) { PT_TRY *out = static_cast<int32_t>(torch::cuda::device_count()); PT_CATCH }
 int32_t pt_built_with_cuda(int32_t* out) {
+  PT_TRY
 #ifdef PT_WITH_CUDA
   *out = 1;
 #else
   *out = 0;
 #endif
-  return PT_OK;
+  PT_CATCH
 }
 int32_t pt_set_num_threads(int32_t n) { PT_TRY at::set_num_threads(n); PT_CATCH }
 int32_t pt_get_num_threads(int32_t* out) { PT_TRY *out = at::get_num_threads(); PT_CATCH }
 int32_t pt_set_num_interop_threads(int32_t n) { PT_TRY at::set_num_interop_threads(n); PT_CATCH }
 int32_t pt_set_grad_enabled(int32_t enabled) { PT_TRY at::GradMode::set_enabled(enabled != 0); PT_CATCH }
-int32_t pt_is_grad_enabled(int32_t* out) { *out = at::GradMode::is_enabled() ? 1 : 0; return PT_OK; }
+int32_t pt_is_grad_enabled(int32_t* out) { PT_TRY *out = at::GradMode::is_enabled() ? 1 : 0; PT_CATCH }
 int32_t pt_manual_seed(uint64_t seed) { PT_TRY torch::manual_seed(seed); PT_CATCH }
 
 int32_t pt_cuda_memory_stats(int32_t device_index, int64_t* out) {
@@ -632,17 +602,17 @@ int32_t pt_clip_grad_norm(const pt_tensor* params, int32_t n, double max_norm, d
 int32_t pt_adamw_new(const pt_tensor* params, int32_t n, const double* o, pt_optimizer* out) {
   PT_TRY
   auto opts = torch::optim::AdamWOptions(o[0]).betas(std::make_tuple(o[1], o[2])).eps(o[3]).weight_decay(o[4]);
-  auto* h = new pt_optimizer_s{};
+  auto h = std::make_unique<pt_optimizer_s>();
   h->opt = std::make_unique<torch::optim::AdamW>(tensors_of(params, n), opts);
-  *out = h;
+  *out = h.release();
   PT_CATCH
 }
 int32_t pt_sgd_new(const pt_tensor* params, int32_t n, const double* o, pt_optimizer* out) {
   PT_TRY
   auto opts = torch::optim::SGDOptions(o[0]).momentum(o[1]).dampening(o[2]).weight_decay(o[3]).nesterov(o[4] != 0.0);
-  auto* h = new pt_optimizer_s{};
+  auto h = std::make_unique<pt_optimizer_s>();
   h->opt = std::make_unique<torch::optim::SGD>(tensors_of(params, n), opts);
-  *out = h;
+  *out = h.release();
   PT_CATCH
 }
 int32_t pt_optimizer_add_group(pt_optimizer o, const pt_tensor* params, int32_t n, double lr, double wd) {
@@ -664,50 +634,8 @@ int32_t pt_optimizer_zero_grad(pt_optimizer o) {
     for (auto& p : group.params()) p.mutable_grad().reset();
   PT_CATCH
 }
-int32_t pt_optimizer_save(pt_optimizer o, const char* path) { PT_TRY torch::save(*o->opt, std::string(path)); PT_CATCH }
-int32_t pt_optimizer_load(pt_optimizer o, const char* path) { PT_TRY torch::load(*o->opt, std::string(path)); PT_CATCH }
 int32_t pt_optimizer_free(pt_optimizer o) { PT_TRY delete o; PT_CATCH }
 
-// ---- named tensors -------------------------------------------------------------------------------------------
-int32_t pt_save_named(const char* path, const char* const* names, const pt_tensor* ts, int32_t n) {
-  PT_TRY
-  c10::Dict<std::string, at::Tensor> dict;
-  for (int32_t i = 0; i < n; i++) dict.insert(std::string(names[i]), T(ts[i]).detach().to(at::kCPU));
-  std::vector<char> bytes = pickle_save_untagged(c10::IValue(dict));
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw std::runtime_error(std::string("cannot open for writing: ") + path);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  f.close();
-  if (!f) throw std::runtime_error(std::string("write failed: ") + path);
-  PT_CATCH
-}
-int32_t pt_load_named(const char* path, pt_named* out) {
-  PT_TRY
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error(std::string("cannot open for reading: ") + path);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  c10::IValue v = torch::pickle_load(bytes);
-  if (!v.isGenericDict()) throw std::runtime_error(std::string("not a dict of tensors: ") + path);
-  auto* list = new pt_named_s{};
-  for (const auto& e : v.toGenericDict()) {
-    if (!e.key().isString() || !e.value().isTensor()) {
-      delete list;
-      throw std::runtime_error(std::string("entry is not str -> tensor in ") + path);
-    }
-    list->names.push_back(e.key().toStringRef());
-    list->tensors.push_back(e.value().toTensor());
-  }
-  *out = list;
-  PT_CATCH
-}
-int32_t pt_named_size(pt_named l, int32_t* out) { PT_TRY *out = static_cast<int32_t>(l->names.size()); PT_CATCH }
-int32_t pt_named_get(pt_named l, int32_t i, const char** name, pt_tensor* out) {
-  PT_TRY
-  size_t k = static_cast<size_t>(i);
-  *name = l->names.at(k).c_str();
-  *out = wrap(l->tensors.at(k));
-  PT_CATCH
-}
-int32_t pt_named_free(pt_named l) { PT_TRY delete l; PT_CATCH }
+// Optimizer state and named tensors on disk: progrpo_io.cpp.
 
 }  // extern "C"

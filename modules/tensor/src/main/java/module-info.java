@@ -9,4 +9,5 @@ module io.progrpo.tensor {
     exports io.progrpo.tensor.optim;
     exports io.progrpo.tensor.distributed;
     exports io.progrpo.tensor.jit;
+    exports io.progrpo.tensor.files;
 }

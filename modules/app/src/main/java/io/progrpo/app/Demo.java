@@ -91,7 +91,7 @@ public final class Demo implements Callable<Integer> {
                 }
                 log(String.format(Locale.ROOT, "=== %s, seed %d (%d epochs of %d groups) ===", method, s, c.epochs(), c.groupsPerEpoch()));
                 try (Jobs.Job job = Jobs.build(c, Demo::log)) {
-                    List<Map<String, Object>> h = job.run(Path.of(c.outDir()), Demo::log).run(false);
+                    List<Map<String, Object>> h = job.run(Path.of(c.outDir()), Demo::log).replaceExisting(true).run(false);
                     histories.computeIfAbsent(method, k -> new ArrayList<>()).add(h);
                 }
             }

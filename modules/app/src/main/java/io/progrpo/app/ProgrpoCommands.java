@@ -54,7 +54,9 @@ public final class ProgrpoCommands implements Commands {
                 return 1;
             }
         }
-        try (Jobs.Job job = Jobs.build(c, ProgrpoCommands::log)) {
+        // the run directory's lock first: a second run into the same --out stops before building anything
+        try (var lock = io.progrpo.trainer.RunLock.acquire(Path.of(c.outDir()));
+             Jobs.Job job = Jobs.build(c, ProgrpoCommands::log)) {
             job.run(Path.of(c.outDir()), ProgrpoCommands::log).run(resume);
             log("done: metrics in " + Path.of(c.outDir()).resolve("metrics.jsonl"));
             return 0;
@@ -87,16 +89,18 @@ public final class ProgrpoCommands implements Commands {
         }
         Path out = Path.of(c.outDir());
         TorchScriptReward.PromptTokenizer tokens = prompts -> prompts.stream().map(Tokenizer::encode).toArray(long[][]::new);
-        try (TorchScriptJob job = TorchScriptJob.build(c, m, new EmbeddedWorld(c.imageSize()), tokens)) {
+        try (var lock = io.progrpo.trainer.RunLock.acquire(out);
+             TorchScriptJob job = TorchScriptJob.build(c, m, new EmbeddedWorld(c.imageSize()), tokens)) {
             var script = job.policy().scriptModule();
             log(String.format(java.util.Locale.ROOT, "policy %s: training %d parameters (%,d values) matching '%s'; KL reference: %s",
                     m.policy(), job.policy().parameters().size(), script.parameterCount(true), m.trainablePattern(),
                     job.reference() == null ? "none (beta = 0)" : job.reference().adapterScale() == 0 ? "adapters disabled" : "frozen copy"));
             TrainingRun run = job.run(out, ProgrpoCommands::log);
+            TrainingRun.Start start = run.prepare(resume);
             // a fresh run replaces its directory's outputs: an adapters.pt of an earlier checkpointEvery=0 run would
             // otherwise sit next to this run's checkpoint and look like its result
             if (!resume && c.checkpointEvery() > 0) Files.deleteIfExists(out.resolve(ADAPTERS_FILE));
-            run.run(resume);
+            run.run(start);
             Path adapters;
             if (c.checkpointEvery() > 0) {
                 adapters = run.checkpointDir().resolve("policy.pt");
@@ -124,6 +128,7 @@ public final class ProgrpoCommands implements Commands {
     public int eval(TrainConfig c, Path checkpoint) {
         Path policy = Files.isDirectory(checkpoint) ? checkpoint.resolve("policy.pt") : checkpoint;
         try (Jobs.Job job = Jobs.build(c, ProgrpoCommands::log)) {
+            if (Files.isDirectory(checkpoint)) TrainingRun.verifyCheckpoint(checkpoint);
             Map<String, Tensor> params = TensorIO.load(policy);
             try {
                 if (!params.isEmpty() && java.util.Collections.disjoint(params.keySet(), job.policy().namedParameters().keySet())) {

@@ -6,11 +6,14 @@ import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.trainer.config.TrainConfig;
 
+import io.progrpo.trainer.internal.DurableFiles;
+import io.progrpo.trainer.internal.FaultPoints;
+import io.progrpo.trainer.RunLock;
+
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,14 +24,18 @@ import java.util.function.Consumer;
  * A training job on disk: the epoch loop of a {@link GrpoTrainer} with metrics (one JSON line per epoch in
  * {@code metrics.jsonl}), evaluation, and full checkpoints written atomically every {@code checkpointEvery} epochs:
  * <pre>
- *   out/checkpoint/policy.pt      parameters (torch.load reads it: a dict name -> tensor)
- *   out/checkpoint/optimizer.bin  AdamW state (libtorch archive)
- *   out/checkpoint/state.json     epoch, elapsed time, prompt groups per optimizer step, counters and the config
- *   out/checkpoint/config.json    the resolved config alone (what {@code progrpo eval --checkpoint} reads)
+ *   out/checkpoint/policy.pt         parameters (torch.load reads it: a dict name -> tensor)
+ *   out/checkpoint/optimizer.bin     AdamW state (libtorch archive)
+ *   out/checkpoint/state.json        epoch, elapsed time, prompt groups per optimizer step, counters and the config
+ *   out/checkpoint/config.json       the resolved config alone (what {@code progrpo eval --checkpoint} reads)
+ *   out/checkpoint/manifest.sha256   the SHA-256 of the four, written last ({@code sha256sum -c} reads it)
+ *   out/run.lock                     held (an OS file lock) while a run writes into out
  * </pre>
- * The random streams of an epoch derive from (seed, epoch), so {@link #run(boolean)} with resume continues exactly
- * where the checkpoint left off. A reward that returns NaN aborts the epoch before any parameter changes; the last
- * good checkpoint stays intact and the error names the reward, the index and the value.
+ * How a checkpoint moves into place, and how a resume finds the newest whole one whatever step a crash interrupted,
+ * is in {@link Checkpoints}. The random streams of an epoch derive from (seed, epoch), so {@link #run(boolean)} with
+ * resume continues exactly where the checkpoint left off. A fresh run into a directory that holds a checkpoint stops
+ * and says so, unless {@link #replaceExisting(boolean)} allows it. A reward that returns NaN aborts the epoch before
+ * any parameter changes; the last good checkpoint stays intact and the error names the reward, the index and the value.
  */
 public final class TrainingRun {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -41,6 +48,28 @@ public final class TrainingRun {
     private final List<Map<String, Object>> history = new ArrayList<>();
     private boolean replica;
     private RunListener listener = RunListener.NONE;
+    private boolean replaceExisting;
+
+    /**
+     * Where a run starts, as {@link #prepare(boolean)} found it: data-parallel ranks compare theirs before the first step.
+     *
+     * @param resume        whether it continues a checkpoint
+     * @param epoch         the first epoch it runs
+     * @param elapsedBefore wall seconds of the run before it
+     * @param groupsPerStep prompt groups per optimizer step of the checkpoint (null: fresh, or not recorded)
+     * @param checkpoint    the checkpoint directory it loads (null: fresh)
+     * @param checkpointId  the SHA-256 of that checkpoint's manifest (null: fresh)
+     */
+    public record Start(boolean resume, int epoch, double elapsedBefore, Integer groupsPerStep, Path checkpoint, String checkpointId) {
+        static Start fresh() {
+            return new Start(false, 0, 0, null, null, null);
+        }
+
+        /** One line naming where this run starts; equal lines mean the same start. */
+        public String describe() {
+            return resume ? "resume at epoch " + epoch + " from checkpoint " + checkpointId : "fresh start at epoch 0";
+        }
+    }
 
     public TrainingRun(TrainConfig config, GrpoTrainer trainer, RewardFunction evalReward, Path out, Consumer<String> log) {
         this.config = config;
@@ -52,7 +81,7 @@ public final class TrainingRun {
 
     /**
      * Marks this run as a data-parallel rank other than 0: it trains and evaluates like rank 0 (the ranks stay in
-     * step), reads the checkpoint on resume, but writes neither metrics nor checkpoints (rank 0 does).
+     * step), reads the checkpoint on resume, but writes neither metrics nor checkpoints (rank 0 does) and takes no lock.
      */
     public TrainingRun replica(boolean on) {
         this.replica = on;
@@ -65,30 +94,80 @@ public final class TrainingRun {
         return this;
     }
 
+    /**
+     * Lets a fresh run replace the checkpoint of an earlier run in its directory (with a log line) instead of stopping.
+     * For callers that own the directory, such as the demo; off by default.
+     */
+    public TrainingRun replaceExisting(boolean on) {
+        this.replaceExisting = on;
+        return this;
+    }
+
     public List<Map<String, Object>> history() {
         return history;
     }
 
     public Path checkpointDir() {
-        return out.resolve("checkpoint");
+        return out.resolve(Checkpoints.CURRENT);
     }
 
     /** Runs the remaining epochs; returns the metrics of every epoch run by this call. */
     public List<Map<String, Object>> run(boolean resume) throws IOException {
+        try (RunLock lock = lock()) {
+            return run(prepare(resume));
+        }
+    }
+
+    /**
+     * Finds where the run starts, touching no parameter. Resume: the newest whole checkpoint, its files verified
+     * against their manifest, and on rank 0 an interrupted checkpoint swap completed. Fresh: stops when the directory
+     * holds a checkpoint (see {@link #replaceExisting(boolean)}).
+     *
+     * @throws IOException when there is nothing to resume, a file is damaged (naming it, both digests and the ways
+     *                     out), state.json holds an invalid value (naming the field), or the directory is locked
+     */
+    public Start prepare(boolean resume) throws IOException {
         Files.createDirectories(out);
+        try (RunLock lock = lock()) {
+            Checkpoints slots = new Checkpoints(out, log);
+            if (!resume) {
+                if (!replica) slots.prepareFresh(replaceExisting);
+                return Start.fresh();
+            }
+            Checkpoints.Found f = replica ? slots.newest() : slots.recover();
+            if (f == null) {
+                throw new IOException("no checkpoint to resume from in " + out + ": none of " + Checkpoints.CURRENT + "/, "
+                        + Checkpoints.TMP + "/, " + Checkpoints.OLD + "/ holds a whole one (run without --resume to start afresh, or check --out)");
+            }
+            CheckpointState s = f.state();
+            return new Start(true, s.epoch() + 1, s.elapsedSeconds(), s.groupsPerStep(), f.dir(), f.id());
+        }
+    }
+
+    /** Runs the remaining epochs from {@code start} (of {@link #prepare(boolean)}); returns the metrics of each. */
+    public List<Map<String, Object>> run(Start start) throws IOException {
+        Files.createDirectories(out);
+        try (RunLock lock = lock()) {
+            return runLocked(start);
+        }
+    }
+
+    private RunLock lock() throws IOException {
+        return replica ? null : RunLock.acquire(out);
+    }
+
+    private List<Map<String, Object>> runLocked(Start start) throws IOException {
         Path metricsFile = out.resolve("metrics.jsonl");
-        int startEpoch = 0;
-        double elapsedBefore = 0;
-        if (resume) {
-            Map<String, Object> state = loadCheckpoint();
-            startEpoch = ((Number) state.get("epoch")).intValue() + 1;
-            elapsedBefore = ((Number) state.get("elapsed_seconds")).doubleValue();
-            if (!replica) truncateMetrics(metricsFile, startEpoch);
-            log.accept("resumed from " + checkpointDir() + " at epoch " + startEpoch);
+        int startEpoch = start.epoch();
+        double elapsedBefore = start.elapsedBefore();
+        if (start.resume()) {
+            loadCheckpoint(start.checkpoint());
+            if (!replica) MetricsLog.keepEpochsBefore(metricsFile, startEpoch);
+            log.accept("resumed from " + start.checkpoint() + " at epoch " + startEpoch);
             // not in the config (a data-parallel run takes it from PROGRPO_GROUPS_PER_STEP): a change is allowed,
             // as for any config field, but it changes the optimization, so it is said
-            if (state.get("groups_per_step") instanceof Number n && n.intValue() != trainer.groupsPerStep()) {
-                log.accept("warning: the checkpoint was trained with " + n.intValue() + " prompt groups per optimizer "
+            if (start.groupsPerStep() != null && start.groupsPerStep() != trainer.groupsPerStep()) {
+                log.accept("warning: the checkpoint was trained with " + start.groupsPerStep() + " prompt groups per optimizer "
                         + "step, this run takes " + trainer.groupsPerStep() + " (PROGRPO_GROUPS_PER_STEP, or groupsPerEpoch)");
             }
         } else if (!replica) {
@@ -103,7 +182,7 @@ public final class TrainingRun {
                 m0.put("method", config.method());
                 m0.put("eval_reward", r0);
                 m0.put("wall_seconds", elapsedBefore);
-                if (metrics != null) metrics.record(m0);
+                record(metrics, m0);
                 history.add(m0);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] before training: eval reward %.4f", config.method(), r0));
             }
@@ -127,7 +206,7 @@ public final class TrainingRun {
                 double trainingWall = phases.seconds("SAMPLING") + phases.seconds("REWARD") + phases.seconds("TRAINING");
                 m.put("epoch_seconds", trainingWall);
                 m.put("wall_seconds", elapsedBefore + (System.nanoTime() - t0) / 1e9);
-                if (metrics != null) metrics.record(m);
+                record(metrics, m);
                 history.add(m);
                 listener.epochDone(epoch, m);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] epoch %d/%d reward %.4f (within-group std %.4f) %s%.1fs",
@@ -135,6 +214,7 @@ public final class TrainingRun {
                         m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f ", (Double) m.get("eval_reward")) : "",
                         trainingWall));
                 if (!replica && config.checkpointEvery() > 0 && ((epoch + 1) % config.checkpointEvery() == 0 || epoch == config.epochs() - 1)) {
+                    metrics.sync();  // the lines a checkpoint counts on reach the device before it
                     saveCheckpoint(epoch, elapsedBefore + (System.nanoTime() - t0) / 1e9);
                 }
             }
@@ -143,45 +223,41 @@ public final class TrainingRun {
         return history;
     }
 
-    /** Writes the full state into a fresh directory, then swaps it in: a crash never leaves a partial checkpoint. */
+    /** Appends a metrics row; a failed append (a full disk) stops the run with an IOException that says what is intact. */
+    private void record(MetricsLog metrics, Map<String, Object> row) throws IOException {
+        if (metrics == null) return;
+        try {
+            metrics.record(row);
+        } catch (java.io.UncheckedIOException e) {
+            throw new IOException(e.getMessage() + "; the run stopped"
+                    + (Files.isDirectory(checkpointDir()) ? ", the last checkpoint in " + checkpointDir() + " is intact (resume with --resume)" : ""),
+                    e.getCause());
+        }
+    }
+
+    /** Writes the full state into checkpoint.tmp/, then swaps it in: a crash never leaves a partial checkpoint. */
     void saveCheckpoint(int epoch, double elapsed) throws IOException {
-        Path tmp = out.resolve("checkpoint.tmp");
-        deleteTree(tmp);
-        Files.createDirectories(tmp);
-        TensorIO.save(tmp.resolve("policy.pt"), trainer.policy().stateDict());
-        trainer.optimizer().save(tmp.resolve("optimizer.bin"));
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("epoch", epoch);
         state.put("elapsed_seconds", elapsed);
         state.put("groups_per_step", trainer.groupsPerStep());
         state.put("config", JSON.readTree(config.toJson()));
-        Files.writeString(tmp.resolve("state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state));
-        // The resolved config on its own, as --config reads it: `progrpo eval --checkpoint DIR` uses it by default.
-        Files.writeString(tmp.resolve("config.json"), config.toJson());
-        Path dst = checkpointDir();
-        Path old = out.resolve("checkpoint.old");
-        deleteTree(old);
-        if (Files.isDirectory(dst)) Files.move(dst, old, StandardCopyOption.ATOMIC_MOVE);
-        Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(old);
+        byte[] stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
+        new Checkpoints(out, log).save(dir -> {
+            TensorIO.save(dir.resolve("policy.pt"), trainer.policy().stateDict());
+            FaultPoints.reach("checkpoint.policy-written");
+            trainer.optimizer().save(dir.resolve("optimizer.bin"));
+            FaultPoints.reach("checkpoint.optimizer-written");
+            DurableFiles.write(dir.resolve("state.json"), stateJson);
+            FaultPoints.reach("checkpoint.state-written");
+            // The resolved config on its own, as --config reads it: `progrpo eval --checkpoint DIR` uses it by default.
+            DurableFiles.write(dir.resolve("config.json"), config.toJson().getBytes(StandardCharsets.UTF_8));
+            FaultPoints.reach("checkpoint.config-written");
+        });
     }
 
-    @SuppressWarnings("unchecked")
-    Map<String, Object> loadCheckpoint() throws IOException {
-        Path dir = checkpointDir();
-        Path state = dir.resolve("state.json");
-        if (!Files.isRegularFile(state)) {
-            throw new IOException("no checkpoint to resume from: " + state + " does not exist (run without --resume, or check --out)");
-        }
-        Map<String, Object> s;
-        try {
-            s = JSON.readValue(state.toFile(), Map.class);
-        } catch (IOException e) {
-            throw new IOException("checkpoint " + state + " is corrupt: " + e.getMessage(), e);
-        }
-        if (!(s.get("epoch") instanceof Number) || !(s.get("elapsed_seconds") instanceof Number)) {
-            throw new IOException("checkpoint " + state + " is corrupt: 'epoch' and 'elapsed_seconds' must be numbers");
-        }
+    /** Loads the parameters and the optimizer state of a checkpoint that {@link #prepare(boolean)} verified. */
+    private void loadCheckpoint(Path dir) throws IOException {
         Map<String, Tensor> params = TensorIO.load(dir.resolve("policy.pt"));
         try {
             trainer.policy().loadStateDict(params, true);
@@ -191,32 +267,29 @@ public final class TrainingRun {
             params.values().forEach(Tensor::close);
         }
         trainer.optimizer().load(dir.resolve("optimizer.bin"));
-        return s;
     }
 
-    private static void truncateMetrics(Path file, int firstEpochToDrop) throws IOException {
-        if (!Files.isRegularFile(file)) return;
-        List<String> keep = new ArrayList<>();
-        for (String line : Files.readAllLines(file)) {
-            if (line.isBlank()) continue;
-            Map<?, ?> row = JSON.readValue(line, Map.class);
-            if (row.get("epoch") instanceof Number n && n.intValue() < firstEpochToDrop) keep.add(line);
+    /**
+     * Checks a checkpoint directory's files against its manifest before something loads them ({@code progrpo eval}).
+     * A directory without a manifest (an earlier progrpo's) passes unverified.
+     *
+     * @throws IOException naming the file, the expected and the actual SHA-256, when one differs or is missing
+     */
+    public static void verifyCheckpoint(Path dir) throws IOException {
+        Path manifest = dir.resolve(Checkpoints.MANIFEST);
+        if (!Files.exists(manifest)) return;
+        io.progrpo.tensor.files.Manifest.Mismatch m =
+                io.progrpo.tensor.files.Manifest.verify(dir, io.progrpo.tensor.files.Manifest.read(manifest));
+        if (m != null) {
+            throw new IOException("checkpoint file " + m.describe() + " (the file, or the manifest, changed after the checkpoint was "
+                    + "written): restore it from a copy, or record deliberate edits with `cd " + dir + " && sha256sum "
+                    + String.join(" ", Checkpoints.FILES) + " > " + Checkpoints.MANIFEST + "`");
         }
-        Files.write(file, keep);
     }
 
     /** Deletes a directory tree, if it exists (a run directory, a stale checkpoint). */
     public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (var walk = Files.walk(p)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(q -> {
-                try {
-                    Files.delete(q);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
+        DurableFiles.deleteTree(p);
     }
 
     /** An epoch that could not complete (NaN reward, invalid reward output); the message says what and where. */

@@ -10,7 +10,9 @@ import io.progrpo.tensor.distributed.ProcessGroup;
 import io.progrpo.tensor.distributed.Rendezvous;
 import io.progrpo.trainer.GrpoTrainer;
 import io.progrpo.app.job.Jobs;
+import io.progrpo.trainer.TrainingRun;
 import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.trainer.RunLock;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +31,10 @@ import java.util.zip.CRC32;
  * <ol>
  *   <li>join the process group (Gloo on CPU, NCCL on CUDA), each collective bounded by the timeout;</li>
  *   <li>compare the resolved configs of all ranks and fail on every rank, naming the fields, if any differ;</li>
- *   <li>build the job (rank 0 first, so only it pretrains the cached base model), broadcast rank 0's parameters;</li>
+ *   <li>rank 0 takes the run directory's lock (every rank stops if another run holds it);</li>
+ *   <li>build the job (rank 0 first, so only it pretrains the cached base model);</li>
+ *   <li>agree on where training starts: the resume flag, the first epoch and the checkpoint's manifest digest of every
+ *       rank must be rank 0's (every rank stops otherwise, before loading anything); broadcast rank 0's parameters;</li>
  *   <li>train with {@link GrpoTrainer.DataParallel}: each step averages the gradients of groupsPerStep prompt groups,
  *       groupsPerStep / worldSize per rank; rewards are gathered for the advantages and statistics;</li>
  *   <li>rank 0 alone writes metrics and checkpoints; at the end all ranks compare parameter checksums.</li>
@@ -120,9 +125,21 @@ public final class DistributedGrpo {
         Consumer<String> rlog = s -> log.accept(who + s);
         ProcessGroup pg = ProcessGroup.init(rv, backend, o.timeout());
         boolean failed = true;
+        RunLock lock = null;
         try {
             rlog.accept("joined " + pg + ", " + shape.groupsPerStep() + " prompt groups per optimizer step");
             checkSameConfig(pg, c.toJson() + "\n#groupsPerStep=" + shape.groupsPerStep());
+            Path out = Path.of(mine.outDir());
+            // rank 0 alone writes into the run directory: it holds its lock, and every rank stops if it cannot
+            String lockError = null;
+            if (rv.rank() == 0) {
+                try {
+                    lock = RunLock.acquire(out);
+                } catch (IOException e) {
+                    lockError = e.getMessage();
+                }
+            }
+            agree(pg, "the run directory", lockError == null ? "ok" : "error: " + lockError);
             Duration prepare = Duration.ofHours(2);
             Jobs.Job job;
             if (rv.rank() == 0) {
@@ -133,6 +150,10 @@ public final class DistributedGrpo {
                 job = Jobs.build(mine, rlog);
             }
             try (job) {
+                // only rank 0 draws a progress bar
+                TrainingRun run = job.run(out, rlog).replica(rv.rank() != 0);
+                if (rv.rank() != 0) run.listener(null);
+                TrainingRun.Start start = agreeOnStart(pg, run, resume);
                 int[] syncs = {0};
                 for (Tensor p : job.policy().parameters()) pg.broadcast(p, 0);
                 job.trainer().dataParallel(new GrpoTrainer.DataParallel(rv.rank(), rv.worldSize(), shape.groupsPerStep(),
@@ -142,7 +163,7 @@ public final class DistributedGrpo {
                             if (global > 0) pg.allReduceGradients(params, 1.0 / pg.worldSize());
                             return global;
                         }, pg::allGatherDoubles));
-                job.run(Path.of(mine.outDir()), rlog).replica(rv.rank() != 0).listener(rv.rank() == 0 ? io.progrpo.app.report.ProgressListener.forTerminal() : null).run(resume);
+                run.run(start);
                 long sum = checksum(job.policy().parameters());
                 rlog.accept(String.format("parameter checksum %016x", sum));
                 List<double[]> sums = pg.allGatherDoubles(new double[] {Double.longBitsToDouble(sum)});
@@ -159,10 +180,62 @@ public final class DistributedGrpo {
             failed = false;
             return 0;
         } finally {
+            if (lock != null) lock.close();
             // after a failed collective a Gloo worker may still wait on its socket; closing would wait with it,
             // so a failing rank leaves the group to the process exit
             if (!failed) pg.close();
         }
+    }
+
+    /**
+     * Every rank finds where it starts (rank 0 first: it completes an interrupted checkpoint swap, then the others
+     * read the same checkpoint), and all compare: the resume flag, the starting epoch and the checkpoint's manifest
+     * digest must be rank 0's on every rank, before any parameter is loaded or any step taken.
+     *
+     * @throws StartMismatchException on every rank, naming each rank that differs or failed and what it found
+     */
+    static TrainingRun.Start agreeOnStart(ProcessGroup pg, TrainingRun run, boolean resume) {
+        TrainingRun.Start start = null;
+        String error = null;
+        for (int turn = 0; turn < 2; turn++) {
+            if ((pg.rank() == 0) == (turn == 0)) {
+                try {
+                    start = run.prepare(resume);
+                } catch (IOException e) {
+                    error = e.getMessage();
+                }
+            }
+            if (turn == 0) pg.barrier();
+        }
+        agree(pg, "where training starts", start != null ? start.describe() : "error: " + error);
+        return start;
+    }
+
+    /**
+     * Gathers every rank's {@code view} of {@code what} and fails on every rank, naming the ranks and their views,
+     * when one is an error or differs from rank 0's.
+     */
+    static void agree(ProcessGroup pg, String what, String view) {
+        List<byte[]> all = pg.allGatherBytes(view.getBytes(StandardCharsets.UTF_8));
+        List<String> views = new ArrayList<>();
+        for (byte[] b : all) views.add(new String(b, StandardCharsets.UTF_8));
+        String problem = disagreement(what, views);
+        if (problem != null) throw new StartMismatchException(problem);
+    }
+
+    /** Null when every view is rank 0's and none is an error; otherwise a message naming each differing rank. */
+    static String disagreement(String what, List<String> views) {
+        List<String> errors = new ArrayList<>();
+        for (int r = 0; r < views.size(); r++) {
+            if (views.get(r).startsWith("error: ")) errors.add("rank " + r + ": " + views.get(r).substring(7));
+        }
+        if (!errors.isEmpty()) return "a rank cannot start (" + what + "): " + String.join("; ", errors);
+        List<String> diffs = new ArrayList<>();
+        for (int r = 1; r < views.size(); r++) {
+            if (!views.get(r).equals(views.get(0))) diffs.add("rank 0: " + views.get(0) + ", but rank " + r + ": " + views.get(r));
+        }
+        return diffs.isEmpty() ? null : "the ranks disagree on " + what + " (start every rank with the same --resume and "
+                + "run directory on a shared file system): " + String.join("; ", diffs);
     }
 
     /** Runs this rank from the environment, reporting distributed failures on one line. */
@@ -170,7 +243,7 @@ public final class DistributedGrpo {
         Map<String, String> env = System.getenv();
         try {
             return train(c, resume, Rendezvous.fromEnvironment(env), Options.fromEnvironment(env), log);
-        } catch (TorchException | ConfigMismatchException e) {
+        } catch (TorchException | ConfigMismatchException | StartMismatchException e) {
             System.err.println("error: distributed training failed: " + e.getMessage());
             System.err.flush();
             return EXIT_DISTRIBUTED;

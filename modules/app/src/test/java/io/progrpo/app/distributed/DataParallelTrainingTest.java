@@ -1,6 +1,8 @@
 package io.progrpo.app.distributed;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.progrpo.tensor.Tensor;
@@ -168,5 +170,42 @@ class DataParallelTrainingTest {
         }
         assertEquals(DistributedGrpo.EXIT_DISTRIBUTED, r0.exitValue());
         assertEquals(DistributedGrpo.EXIT_DISTRIBUTED, r1.exitValue());
+    }
+
+    @Test
+    void ranksThatDisagreeOnResumingStopBeforeTheFirstStepAndChangeNothing() throws Exception {
+        Path out = tmp.resolve("agree");
+        // a checkpoint of epoch 0 to resume from (one rank, one epoch)
+        Process p = rank(out, tmp.resolve("agree.log"), 0, 1, freePort(), Map.of(), "--set", "epochs=1");
+        assertTrue(p.waitFor(100, TimeUnit.SECONDS), "the first run finished");
+        assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("agree.log")));
+        Path manifest = out.resolve("checkpoint").resolve("manifest.sha256");
+        String id = Files.exists(manifest) ? sha256(manifest) : "(no manifest)";
+        byte[] state = Files.readAllBytes(out.resolve("checkpoint").resolve("state.json"));
+        byte[] metrics = Files.readAllBytes(out.resolve("metrics.jsonl"));
+        byte[] policy = Files.readAllBytes(out.resolve("checkpoint").resolve("policy.pt"));
+
+        // rank 0 resumes, rank 1 was started without --resume
+        int port = freePort();
+        Map<String, String> env = Map.of("PROGRPO_DIST_TIMEOUT", "20");
+        Process r0 = rank(out, tmp.resolve("a0.log"), 0, 2, port, env, "--resume");
+        Process r1 = rank(out, tmp.resolve("a1.log"), 1, 2, port, env);
+        assertTrue(r0.waitFor(60, TimeUnit.SECONDS) && r1.waitFor(30, TimeUnit.SECONDS), "both ranks stopped");
+        for (String log : List.of("a0.log", "a1.log")) {
+            String text = Files.readString(tmp.resolve(log));
+            assertTrue(text.contains("the ranks disagree on where training starts") && text.contains("rank 0: resume at epoch 1 from checkpoint " + id)
+                    && text.contains("but rank 1: fresh start at epoch 0"), log + " names both ranks' starts:\n" + text);
+            assertFalse(text.contains("epoch 2/2"), "no epoch was trained:\n" + text);
+        }
+        assertEquals(DistributedGrpo.EXIT_DISTRIBUTED, r0.exitValue());
+        assertEquals(DistributedGrpo.EXIT_DISTRIBUTED, r1.exitValue());
+        assertArrayEquals(state, Files.readAllBytes(out.resolve("checkpoint").resolve("state.json")), "the checkpoint was not overwritten");
+        assertEquals(id, sha256(manifest));
+        assertArrayEquals(policy, Files.readAllBytes(out.resolve("checkpoint").resolve("policy.pt")));
+        assertArrayEquals(metrics, Files.readAllBytes(out.resolve("metrics.jsonl")), "metrics.jsonl was not touched");
+    }
+
+    static String sha256(Path file) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
     }
 }

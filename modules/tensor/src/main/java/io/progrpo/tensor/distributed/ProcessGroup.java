@@ -12,12 +12,28 @@ import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * This process's membership in a data-parallel job (libtorch's c10d). Every rank must issue the same collectives in
- * the same order; each call blocks until all ranks took part or the timeout passed. A failure raises a
- * {@link io.progrpo.tensor.TorchException} whose message names the rank that did not reach the collective (hangs or
- * stopped) or whose process died, so no rank waits forever. Not thread-safe: one thread issues the collectives.
+ * the same order, with tensors of the same dtype and shape; each call blocks until all ranks took part or the
+ * timeout passed. A failure raises a {@link io.progrpo.tensor.TorchException} whose message names the rank that did
+ * not reach the collective (hangs or stopped) or whose process died, so no rank waits forever.
+ *
+ * <h2>Same tensors on every rank</h2>
+ * Before each collective the ranks all-gather a descriptor of 16 int64 (the collective, its reduce op or root, the
+ * tensor's dtype, dim, sizes and element count, a hash of the shape; for {@link #allReduceGradients} the parameter
+ * count, their element counts and a hash of all their shapes). When any rank's differs, every rank throws a
+ * {@link io.progrpo.tensor.TorchException} naming what each rank had, and none runs the collective, so the group stays
+ * usable. That costs one extra small collective per collective.
+ *
+ * <h2>Threads</h2>
+ * A process group is confined to the thread that created it: its collectives, {@link #barrier()} and
+ * {@link #close()} from another thread throw {@link WrongThreadException}. {@link #unconfine()} lifts that for a
+ * hand-off and {@link #confine()} takes it on the receiving thread. Whatever the confinement, one collective runs at a
+ * time: a second call while one is in progress, and {@code close()} during one, throw {@link IllegalStateException}
+ * naming the running collective and its thread. Use after {@code close()} throws {@code IllegalStateException}. The
+ * getters ({@link #rank()}, {@link #worldSize()}, ...) read immutable fields and work from any thread.
  *
  * <pre>{@code
  * try (ProcessGroup pg = ProcessGroup.init(Rendezvous.fromEnvironment(), Backend.GLOO, Duration.ofSeconds(60))) {
@@ -27,10 +43,17 @@ import java.util.List;
  * }</pre>
  */
 public final class ProcessGroup implements AutoCloseable {
-    private MemorySegment handle;
+    /** The value of {@link #busy} once the group is closed: never cleared again. */
+    private static final String CLOSED = "closed";
+
+    private volatile MemorySegment handle;
     private final Rendezvous rendezvous;
     private final Backend backend;
     private final Duration timeout;
+    /** The confining thread, or null after {@link #unconfine()}. */
+    private volatile Thread owner = Thread.currentThread();
+    /** null when idle; what runs ("all_reduce on thread 'x'") while a native call is in progress; CLOSED at the end. */
+    private final AtomicReference<String> busy = new AtomicReference<>();
 
     private ProcessGroup(MemorySegment handle, Rendezvous rendezvous, Backend backend, Duration timeout) {
         this.handle = handle;
@@ -76,9 +99,55 @@ public final class ProcessGroup implements AutoCloseable {
         return init(Rendezvous.single(), Backend.GLOO, Duration.ofMinutes(30));
     }
 
-    private MemorySegment h() {
-        if (handle == null) throw new IllegalStateException("the process group is closed");
+    private void checkThread(String op) {
+        Thread o = owner;
+        if (o != null && o != Thread.currentThread()) {
+            throw new WrongThreadException(this + " is confined to thread '" + o.getName() + "', " + op + " called from thread '"
+                    + Thread.currentThread().getName() + "'; call unconfine() on the owning thread to hand it off");
+        }
+    }
+
+    /** Claims the group for one native call ({@link #exit()} releases it); the handle to call with. */
+    private MemorySegment enter(String op) {
+        checkThread(op);
+        String me = op + " on thread '" + Thread.currentThread().getName() + "'";
+        if (!busy.compareAndSet(null, me)) {
+            String running = busy.get();
+            if (CLOSED.equals(running)) throw new IllegalStateException(op + ": the process group is closed");
+            if (running == null) return enter(op);  // it ended meanwhile
+            throw new IllegalStateException(op + " on thread '" + Thread.currentThread().getName() + "': the process group is busy with "
+                    + running + "; it runs one collective at a time");
+        }
         return handle;
+    }
+
+    /** Ends the call that {@link #enter} claimed (no other thread can change {@link #busy} in between). */
+    private void exit() {
+        busy.set(null);
+    }
+
+    /**
+     * Lifts the confinement for a hand-off to another thread, which then calls {@link #confine()}. Until then any
+     * thread may use the group; calls that overlap still throw rather than run together.
+     */
+    public ProcessGroup unconfine() {
+        checkThread("unconfine");
+        if (CLOSED.equals(busy.get())) throw new IllegalStateException("unconfine: the process group is closed");
+        owner = null;
+        return this;
+    }
+
+    /** Confines the group to the current thread (after {@link #unconfine()} on the thread that had it). */
+    public ProcessGroup confine() {
+        checkThread("confine");
+        if (CLOSED.equals(busy.get())) throw new IllegalStateException("confine: the process group is closed");
+        owner = Thread.currentThread();
+        return this;
+    }
+
+    /** Whether {@link #close()} ran. */
+    public boolean isClosed() {
+        return CLOSED.equals(busy.get());
     }
 
     public int rank() {
@@ -104,24 +173,37 @@ public final class ProcessGroup implements AutoCloseable {
     /** In place: {@code t} becomes the reduction of every rank's {@code t}. */
     public void allReduce(Tensor t, ReduceOp op) {
         var b = bridge();
-        b.check(progrpo_torch_h.pt_pg_all_reduce(h(), b.handle(t), op.code()), () -> "all_reduce(" + op + ", " + t + ")");
+        MemorySegment h = enter("all_reduce");
+        try {
+            b.check(progrpo_torch_h.pt_pg_all_reduce(h, b.handle(t), op.code()), () -> "all_reduce(" + op + ", " + t + ")");
+        } finally {
+            exit();
+        }
     }
 
     /** A new tensor {@code [worldSize, ...t.shape]} whose row r is rank r's {@code t} (same shape everywhere). */
     public Tensor allGather(Tensor t) {
         var b = bridge();
+        MemorySegment h = enter("all_gather");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
-            b.check(progrpo_torch_h.pt_pg_all_gather(h(), b.handle(t), out), () -> "all_gather(" + t + ")");
+            b.check(progrpo_torch_h.pt_pg_all_gather(h, b.handle(t), out), () -> "all_gather(" + t + ")");
             return b.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            exit();
         }
     }
 
-    /** In place: {@code t} becomes rank {@code root}'s {@code t}. */
+    /** In place: {@code t} becomes rank {@code root}'s {@code t} (same dtype and shape on every rank). */
     public void broadcast(Tensor t, int root) {
         if (root < 0 || root >= worldSize()) throw new IllegalArgumentException("broadcast root must be in [0, " + worldSize() + "), got " + root);
         var b = bridge();
-        b.check(progrpo_torch_h.pt_pg_broadcast(h(), b.handle(t), root), () -> "broadcast(root " + root + ", " + t + ")");
+        MemorySegment h = enter("broadcast");
+        try {
+            b.check(progrpo_torch_h.pt_pg_broadcast(h, b.handle(t), root), () -> "broadcast(root " + root + ", " + t + ")");
+        } finally {
+            exit();
+        }
     }
 
     /** Waits for every rank, at most the group's timeout. */
@@ -135,7 +217,13 @@ public final class ProcessGroup implements AutoCloseable {
      */
     public void barrier(Duration max) {
         if (max.isNegative() || max.isZero()) throw new IllegalArgumentException("barrier timeout must be > 0, got " + max);
-        bridge().check(progrpo_torch_h.pt_pg_barrier(h(), max.toMillis()), () -> "barrier");
+        var b = bridge();
+        MemorySegment h = enter("barrier");
+        try {
+            b.check(progrpo_torch_h.pt_pg_barrier(h, max.toMillis()), () -> "barrier");
+        } finally {
+            exit();
+        }
     }
 
     /**
@@ -146,11 +234,14 @@ public final class ProcessGroup implements AutoCloseable {
     public void allReduceGradients(List<Tensor> parameters, double scale) {
         if (!Double.isFinite(scale)) throw new IllegalArgumentException("scale must be finite, got " + scale);
         var b = bridge();
+        MemorySegment h = enter("all_reduce(gradients)");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment hs = a.allocate(ValueLayout.ADDRESS, Math.max(1, parameters.size()));
             for (int i = 0; i < parameters.size(); i++) hs.setAtIndex(ValueLayout.ADDRESS, i, b.handle(parameters.get(i)));
-            b.check(progrpo_torch_h.pt_pg_all_reduce_grads(h(), hs, parameters.size(), scale),
-                    () -> "all_reduce(gradients of " + parameters.size() + " parameters)");
+            b.check(progrpo_torch_h.pt_pg_all_reduce_grads(h, hs, parameters.size(), scale),
+                    () -> "all_reduce(gradients of " + parameters.size() + (parameters.size() == 1 ? " parameter)" : " parameters)"));
+        } finally {
+            exit();
         }
     }
 
@@ -207,12 +298,24 @@ public final class ProcessGroup implements AutoCloseable {
         }
     }
 
-    /** Leaves the job (rank 0's store closes with it: end the other ranks first, e.g. after a {@link #barrier()}). */
+    /**
+     * Leaves the job (rank 0's store closes with it: end the other ranks first, e.g. after a {@link #barrier()}).
+     * Idempotent. From a thread the group is not confined to it throws {@link WrongThreadException}; while a collective
+     * runs, {@link IllegalStateException} (the collective is not interrupted; close after it returns or fails).
+     */
     @Override
     public void close() {
-        if (handle == null) return;
-        progrpo_torch_h.pt_pg_free(handle);
+        if (isClosed()) return;
+        checkThread("close");
+        if (!busy.compareAndSet(null, CLOSED)) {
+            String running = busy.get();
+            if (CLOSED.equals(running)) return;
+            throw new IllegalStateException("cannot close " + this + " from thread '" + Thread.currentThread().getName()
+                    + "' while it runs " + running + "; close it after that returns or fails");
+        }
+        MemorySegment h = handle;
         handle = null;
+        progrpo_torch_h.pt_pg_free(h);
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.progrpo.tensor.Functional;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
+import io.progrpo.tensor.files.Manifest;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,8 +30,10 @@ import java.util.function.Consumer;
  * <p>A checkpoint is a torch-format state dict ({@link TensorIO}) named {@code world-base-<hash>.pt}, where the hash
  * covers the model config, the options that define the weights ({@link PretrainOptions} minus its time bound and
  * logging), the prompt list and a format version. The file also holds the hash itself under {@value #FINGERPRINT},
- * so a file copied under the wrong name is not trusted. A file that is absent, unreadable, from another config or
- * holds non-finite values is (re)generated, with a log line saying why.
+ * so a file copied under the wrong name is not trusted. Beside it, {@code world-base-<hash>.pt.sha256} records the
+ * file's SHA-256 ({@code sha256sum} format, written after the file): a file whose bytes changed after it was written
+ * (a flipped bit, a truncation) is not loaded. A file that is absent, has no or another digest, is unreadable, is from
+ * another config or holds non-finite values is (re)generated, with a log line saying why (for a digest: both values).
  */
 public final class BaseModels {
     /** The state-dict entry holding the checkpoint's identity hash (int64, 4 values). */
@@ -75,7 +78,8 @@ public final class BaseModels {
         WorldModel m = new WorldModel(cfg, o.seed());
         try {
             if (Files.exists(file)) {
-                String why = tryLoad(m, file, hash);
+                String why = Manifest.verifySidecar(file);
+                if (why == null) why = tryLoad(m, file, hash);
                 if (why == null) {
                     out.accept("loaded the base world model from " + file);
                     m.to(device, DType.FLOAT32);
@@ -151,6 +155,7 @@ public final class BaseModels {
             state.put(FINGERPRINT, Tensor.of(fingerprint(hash), 4));
             TensorIO.save(file, state);
         }
+        Manifest.writeSidecar(file);
     }
 
     private static long[] fingerprint(byte[] hash) {

@@ -93,6 +93,7 @@ class BaseModelsTest {
             assertTrue(m.parameterCount() > 0);
         }
         Files.copy(otherFile, file); // right shapes, wrong identity
+        io.progrpo.tensor.files.Manifest.writeSidecar(file); // with a matching digest: the fingerprint must catch it
         List<String> log = new ArrayList<>();
         try (WorldModel m = BaseModels.loadOrPretrain(dir, CFG, OPTS, PROMPTS, log::add)) {
             assertTrue(m.parameterCount() > 0);
@@ -110,6 +111,7 @@ class BaseModelsTest {
         try {
             state.get("stem.bias").fill(Double.NaN);
             io.progrpo.tensor.TensorIO.save(file, state);
+            io.progrpo.tensor.files.Manifest.writeSidecar(file); // digest matches: the finiteness check must catch it
         } finally {
             state.values().forEach(Tensor::close);
         }
@@ -118,5 +120,44 @@ class BaseModelsTest {
             for (float v : m.namedParameters().get("stem.bias").toFloatArray()) assertTrue(Float.isFinite(v));
         }
         assertTrue(log.stream().anyMatch(s -> s.contains("stem.bias") && s.contains("regenerating")), String.join("\n", log));
+    }
+
+    @Test
+    void aFlippedByteOrAMissingChecksumIsRegeneratedNamingWhy(@TempDir Path dir) throws Exception {
+        Map<String, float[]> fresh;
+        try (WorldModel m = BaseModels.loadOrPretrain(dir, CFG, OPTS, PROMPTS, null)) {
+            fresh = values(m);
+        }
+        Path file = BaseModels.cachePath(dir, CFG, OPTS, PROMPTS);
+        Path sums = io.progrpo.tensor.files.Manifest.sidecar(file);
+        assertEquals(io.progrpo.tensor.files.Manifest.sha256(file) + "  " + file.getFileName() + "\n", Files.readString(sums),
+                "the cache records its SHA-256 in sha256sum's format");
+        String recorded = io.progrpo.tensor.files.Manifest.sha256(file);
+
+        // one bit in the middle of the file (the parameters' bytes fill most of it): only its digest can tell
+        byte[] b = Files.readAllBytes(file);
+        b[b.length / 2] ^= 0x01;
+        Files.write(file, b);
+        String actual = io.progrpo.tensor.files.Manifest.sha256(file);
+        List<String> log = new ArrayList<>();
+        try (WorldModel m = BaseModels.loadOrPretrain(dir, CFG, OPTS, PROMPTS, log::add)) {
+            assertSameParameters(fresh, values(m));
+        }
+        assertTrue(log.stream().anyMatch(s -> s.contains(file.toString()) && s.contains("expected " + recorded) && s.contains("got " + actual)
+                && s.endsWith("regenerating it")), String.join("\n", log));
+        assertEquals(null, io.progrpo.tensor.files.Manifest.verifySidecar(file), "regenerated with its checksum");
+
+        Files.delete(sums);
+        log.clear();
+        try (WorldModel m = BaseModels.loadOrPretrain(dir, CFG, OPTS, PROMPTS, log::add)) {
+            assertSameParameters(fresh, values(m));
+        }
+        assertTrue(log.stream().anyMatch(s -> s.contains("no checksum file " + sums) && s.endsWith("regenerating it")), String.join("\n", log));
+        assertTrue(Files.isRegularFile(sums));
+        log.clear();
+        try (WorldModel m = BaseModels.loadOrPretrain(dir, CFG, OPTS, PROMPTS, log::add)) {
+            assertSameParameters(fresh, values(m));
+        }
+        assertEquals(List.of("loaded the base world model from " + file), log);
     }
 }
