@@ -57,7 +57,7 @@ class ConfigErrorTableTest {
     }
 
     /** Records whether a command ran. */
-    static final class Recording implements Commands {
+    static class Recording implements Commands {
         TrainConfig config;
 
         @Override
@@ -386,4 +386,22 @@ class ConfigErrorTableTest {
         assertEquals(3, rec.config.epochs());
     }
 
+
+    /** A ConfigException from the work itself (a library caller's Jobs.build) is still the one line and status 2. */
+    @Test
+    void aConfigExceptionFromTheCommandIsTheOneLineToo() {
+        Main.environment = Map.of();
+        Main.setCommands(new Recording() {
+            @Override
+            public int train(TrainConfig c, boolean resume) {
+                throw new io.progrpo.trainer.config.ConfigException("reward", "reward 'x' is not registered, got 'x'");
+            }
+        });
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        cl.setOut(new PrintWriter(new StringWriter(), true));
+        assertEquals(2, cl.execute("train"));
+        assertEquals("config error (reward): reward 'x' is not registered, got 'x'", err.toString().strip());
+    }
 }
