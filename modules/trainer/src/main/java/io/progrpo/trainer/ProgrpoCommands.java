@@ -145,8 +145,9 @@ public final class ProgrpoCommands implements Commands {
             return 0;
         } catch (ConfigException e) {
             throw e;  // the CLI prints it as "config error (FIELD): ..." with status 2
-        } catch (IOException | IllegalArgumentException e) {
-            System.err.println("error: " + e.getMessage());
+        } catch (IOException | IllegalArgumentException | IllegalStateException e) {
+            // IllegalStateException: a reward output that fails its check (count, finiteness), named by the check
+            System.err.println("error: " + oneLine(e.getMessage()));
             return 1;
         }
     }
