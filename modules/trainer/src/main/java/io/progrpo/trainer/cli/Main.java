@@ -1,9 +1,9 @@
 package io.progrpo.trainer.cli;
 
 import io.progrpo.sampler.TorchScriptVelocityModel;
+import io.progrpo.sampler.TorchScriptVelocityModel.ReferenceMode;
 import io.progrpo.trainer.JobCheck;
 import io.progrpo.trainer.Jobs;
-import io.progrpo.sampler.TorchScriptVelocityModel.ReferenceMode;
 import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.trainer.torchscript.TorchScriptModels;
