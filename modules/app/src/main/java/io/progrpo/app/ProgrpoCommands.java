@@ -9,6 +9,7 @@ import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.TorchException;
 import io.progrpo.app.cli.Commands;
+import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.app.report.MethodResult;
 import io.progrpo.trainer.MetricsLog;
@@ -49,6 +50,8 @@ public final class ProgrpoCommands implements Commands {
             } catch (TrainingRun.TrainingAbortedException e) {
                 System.err.println("error: " + e.getMessage());
                 return EXIT_ABORTED;
+            } catch (ConfigException e) {
+                throw e;  // the CLI prints it as "config error (FIELD): ..." with status 2
             } catch (IOException | IllegalArgumentException e) {
                 System.err.println("error: " + e.getMessage());
                 return 1;
@@ -113,6 +116,8 @@ public final class ProgrpoCommands implements Commands {
         } catch (TrainingRun.TrainingAbortedException e) {
             System.err.println("error: " + oneLine(e.getMessage()));
             return EXIT_ABORTED;
+        } catch (ConfigException e) {
+            throw e;  // the CLI prints it as "config error (FIELD): ..." with status 2
         } catch (IOException | TorchException | IllegalArgumentException | IllegalStateException e) {
             System.err.println("error: " + oneLine(e.getMessage()));
             return 1;
@@ -146,8 +151,11 @@ public final class ProgrpoCommands implements Commands {
             log(String.format(java.util.Locale.ROOT, "eval reward %.4f on %d held-out prompts (%s)", r,
                     c.evalPrompts() == 0 ? job.world().evalPrompts().size() : Math.min(c.evalPrompts(), job.world().evalPrompts().size()), policy));
             return 0;
-        } catch (IOException | IllegalArgumentException e) {
-            System.err.println("error: " + e.getMessage());
+        } catch (ConfigException e) {
+            throw e;  // the CLI prints it as "config error (FIELD): ..." with status 2
+        } catch (IOException | IllegalArgumentException | IllegalStateException e) {
+            // IllegalStateException: a reward output that fails its check (count, finiteness), named by the check
+            System.err.println("error: " + oneLine(e.getMessage()));
             return 1;
         }
     }

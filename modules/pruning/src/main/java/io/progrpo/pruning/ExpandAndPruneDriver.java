@@ -133,14 +133,17 @@ public final class ExpandAndPruneDriver {
         long start = System.nanoTime();
         // no sampling-time means: GRPO recomputes them with gradient (the latents, next latents and log-probs suffice)
         Trajectory traj = new Trajectory(sampler, false);
+        Tensor x0 = null;
         Tensor c = null;
         RewardOutput finalOut = null;
         Tensor finalImages = null;
         int[] checkpoints = schedule.checkpoints();
         int[] survivors = schedule.survivors();
+        // every tensor made here is closed on every exception path (a throwing model, decoder, reward or strategy),
+        // so nothing reaches the leak safety net
         try (var ng = Autograd.noGrad()) {
             // the trajectory owns the chain's latents: step i starts from its current latents, so each is stored once
-            Tensor x0 = noise.clone_().unscoped();
+            x0 = noise.clone_().unscoped();
             c = cond == null ? null : cond.clone_().unscoped();
             int next = 0;
             for (int i = 0; i < sampler.steps(); i++) {
@@ -155,12 +158,16 @@ public final class ExpandAndPruneDriver {
                     if (isCheckpoint) {
                         // preview of the clean sample from this step's own output; at T it is the final sample itself
                         long t0 = System.nanoTime();
-                        try (Tensor images = decoder.decode(finalStep ? out.next() : out.x0Preview())) {
-                            RewardOutput r = (finalStep ? reward : proxy).score(images, promptsOf(groupPrompts, groupOf));
+                        RewardFunction scorer = finalStep ? reward : proxy;
+                        String phase = finalStep ? "final, after step " + taken + " of " + sampler.steps()
+                                : "proxy at step " + taken + " of " + sampler.steps();
+                        Tensor latents = finalStep ? out.next() : out.x0Preview();
+                        try (Tensor images = decode(latents, groupOf.length, phase)) {
+                            RewardOutput r = score(scorer, images, promptsOf(groupPrompts, groupOf), phase);
                             rewardCalls++;
                             rewardedImages += groupOf.length;
                             if (!finalStep) previews += groupOf.length;
-                            int[] keep = selectPerGroup(r.scores(), groupOf, survivors[next], groups);
+                            int[] keep = selectPerGroup(r.scores(), groupOf, survivors[next], groups, phase);
                             double before = meanGroupStd(r.scores(), groupOf, groups);
                             double[] kept = pick(r.scores(), keep);
                             int[] keptGroups = pickInt(groupOf, keep);
@@ -188,34 +195,62 @@ public final class ExpandAndPruneDriver {
             }
             if (finalOut == null) {
                 long t0 = System.nanoTime();
-                finalImages = decoder.decode(traj.finalLatents()).unscoped();
-                finalOut = reward.score(finalImages, promptsOf(groupPrompts, groupOf));
+                String phase = "final, after step " + sampler.steps() + " of " + sampler.steps();
+                finalImages = decode(traj.finalLatents(), groupOf.length, phase).unscoped();
+                finalOut = score(reward, finalImages, promptsOf(groupPrompts, groupOf), phase);
                 rewardCalls++;
                 rewardedImages += groupOf.length;
                 rewardNanos += System.nanoTime() - t0;
             }
-        } catch (RuntimeException e) {
+            long samplingNanos = System.nanoTime() - start - rewardNanos;
+            // correlation between each checkpoint's proxy reward and the final reward, over the final survivors
+            double[] corr = new double[proxyByRow.size()];
+            double[][] survivorProxy = new double[proxyByRow.size()][];
+            for (int k = 0; k < corr.length; k++) {
+                double[] p = new double[original.length];
+                for (int i = 0; i < original.length; i++) p[i] = proxyByRow.get(k)[original[i]];
+                survivorProxy[k] = p;
+                corr[k] = pearson(p, finalOut.scores());
+            }
+            return new Result(traj, groupOf, original, finalOut, finalImages, stats, corr, survivorProxy,
+                    new Counts(counted.rows, counted.calls, previews, rewardCalls, rewardedImages), samplingNanos, rewardNanos);
+        } catch (Throwable e) {
+            if (x0 != null) x0.close();
             traj.close();
             if (finalImages != null) finalImages.close();
             throw e;
         } finally {
             if (c != null) c.close();
         }
-        long samplingNanos = System.nanoTime() - start - rewardNanos;
-        // correlation between each checkpoint's proxy reward and the final reward, over the final survivors
-        double[] corr = new double[proxyByRow.size()];
-        double[][] survivorProxy = new double[proxyByRow.size()][];
-        for (int k = 0; k < corr.length; k++) {
-            double[] p = new double[original.length];
-            for (int i = 0; i < original.length; i++) p[i] = proxyByRow.get(k)[original[i]];
-            survivorProxy[k] = p;
-            corr[k] = pearson(p, finalOut.scores());
-        }
-        return new Result(traj, groupOf, original, finalOut, finalImages, stats, corr, survivorProxy,
-                new Counts(counted.rows, counted.calls, previews, rewardCalls, rewardedImages), samplingNanos, rewardNanos);
     }
 
-    private int[] selectPerGroup(double[] scores, int[] groupOf, int k, int groups) {
+    /** The decoder's images of {@code latents}: a new tensor with one image per row. */
+    private Tensor decode(Tensor latents, int rows, String phase) {
+        Tensor images = decoder.decode(latents);
+        if (images == null) throw new IllegalStateException("decoder returned null (" + phase + "); expected " + rows + " images");
+        if (images == latents) {
+            throw new IllegalStateException("decoder returned its argument (" + phase + "); expected a new tensor, which the driver closes");
+        }
+        if (images.dim() < 1 || images.size(0) != rows) {
+            String got = java.util.Arrays.toString(images.shape());
+            images.close();
+            throw new IllegalStateException("decoder returned images of shape " + got + " for " + rows + " latents ("
+                    + phase + "); expected one image per row");
+        }
+        return images;
+    }
+
+    /** The reward's scores of {@code images}, checked where they enter the driver: one finite score per image. */
+    private static RewardOutput score(RewardFunction f, Tensor images, List<String> prompts, String phase) {
+        RewardOutput out = f.score(images, prompts);
+        if (out == null) {
+            throw new IllegalStateException("reward '" + f.name() + "' (" + phase + ") returned null for " + prompts.size()
+                    + " images; expected one finite score per image");
+        }
+        return out.check(f.name(), phase, prompts.size());
+    }
+
+    private int[] selectPerGroup(double[] scores, int[] groupOf, int k, int groups, String phase) {
         List<Integer> keep = new ArrayList<>();
         for (int g = 0; g < groups; g++) {
             int n = 0;
@@ -230,7 +265,19 @@ public final class ExpandAndPruneDriver {
                 }
             }
             if (k > n) throw new IllegalStateException("group " + g + " has " + n + " rows, cannot keep " + k);
-            for (int idx : strategy.select(r, k, rng)) keep.add(rows[idx]);
+            int[] chosen = strategy.select(r, k, rng);
+            if (chosen == null || chosen.length != k) {
+                throw new IllegalStateException("subset strategy '" + strategy.name() + "' (" + phase + ") chose "
+                        + (chosen == null ? "null" : chosen.length + " rows") + " of group " + g + "; expected " + k + " of " + n);
+            }
+            for (int q = 0; q < k; q++) {
+                if (chosen[q] < 0 || chosen[q] >= n || q > 0 && chosen[q] <= chosen[q - 1]) {
+                    throw new IllegalStateException("subset strategy '" + strategy.name() + "' (" + phase + ") chose "
+                            + Arrays.toString(chosen) + " in group " + g + "; expected " + k
+                            + " distinct ascending indices in [0, " + n + ")");
+                }
+                keep.add(rows[chosen[q]]);
+            }
         }
         int[] out = keep.stream().mapToInt(Integer::intValue).toArray();
         Arrays.sort(out);

@@ -28,6 +28,9 @@ public final class MultiReward {
     /** The epsilon in the group normalisation (the spec's advantage formula). */
     public static final double ADVANTAGE_EPSILON = 1e-4;
 
+    private static final java.util.regex.Pattern DECIMAL =
+            java.util.regex.Pattern.compile("[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+
     /** How the weighted rewards are combined. */
     public enum Aggregation { WEIGHTED_SUM, ADVANTAGE_SUM }
 
@@ -96,11 +99,12 @@ public final class MultiReward {
                 w = 1.0;
             } else {
                 String ws = e.substring(sep + 1).strip();
-                try {
-                    w = Double.parseDouble(ws);
-                } catch (NumberFormatException ex) {
-                    throw new IllegalArgumentException("weight of reward '" + name + "' in spec '" + spec + "' is not a number: '" + ws + "'");
+                // plain decimals only: Double.parseDouble would also take hex, a d/f suffix, NaN and Infinity
+                if (!DECIMAL.matcher(ws).matches()) {
+                    throw new IllegalArgumentException("weight of reward '" + name + "' in spec '" + spec
+                            + "' must be a decimal number such as 0.1, got '" + ws + "'");
                 }
+                w = Double.parseDouble(ws);
             }
             if (name.isEmpty()) throw new IllegalArgumentException("empty reward name in entry '" + e + "' of spec '" + spec + "'");
             if (!Double.isFinite(w)) throw new IllegalArgumentException("weight of reward '" + name + "' must be finite, got " + w);

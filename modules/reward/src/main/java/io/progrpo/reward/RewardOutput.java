@@ -65,19 +65,34 @@ public record RewardOutput(double[] scores, Map<String, double[]> metrics) {
      * @throws IllegalStateException naming the reward, and the index and value of the first bad entry
      */
     public RewardOutput check(String reward, int expected) {
+        return check(reward, null, expected);
+    }
+
+    /**
+     * {@link #check(String, int)}, naming also where the reward was called, e.g. {@code proxy at step 5 of 10} or
+     * {@code final}.
+     *
+     * @param phase where the scores are used, or null
+     * @throws IllegalStateException naming the reward, the phase, what was expected and what came
+     */
+    public RewardOutput check(String reward, String phase, int expected) {
+        String who = "reward '" + reward + "'" + (phase == null ? "" : " (" + phase + ")");
         if (scores.length != expected) {
-            throw new IllegalStateException("reward '" + reward + "' returned " + scores.length + " scores for " + expected + " images");
+            throw new IllegalStateException(who + " returned " + scores.length + " scores for " + expected
+                    + " images; expected one score per image");
         }
         for (int i = 0; i < scores.length; i++) {
             if (!Double.isFinite(scores[i])) {
-                throw new IllegalStateException("reward '" + reward + "' returned a non-finite score at index " + i + ": " + scores[i]);
+                throw new IllegalStateException(who + " returned a non-finite score at index " + i + ": " + scores[i]
+                        + "; expected finite scores");
             }
         }
         for (var e : metrics.entrySet()) {
             double[] v = e.getValue();
             for (int i = 0; i < v.length; i++) {
                 if (!Double.isFinite(v[i])) {
-                    throw new IllegalStateException("reward '" + reward + "' returned a non-finite metric '" + e.getKey() + "' at index " + i + ": " + v[i]);
+                    throw new IllegalStateException(who + " returned a non-finite metric '" + e.getKey() + "' at index "
+                            + i + ": " + v[i] + "; expected finite metrics");
                 }
             }
         }

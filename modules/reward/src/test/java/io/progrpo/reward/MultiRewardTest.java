@@ -130,6 +130,12 @@ class MultiRewardTest {
         assertTrue(e.getMessage().contains("'jpeg_compressibility'") && e.getMessage().contains("NaN"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> MultiReward.parseWeights("alignment: lots"));
         assertTrue(e.getMessage().contains("'lots'"), e.getMessage());
+        // Double.parseDouble would read these; a weight is a plain decimal number
+        for (String w : List.of("0x1p3", "1f", "2d", "1e400")) {
+            e = assertThrows(IllegalArgumentException.class, () -> MultiReward.parseWeights("alignment=" + w));
+            assertTrue(e.getMessage().contains("'alignment'"), e.getMessage());
+        }
+        assertEquals(Map.of("alignment", -0.5), MultiReward.parseWeights("alignment=-.5"));
     }
 
     @Test

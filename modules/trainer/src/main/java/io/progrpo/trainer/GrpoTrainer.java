@@ -6,6 +6,7 @@ import io.progrpo.pruning.ExpandAndPruneDriver;
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.RewardFunction;
+import io.progrpo.reward.RewardOutput;
 import io.progrpo.sampler.ClassifierFreeGuidance;
 import io.progrpo.sampler.Sampler;
 import io.progrpo.sampler.SamplingLoop;
@@ -259,7 +260,11 @@ public final class GrpoTrainer implements AutoCloseable {
         List<String> rowPrompts = new ArrayList<>();
         for (String p : prompts) for (int i = 0; i < samplesPerPrompt; i++) rowPrompts.add(p);
         try (Tensor images = sample(plan.evalSampler(), rowPrompts, 20_251_215L)) {
-            return EpochMetrics.mean(evalReward.score(images, rowPrompts).scores());
+            // checked where it enters, as the driver checks the sampling rewards: one finite score per image
+            RewardOutput out = evalReward.score(images, rowPrompts);
+            if (out == null) throw new IllegalStateException("reward '" + evalReward.name() + "' (evaluation) returned null for "
+                    + rowPrompts.size() + " images; expected one finite score per image");
+            return EpochMetrics.mean(out.check(evalReward.name(), "evaluation", rowPrompts.size()).scores());
         }
     }
 

@@ -1,7 +1,10 @@
 package io.progrpo.app.cli;
 
+import io.progrpo.app.distributed.LaunchEnvironment;
 import io.progrpo.sampler.TorchScriptVelocityModel;
 import io.progrpo.sampler.TorchScriptVelocityModel.ReferenceMode;
+import io.progrpo.app.job.JobCheck;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.app.torchscript.TorchScriptModels;
@@ -33,6 +36,10 @@ import java.util.stream.Collectors;
  *
  * <p>Exit status: 0 success; 1 the command failed (as returned by {@link Commands}) or no {@link Commands}
  * implementation is registered; 2 bad usage or bad configuration, with a one-line error naming the field to fix.
+ * The configuration is checked in full before any work starts (and by {@code --dry-run}): the record's field rules,
+ * then what the job would build from it ({@link JobCheck}: samplers, rewards, prompt counts, device, run directory)
+ * and, for {@code train}, the launcher's environment variables. A {@link ConfigException} thrown later still ends as
+ * that one line and status 2.
  *
  * <p>Configuration is resolved as {@code --preset} &lt; {@code --config FILE} &lt; {@code --set key=value} (in the
  * order given) &lt; {@code --out}; see {@link TrainConfig#resolve}.
@@ -50,6 +57,8 @@ public final class Main implements Callable<Integer> {
     public static final String CONFIG_FILE_NAME = "config.json";
 
     private static volatile Commands registered;
+    /** The environment the checks read; tests replace it (System.getenv cannot be changed in-process). */
+    static volatile Map<String, String> environment;
 
     @Spec
     CommandSpec spec;
@@ -70,7 +79,31 @@ public final class Main implements Callable<Integer> {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            ConfigException ce = configCause(e);
+            if (ce == null) throw e;  // a bug, not an input: picocli prints the stack trace, status 1
+            line.getErr().println(configError(ce));
+            line.getErr().flush();
+            return EXIT_USAGE;
+        });
         return cl;
+    }
+
+    private static ConfigException configCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConfigException ce) return ce;
+        }
+        return null;
+    }
+
+    /** The one line a configuration error prints: {@code config error (FIELD): message}. */
+    static String configError(ConfigException e) {
+        return "config error (" + e.field() + "): " + e.getMessage();
+    }
+
+    static Map<String, String> environment() {
+        Map<String, String> env = environment;
+        return env != null ? env : System.getenv();
     }
 
     @Override
@@ -132,7 +165,8 @@ public final class Main implements Callable<Integer> {
         try {
             c = resolve.get();
         } catch (ConfigException e) {
-            spec.commandLine().getErr().println("config error (" + e.field() + "): " + e.getMessage());
+            spec.commandLine().getErr().println(configError(e));
+            spec.commandLine().getErr().flush();
             return EXIT_USAGE;
         }
         return action.apply(c);
@@ -156,9 +190,14 @@ public final class Main implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            return withConfig(spec, () -> cfg.resolve(null), c -> {
+            return withConfig(spec, () -> {
+                TrainConfig c = cfg.resolve(null);
+                JobCheck.embeddedJob(c, true);
+                LaunchEnvironment.check(c, environment(), false);
+                return c;
+            }, c -> {
                 if (dryRun) {
-                    spec.commandLine().getOut().print(c.describe());
+                    spec.commandLine().getOut().print(Jobs.describe(c));
                     spec.commandLine().getOut().flush();
                     return 0;
                 }
@@ -257,10 +296,15 @@ public final class Main implements Callable<Integer> {
                 err.println("error: " + e.getMessage());
                 return EXIT_USAGE;
             }
-            return withConfig(spec, () -> cfg.resolve(null), c -> {
+            return withConfig(spec, () -> {
+                TrainConfig c = cfg.resolve(null);
+                JobCheck.torchScriptJob(c);
+                LaunchEnvironment.check(c, environment(), true);
+                return c;
+            }, c -> {
                 if (dryRun) {
                     PrintWriter out = spec.commandLine().getOut();
-                    out.print(c.describe());
+                    out.print(Jobs.describe(c));
                     out.print(describe(models));
                     out.flush();
                     return 0;
@@ -390,7 +434,11 @@ public final class Main implements Callable<Integer> {
                 return EXIT_USAGE;
             }
             Path own = checkpoint.resolve(CONFIG_FILE_NAME);
-            return withConfig(spec, () -> cfg.resolve(Files.isRegularFile(own) ? own : null), c -> {
+            return withConfig(spec, () -> {
+                TrainConfig c = cfg.resolve(Files.isRegularFile(own) ? own : null);
+                JobCheck.embeddedJob(c, false);
+                return c;
+            }, c -> {
                 Commands impl = commands(spec.commandLine().getErr());
                 return impl == null ? EXIT_FAILURE : impl.eval(c, checkpoint);
             });

@@ -1,5 +1,6 @@
 package io.progrpo.app.job;
 
+import io.progrpo.app.job.JobCheck;
 import io.progrpo.sampler.Decoder;
 import io.progrpo.trainer.GroupAdvantages;
 import io.progrpo.trainer.GrpoTrainer;
@@ -70,73 +71,63 @@ public final class Jobs {
                 m.isDiffusion() ? Parameterization.EPSILON : Parameterization.VELOCITY);
     }
 
+    /** The pretraining of the base model; {@code pretrainSteps} must be >= 1 here (0 skips pretraining). */
     public static PretrainOptions pretrainOptions(TrainConfig c) {
         return PretrainOptions.DEFAULTS.withSteps(c.pretrainSteps()).withWarmupSteps(Math.min(100, Math.max(1, c.pretrainSteps() / 10)));
     }
 
-    /** The base model of the method's kind, pretrained on the train prompts (cached). */
+    /**
+     * The base model of the method's kind, pretrained on the train prompts (cached); with {@code pretrainSteps = 0}
+     * the freshly initialised model (seeded like pretraining), without pretraining or cache.
+     */
     public static WorldModel baseModel(TrainConfig c, Method m, EmbeddedWorld world, Consumer<String> log) {
-        WorldModel base = BaseModels.loadOrPretrain(cacheDir(), modelConfig(c, m), pretrainOptions(c), world.split().train(), log);
+        WorldModel base;
+        if (c.pretrainSteps() == 0) {
+            base = new WorldModel(modelConfig(c, m), PretrainOptions.DEFAULTS.seed());
+            if (log != null) log.accept("pretrainSteps = 0: training the freshly initialised base model (no pretraining)");
+        } else {
+            base = BaseModels.loadOrPretrain(cacheDir(), modelConfig(c, m), pretrainOptions(c), world.split().train(), log);
+        }
         Device d = Device.parse(c.device());
         DType dt = c.modelDtype().equals("bfloat16") ? DType.BFLOAT16 : DType.FLOAT32;
         if (!d.equals(Device.CPU) || dt != DType.FLOAT32) base.to(d, dt);
         return base;
     }
 
+    /**
+     * The method's sampler, evaluation sampler, schedule and subset strategy. Pure Java (nothing native), so
+     * {@link JobCheck} builds it too before a job starts.
+     */
     public static GrpoTrainer.Plan plan(TrainConfig c) {
         Method m = Method.byName(c.method());
-        int t = c.samplerSteps();
-        Sampler sampler;
-        Sampler eval;
-        if (m.isDiffusion()) {
-            sampler = new DdimSampler(BetaSchedule.stableDiffusion(), t, c.eta());
-            eval = new DdimSampler(BetaSchedule.stableDiffusion(), c.evalSteps(), 0.0);
-        } else {
-            sampler = new FlowSdeSampler(t, c.shift(), c.noiseLevel());
-            eval = FlowSdeSampler.ode(c.evalSteps(), c.shift());
-        }
-        PruneSchedule schedule = switch (m) {
-            case FLOW_GRPO, DANCE_GRPO -> PruneSchedule.none(c.groupSize(), t);
-            case STATIC_OVF, UNIFORM_SUBSAMPLE -> PruneSchedule.staticOvf(c.groupSize(), c.subsetSize(), t);
-            case PRO_GRPO, PRO_GRPO_FLASH -> parseSchedule(c.pruneSchedule(), t);
-        };
         SubsetStrategy strategy = SubsetStrategy.byName(m == Method.UNIFORM_SUBSAMPLE ? "uniform" : "ovf");
-        return new GrpoTrainer.Plan(m, sampler, eval, schedule, strategy, m == Method.DANCE_GRPO);
+        return new GrpoTrainer.Plan(m, trainSampler(c), evalSampler(c), c.samplingSchedule(), strategy, m == Method.DANCE_GRPO);
     }
 
-    /** A preset name of {@link PruneSchedule}, or a spec "G_max>size@step>size@step..." (e.g. "48>24@5>12@7"). */
-    public static PruneSchedule parseSchedule(String spec, int totalSteps) {
-        String s = spec.strip();
-        if (!s.contains(">")) {
-            PruneSchedule p = PruneSchedule.preset(s);
-            if (p.totalSteps() != totalSteps) {
-                throw new IllegalArgumentException("prune schedule preset '" + s + "' is for " + p.totalSteps()
-                        + " steps, but samplerSteps is " + totalSteps + "; write it as a spec such as 48>24@5>12@7");
-            }
-            return p;
-        }
-        String[] parts = s.split(">");
-        try {
-            int g = Integer.parseInt(parts[0].strip());
-            int[] sizes = new int[parts.length - 1];
-            int[] steps = new int[parts.length - 1];
-            for (int i = 1; i < parts.length; i++) {
-                String[] kv = parts[i].split("@");
-                if (kv.length != 2) throw new IllegalArgumentException("expected size@step, got '" + parts[i] + "'");
-                sizes[i - 1] = Integer.parseInt(kv[0].strip());
-                steps[i - 1] = Integer.parseInt(kv[1].strip());
-            }
-            return new PruneSchedule(g, steps, sizes, totalSteps, "ovf");
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("pruneSchedule '" + spec + "' is not of the form G_max>size@step>... (e.g. 48>24@5>12@7)", e);
-        }
+    /** The diffusion methods' beta schedule (Stable Diffusion 1.x, 1000 training timesteps). */
+    static BetaSchedule betaSchedule() {
+        return BetaSchedule.stableDiffusion();
+    }
+
+    /** The stochastic sampler of training: DDIM-eta for diffusion methods, the flow SDE otherwise. */
+    static Sampler trainSampler(TrainConfig c) {
+        return Method.byName(c.method()).isDiffusion()
+                ? new DdimSampler(betaSchedule(), c.samplerSteps(), c.eta())
+                : new FlowSdeSampler(c.samplerSteps(), c.shift(), c.noiseLevel());
+    }
+
+    /** The deterministic sampler of evaluation: DDIM eta = 0, or the flow ODE. */
+    static Sampler evalSampler(TrainConfig c) {
+        return Method.byName(c.method()).isDiffusion()
+                ? new DdimSampler(betaSchedule(), c.evalSteps(), 0.0)
+                : FlowSdeSampler.ode(c.evalSteps(), c.shift());
     }
 
     /** The configured reward (one or several, weighted) as one RewardFunction; group ids follow the prompts. */
     public static RewardFunction reward(TrainConfig c) {
         MultiReward.Aggregation agg = c.rewardAggregation().equals("advantage-sum")
                 ? MultiReward.Aggregation.ADVANTAGE_SUM : MultiReward.Aggregation.WEIGHTED_SUM;
-        MultiReward multi = MultiReward.parse(c.reward(), agg);
+        MultiReward multi = MultiReward.of(TrainConfig.parseRewardSpec(c.reward()), agg);
         return new RewardFunction() {
             @Override
             public String name() {
@@ -164,15 +155,28 @@ public final class Jobs {
                 Device.parse(c.device()));
     }
 
+    /**
+     * Builds the job after {@link JobCheck#embeddedJob}: a value the job cannot take is a {@link
+     * io.progrpo.trainer.config.ConfigException} before anything is built.
+     */
     public static Job build(TrainConfig c, Consumer<String> log) {
+        JobCheck.embeddedJob(c, false);
         Method m = Method.byName(c.method());
         EmbeddedWorld world = new EmbeddedWorld(c.imageSize());
         GrpoTrainer.Plan plan = plan(c);
         RewardFunction reward = reward(c);
         WorldModel policy = baseModel(c, m, world, log);
-        WorldModel reference = c.beta() > 0 ? baseModel(c, m, world, log) : null;
-        GrpoTrainer trainer = new GrpoTrainer(settings(c), plan, policy, reference, world, reward, decoder());
-        return new Job(c, world, policy, reference, trainer, reward);
+        WorldModel reference = null;
+        try {
+            reference = c.beta() > 0 ? baseModel(c, m, world, log) : null;
+            GrpoTrainer trainer = new GrpoTrainer(settings(c), plan, policy, reference, world, reward, decoder());
+            return new Job(c, world, policy, reference, trainer, reward);
+        } catch (RuntimeException | Error e) {
+            // what was built so far is freed here, not left to the leak safety net
+            policy.close();
+            if (reference != null) reference.close();
+            throw e;
+        }
     }
 
     /**
@@ -180,7 +184,7 @@ public final class Jobs {
      * sampling with pruning, and the previews that replace full chains.
      */
     public static String describe(TrainConfig c) {
-        PruneSchedule s = plan(c).schedule();
+        PruneSchedule s = c.samplingSchedule();
         int cfgFactor = c.guidanceScale() == 1 ? 1 : 2;
         return c.describe().stripTrailing() + String.format(java.util.Locale.ROOT,
                 "%n  sampling NFE / epoch (this schedule) %,d%n  schedule                             %s%n",

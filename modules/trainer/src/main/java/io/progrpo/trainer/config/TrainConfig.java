@@ -1,26 +1,20 @@
 package io.progrpo.trainer.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.progrpo.pruning.PruneSchedule;
 
-import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,7 +27,10 @@ import java.util.regex.Pattern;
  * {@code pruneSchedule}) never trips over an intermediate state.
  *
  * <p>Every validation failure is a {@link ConfigException} whose one-line message names the field, the expectation
- * and the value received.
+ * and the value received. Values from outside are read strictly (see {@link #resolve}): one JSON object per file, each
+ * field once, integers that fit their type, plain decimal numbers. What only the job can check (reward names in the
+ * registry, devices, the sampler's float32 grid, the world's prompt counts) is checked by
+ * {@code io.progrpo.app.job.JobCheck} before anything is built.
  *
  * @param method            training method: {@code flow-grpo} (GRPO over the full group of G), {@code dance-grpo}
  *                          (GRPO with DanceGRPO's choices: shared initial noise, gradient through the unconditional
@@ -47,17 +44,18 @@ import java.util.regex.Pattern;
  * @param groupSize         G: the group size sampled per prompt; for {@code pro-grpo*} this is G_max, the expanded
  *                          group at step 0, and must equal the first size of {@code pruneSchedule}
  * @param subsetSize        k: trajectories kept per group by {@code static-ovf} and {@code uniform-subsample}
- *                          (ignored by the other methods); at most {@code groupSize}
+ *                          (ignored by the other methods); below {@code groupSize} for those two methods
  * @param pruneSchedule     the expand-and-prune funnel for {@code pro-grpo*}: a spec {@code G_max>size@step>...}
  *                          such as {@code 48>24@5>12@7} (step = number of sampler steps already taken) or a preset
  *                          name known to {@code io.progrpo.pruning.PruneSchedule}; {@code none} for the other methods
- * @param samplerSteps      T: stochastic sampler steps per training trajectory
- * @param evalSteps         deterministic (ODE / DDIM eta = 0) steps per evaluation sample
+ * @param samplerSteps      T: stochastic sampler steps per training trajectory, 2 to {@link #MAX_STEPS}
+ * @param evalSteps         deterministic (ODE / DDIM eta = 0) steps per evaluation sample, 1 to {@link #MAX_STEPS}
  * @param noiseLevel        a: the flow SDE noise level, std_t = a * sqrt(sigma / (1 - sigma))
  * @param shift             timestep shift k of the sigma grid, shift(s) = k s / (1 + (k - 1) s); 1.0 = no shift
- * @param eta               DDIM eta of the diffusion sampler (1.0 = DDPM-like noise, 0 = deterministic)
+ * @param eta               DDIM eta of the diffusion sampler (1.0 = DDPM-like noise, 0 = deterministic); in (0, 1] for
+ *                          {@code dance-grpo} (0 leaves nothing stochastic to train, above 1 the DDIM step is undefined)
  * @param guidanceScale     classifier-free guidance weight w, v = v_uncond + w (v_cond - v_uncond); 1.0 = no CFG
- *                          (one model evaluation per step instead of two)
+ *                          (one model evaluation per step instead of two); at least 1
  * @param detachUncond      at training time, recompute the unconditional CFG branch without gradient (Flow-GRPO)
  *                          instead of with gradient (DanceGRPO)
  * @param trainStepFraction fraction of the T - 1 stochastic steps whose transitions are trained, in (0, 1];
@@ -85,10 +83,13 @@ import java.util.regex.Pattern;
  * @param device            {@code cpu}, {@code cuda} or {@code cuda:N}
  * @param modelDtype        parameter dtype of the generator: {@code float32} or {@code bfloat16} (sampler steps are
  *                          always computed in float32)
- * @param imageSize         side of the square images of the demo world, in pixels
- * @param modelWidth        base channel count of the demo world's velocity model
- * @param pretrainSteps     optimizer steps of flow-matching pretraining for the base model; 0 = load or skip
- * @param asyncReward       score rewards on a separate thread while the next group samples
+ * @param imageSize         side of the square images of the demo world, in pixels: even and at least 8 (the renderer
+ *                          draws at least 8 x 8, the model pools by 2)
+ * @param modelWidth        base channel count of the demo world's velocity model: a multiple of 4 (GroupNorm groups)
+ * @param pretrainSteps     optimizer steps of flow-matching pretraining for the base model (cached by its settings);
+ *                          0 = no pretraining: train the freshly initialised model
+ * @param asyncReward       reserved: score rewards on a separate thread while the next group samples (the trainer does
+ *                          not read it yet; rewards run on the sampling thread)
  */
 public record TrainConfig(
         String method,
@@ -145,67 +146,95 @@ public record TrainConfig(
     /** The {@code pruneSchedule} value of methods that do not prune. */
     public static final String NO_PRUNING = "none";
 
-    private static final Pattern SCHEDULE_SPEC = Pattern.compile("(\\d+)((?:>\\d+@\\d+)+)");
-    private static final Pattern SCHEDULE_STAGE = Pattern.compile(">(\\d+)@(\\d+)");
-    private static final Pattern SCHEDULE_NAME = Pattern.compile("[a-z][a-z0-9_-]*");
-    private static final Pattern REWARD_TERM = Pattern.compile("([a-z][a-z0-9_-]*)(?::([^,:]+))?");
-    private static final Pattern DEVICE = Pattern.compile("cpu|cuda(?::\\d+)?");
+    /**
+     * The most sampler steps a run may take (training or evaluation): far beyond any sampler in use (Flow-GRPO 10 and
+     * 40, DanceGRPO 50), and a bound on the per-step arrays the samplers allocate.
+     */
+    public static final int MAX_STEPS = 100_000;
+
+    private static final Pattern DEVICE = Pattern.compile("cpu|cuda(?::([0-9]+))?");
 
     private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** Validates every field; see the record's parameter documentation for the meaning of each. */
     public TrainConfig {
-        oneOf("method", method, METHODS);
-        positive("epochs", epochs);
-        positive("groupsPerEpoch", groupsPerEpoch);
-        atLeast("groupSize", groupSize, 2, "a group needs two samples for a reward std");
-        atLeast("subsetSize", subsetSize, 2, "a subset needs two samples for a reward std");
-        if (SUBSET_METHODS.contains(method) && subsetSize > groupSize) {
-            throw new ConfigException("subsetSize", "subsetSize must be <= groupSize (" + groupSize
-                    + ") for method " + method + ", got " + subsetSize);
+        FieldChecks.oneOf("method", method, METHODS);
+        FieldChecks.positive("epochs", epochs);
+        FieldChecks.positive("groupsPerEpoch", groupsPerEpoch);
+        FieldChecks.atLeast("groupSize", groupSize, 2, "a group needs two samples for a reward std");
+        if ((long) groupsPerEpoch * groupSize > Integer.MAX_VALUE) {
+            throw new ConfigException("groupSize", "groupsPerEpoch x groupSize (the rows sampled per epoch) must be at most "
+                    + Integer.MAX_VALUE + ", got " + groupsPerEpoch + " x " + groupSize + " = " + (long) groupsPerEpoch * groupSize);
         }
-        atLeast("samplerSteps", samplerSteps, 2, "one stochastic step to train and one to finish");
-        positive("evalSteps", evalSteps);
-        nonNull("pruneSchedule", pruneSchedule);
-        validateSchedule(method, pruneSchedule, groupSize, samplerSteps);
-        positiveFinite("noiseLevel", noiseLevel);
-        positiveFinite("shift", shift);
-        nonNegativeFinite("eta", eta);
-        nonNegativeFinite("guidanceScale", guidanceScale);
+        FieldChecks.atLeast("subsetSize", subsetSize, 2, "a subset needs two samples for a reward std");
+        if (SUBSET_METHODS.contains(method) && subsetSize >= groupSize) {
+            throw new ConfigException("subsetSize", "subsetSize must be < groupSize (" + groupSize + ") for method "
+                    + method + " (it trains k of the G sampled; k = G is flow-grpo), got " + subsetSize);
+        }
+        FieldChecks.atLeast("samplerSteps", samplerSteps, 2, "one stochastic step to train and one to finish");
+        FieldChecks.positive("evalSteps", evalSteps);
+        FieldChecks.atMost("samplerSteps", samplerSteps, MAX_STEPS);
+        FieldChecks.atMost("evalSteps", evalSteps, MAX_STEPS);
+        FieldChecks.nonNull("pruneSchedule", pruneSchedule);
+        FieldChecks.pruneSchedule(method, pruneSchedule, groupSize, samplerSteps);
+        FieldChecks.positiveFinite("noiseLevel", noiseLevel);
+        FieldChecks.positiveFinite("shift", shift);
+        FieldChecks.nonNegativeFinite("eta", eta);
+        if (method.equals("dance-grpo") && !(eta > 0 && eta <= 1)) {
+            throw new ConfigException("eta", "eta must be in (0, 1] for method dance-grpo (0 makes every DDIM step "
+                    + "deterministic, leaving nothing to train; above 1 sqrt(1 - alphabar' - sigma_t^2) is undefined), got " + eta);
+        }
+        if (!(guidanceScale >= 1 && Double.isFinite(guidanceScale))) {
+            throw new ConfigException("guidanceScale", "guidanceScale must be a finite number >= 1 (1 = no guidance), got "
+                    + guidanceScale);
+        }
         if (!(trainStepFraction > 0 && trainStepFraction <= 1)) {
-            throw new ConfigException("trainStepFraction",
-                    "trainStepFraction must be in (0, 1], got " + trainStepFraction);
+            throw new ConfigException("trainStepFraction", "trainStepFraction must be in (0, 1], got " + trainStepFraction);
         }
         if (!(clipRange > 0 && clipRange < 1)) {
             throw new ConfigException("clipRange", "clipRange must be in (0, 1), got " + clipRange);
         }
-        positiveFinite("advClip", advClip);
-        oneOf("stdMode", stdMode, List.of("group", "global"));
-        nonNegativeFinite("beta", beta);
-        positiveFinite("lr", lr);
-        unitInterval("beta1", beta1);
-        unitInterval("beta2", beta2);
-        nonNegativeFinite("weightDecay", weightDecay);
-        nonNegativeFinite("gradClip", gradClip);
-        positive("microBatch", microBatch);
-        parseRewardSpec(reward);
-        oneOf("rewardAggregation", rewardAggregation, List.of("weighted-sum", "advantage-sum"));
-        atLeast("evalEvery", evalEvery, 0, "0 = only after the last epoch");
-        atLeast("evalPrompts", evalPrompts, 0, "0 = all held-out prompts");
-        atLeast("checkpointEvery", checkpointEvery, 0, "0 = no checkpoints");
-        nonNull("outDir", outDir);
-        if (outDir.isBlank()) {
-            throw new ConfigException("outDir", "outDir must be a directory path, got an empty string");
+        FieldChecks.positiveFinite("advClip", advClip);
+        FieldChecks.oneOf("stdMode", stdMode, List.of("group", "global"));
+        FieldChecks.nonNegativeFinite("beta", beta);
+        FieldChecks.positiveFinite("lr", lr);
+        FieldChecks.unitInterval("beta1", beta1);
+        FieldChecks.unitInterval("beta2", beta2);
+        FieldChecks.nonNegativeFinite("weightDecay", weightDecay);
+        FieldChecks.nonNegativeFinite("gradClip", gradClip);
+        FieldChecks.positive("microBatch", microBatch);
+        FieldChecks.rewardSpec(reward);
+        FieldChecks.oneOf("rewardAggregation", rewardAggregation, List.of("weighted-sum", "advantage-sum"));
+        FieldChecks.atLeast("evalEvery", evalEvery, 0, "0 = only after the last epoch");
+        FieldChecks.atLeast("evalPrompts", evalPrompts, 0, "0 = all held-out prompts");
+        FieldChecks.atLeast("checkpointEvery", checkpointEvery, 0, "0 = no checkpoints");
+        FieldChecks.nonNull("outDir", outDir);
+        if (outDir.isBlank()) throw new ConfigException("outDir", "outDir must be a directory path, got an empty string");
+        try {
+            Path.of(outDir);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException("outDir", "outDir must be a valid directory path, got '" + outDir + "' (" + e.getReason() + ")");
         }
-        nonNull("device", device);
-        if (!DEVICE.matcher(device).matches()) {
-            throw new ConfigException("device", "device must be cpu, cuda or cuda:N, got '" + device + "'");
+        FieldChecks.nonNull("device", device);
+        Matcher dm = DEVICE.matcher(device);
+        if (!dm.matches()) throw new ConfigException("device", "device must be cpu, cuda or cuda:N, got '" + device + "'");
+        try {
+            if (dm.group(1) != null) Integer.parseInt(dm.group(1));
+        } catch (NumberFormatException e) {
+            throw new ConfigException("device", "device index in '" + device + "' must be an int (at most "
+                    + Integer.MAX_VALUE + "), got " + dm.group(1));
         }
-        oneOf("modelDtype", modelDtype, List.of("float32", "bfloat16"));
-        atLeast("imageSize", imageSize, 4, "the demo model downsamples twice");
-        atLeast("modelWidth", modelWidth, 4, "group norm needs channels to group");
-        atLeast("pretrainSteps", pretrainSteps, 0, "0 = load an existing base model or skip pretraining");
+        FieldChecks.oneOf("modelDtype", modelDtype, List.of("float32", "bfloat16"));
+        if (imageSize < 8 || imageSize % 2 != 0) {
+            throw new ConfigException("imageSize", "imageSize must be even and >= 8 (the demo world renders at least 8 x 8 "
+                    + "and its model pools by 2), got " + imageSize);
+        }
+        if (modelWidth < 4 || modelWidth % 4 != 0) {
+            throw new ConfigException("modelWidth", "modelWidth must be a positive multiple of 4 (the demo model's "
+                    + "GroupNorm groups), got " + modelWidth);
+        }
+        FieldChecks.atLeast("pretrainSteps", pretrainSteps, 0, "0 = no pretraining");
     }
 
     // ---------------------------------------------------------------- defaults and presets
@@ -224,46 +253,9 @@ public record TrainConfig(
                 16, 32, 400, false);
     }
 
-    private static final Map<String, Map<String, Object>> PRESETS = buildPresets();
-
-    private static Map<String, Map<String, Object>> buildPresets() {
-        Map<String, Map<String, Object>> p = new LinkedHashMap<>();
-        p.put("flow-grpo", ordered("method", "flow-grpo", "groupSize", 24, "pruneSchedule", NO_PRUNING,
-                "outDir", "runs/flow-grpo"));
-        // DanceGRPO on the demo world: 20 steps instead of the paper's 50 (the demo model is small), G = 16, no KL,
-        // gradient through the unconditional branch.
-        p.put("dance-grpo", ordered("method", "dance-grpo", "groupSize", 16, "samplerSteps", 20, "eta", 1.0,
-                "beta", 0.0, "detachUncond", false, "pruneSchedule", NO_PRUNING, "outDir", "runs/dance-grpo"));
-        p.put("uniform-subsample", ordered("method", "uniform-subsample", "groupSize", 24, "subsetSize", 12,
-                "pruneSchedule", NO_PRUNING, "outDir", "runs/uniform-subsample"));
-        p.put("static-ovf", ordered("method", "static-ovf", "groupSize", 24, "subsetSize", 12,
-                "pruneSchedule", NO_PRUNING, "outDir", "runs/static-ovf"));
-        p.put("pro-grpo", ordered("method", "pro-grpo", "groupSize", 48, "pruneSchedule", "48>24@5>12@7",
-                "outDir", "runs/pro-grpo"));
-        p.put("pro-grpo-flash", ordered("method", "pro-grpo-flash", "groupSize", 24,
-                "pruneSchedule", "24>16@5>12@7", "outDir", "runs/pro-grpo-flash"));
-        // Overlays: change budget or sampler setting, keep the method.
-        p.put("paper-flow", ordered("samplerSteps", 10, "evalSteps", 40, "shift", 3.0, "beta", 0.01));
-        // microBatch 108 = a pruned group's 12 survivors x 9 trained steps in one forward (flow-grpo's 24 x 9 in two):
-        // the small demo model costs per call more than per row (docs/benchmarks.md, "Pipeline side by side")
-        p.put("demo", ordered("epochs", 12, "groupsPerEpoch", 8, "evalEvery", 3, "evalPrompts", 24, "checkpointEvery", 6,
-                "pretrainSteps", 120, "evalSteps", 10, "microBatch", 108));
-        p.put("quick", ordered("epochs", 1, "groupsPerEpoch", 1, "evalEvery", 1, "evalPrompts", 4,
-                "checkpointEvery", 1, "pretrainSteps", 30, "modelWidth", 16, "evalSteps", 6));
-        return Collections.unmodifiableMap(p);
-    }
-
-    private static Map<String, Object> ordered(Object... kv) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put((String) kv[i], kv[i + 1]);
-        }
-        return Collections.unmodifiableMap(m);
-    }
-
     /** @return every preset name: the methods first, then the overlays */
     public static List<String> listPresets() {
-        return List.copyOf(PRESETS.keySet());
+        return List.copyOf(Presets.ALL.keySet());
     }
 
     /**
@@ -272,10 +264,10 @@ public record TrainConfig(
      * @throws ConfigException naming the preset when it does not exist
      */
     public static Map<String, Object> presetDifferences(String name) {
-        Map<String, Object> diff = PRESETS.get(name);
+        Map<String, Object> diff = Presets.ALL.get(name);
         if (diff == null) {
             throw new ConfigException("preset", "unknown preset '" + name + "'; valid presets: "
-                    + String.join(", ", PRESETS.keySet()));
+                    + String.join(", ", Presets.ALL.keySet()));
         }
         return diff;
     }
@@ -287,22 +279,18 @@ public record TrainConfig(
      * @throws ConfigException naming the unknown preset
      */
     public static TrainConfig preset(String spec) {
-        return defaults().with(presetOverrides(spec), "preset " + spec);
-    }
-
-    private static Map<String, Object> presetOverrides(String spec) {
-        Objects.requireNonNull(spec, "preset");
-        Map<String, Object> merged = new LinkedHashMap<>();
-        for (String name : spec.split("\\+")) {
-            merged.putAll(presetDifferences(name.trim()));
-        }
-        return merged;
+        return defaults().with(Presets.overrides(spec), "preset " + spec);
     }
 
     // ---------------------------------------------------------------- overrides
 
     /**
      * The full resolution: preset &lt; file &lt; {@code key=value} strings, validated once at the end.
+     *
+     * <p>The file holds one JSON object and nothing after it; a field given twice, a value of the wrong JSON type, an
+     * integer that does not fit the field (3000000000 or 2.5 for an int) are errors. {@code key=value} values are
+     * parsed by the field's type: integers in ASCII digits within the type's range, plain decimal numbers (no hex,
+     * no suffix, no NaN or Infinity), booleans {@code true} or {@code false}.
      *
      * @param presetSpec preset name(s) joined by {@code +}; null = {@link #defaults()}
      * @param jsonFile   JSON object of overrides; null = none
@@ -311,15 +299,9 @@ public record TrainConfig(
      */
     public static TrainConfig resolve(String presetSpec, Path jsonFile, List<String> sets) {
         Map<String, Object> values = defaults().toMap();
-        if (presetSpec != null) {
-            values.putAll(presetOverrides(presetSpec));
-        }
-        if (jsonFile != null) {
-            putAllTyped(values, readJsonFile(jsonFile), "file " + jsonFile);
-        }
-        if (sets != null) {
-            putAllTyped(values, parseSets(sets), "--set");
-        }
+        if (presetSpec != null) values.putAll(Presets.overrides(presetSpec));
+        if (jsonFile != null) putAllTyped(values, ConfigSources.readJsonFile(jsonFile), "file " + jsonFile);
+        if (sets != null) putAllTyped(values, ConfigSources.parseSets(sets), "--set");
         return fromMap(values);
     }
 
@@ -337,13 +319,13 @@ public record TrainConfig(
 
     /** This configuration with {@code key=value} overrides applied, as from the CLI's {@code --set}. */
     public TrainConfig withSets(List<String> sets) {
-        return with(parseSets(sets), "--set");
+        return with(ConfigSources.parseSets(sets), "--set");
     }
 
     /** This configuration with the fields of a JSON object applied; see {@link #resolve}. */
     public TrainConfig withJson(String json, String source) {
         Map<String, Object> values = toMap();
-        putAllTyped(values, parseJsonObject(json, source), source);
+        putAllTyped(values, ConfigSources.parseJsonObject(json, source), source);
         return fromMap(values);
     }
 
@@ -355,7 +337,7 @@ public record TrainConfig(
     /** Reads a JSON object of fields (as written by {@link #toJson()}) over {@link #defaults()}. */
     public static TrainConfig fromJsonFile(Path file) {
         Map<String, Object> values = defaults().toMap();
-        putAllTyped(values, readJsonFile(file), "file " + file);
+        putAllTyped(values, ConfigSources.readJsonFile(file), "file " + file);
         return fromMap(values);
     }
 
@@ -386,136 +368,21 @@ public record TrainConfig(
         return COMPONENTS.stream().map(RecordComponent::getName).toList();
     }
 
-    private static Map<String, Object> parseSets(List<String> sets) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (String s : sets) {
-            int eq = s == null ? -1 : s.indexOf('=');
-            if (eq <= 0) {
-                throw new ConfigException("--set", "--set expects key=value, got '" + s + "'");
-            }
-            m.put(s.substring(0, eq).trim(), s.substring(eq + 1).trim());
-        }
-        return m;
-    }
-
-    private static Map<String, Object> readJsonFile(Path file) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (IOException e) {
-            throw new ConfigException("file " + file, "cannot read config file " + file + ": " + e, e);
-        }
-        return parseJsonObject(text, "file " + file);
-    }
-
-    private static Map<String, Object> parseJsonObject(String json, String source) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(source, "malformed JSON in " + source + ": "
-                    + e.getOriginalMessage().replace('\n', ' ')
-                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr()), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new ConfigException(source, source + " must hold a JSON object of config fields, got "
-                    + (root == null ? "nothing" : root.getNodeType().toString().toLowerCase(Locale.ROOT)));
-        }
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            m.put(e.getKey(), e.getValue());
-        }
-        return m;
-    }
-
     private static void putAllTyped(Map<String, Object> values, Map<String, ?> overrides, String source) {
         for (Map.Entry<String, ?> e : overrides.entrySet()) {
             RecordComponent c = component(e.getKey(), source);
-            values.put(c.getName(), convert(c, e.getValue(), source));
+            values.put(c.getName(), ConfigSources.convert(c, e.getValue(), source));
         }
     }
 
     private static RecordComponent component(String name, String source) {
         for (RecordComponent c : COMPONENTS) {
-            if (c.getName().equals(name)) {
-                return c;
-            }
+            if (c.getName().equals(name)) return c;
         }
-        String hint = closestField(name);
+        String hint = ConfigSources.closestField(name, fieldNames());
         throw new ConfigException(name, "unknown config field '" + name + "' in " + source
                 + (hint == null ? "" : " (did you mean '" + hint + "'?)")
                 + "; valid fields: " + String.join(", ", fieldNames()));
-    }
-
-    /** Converts a JSON node, a string or an already typed value to the field's Java type; strict about types. */
-    private static Object convert(RecordComponent c, Object raw, String source) {
-        Class<?> type = c.getType();
-        String name = c.getName();
-        if (raw instanceof JsonNode node) {
-            if (type == String.class && node.isTextual()) {
-                return node.textValue();
-            }
-            if (type == boolean.class && node.isBoolean()) {
-                return node.booleanValue();
-            }
-            if (type == int.class && node.isIntegralNumber() && node.canConvertToInt()) {
-                return node.intValue();
-            }
-            if (type == long.class && node.isIntegralNumber() && node.canConvertToLong()) {
-                return node.longValue();
-            }
-            if (type == double.class && node.isNumber()) {
-                return node.doubleValue();
-            }
-            throw wrongType(name, type, node.toString(), source);
-        }
-        if (raw instanceof String s) {
-            try {
-                if (type == String.class) {
-                    return s;
-                } else if (type == int.class) {
-                    return Integer.parseInt(s);
-                } else if (type == long.class) {
-                    return Long.parseLong(s);
-                } else if (type == double.class) {
-                    return Double.parseDouble(s);
-                } else if (type == boolean.class) {
-                    if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) {
-                        return Boolean.parseBoolean(s);
-                    }
-                }
-            } catch (NumberFormatException ignored) {
-                // reported below with the field and the expected type
-            }
-            throw wrongType(name, type, "'" + s + "'", source);
-        }
-        Object boxed = raw;
-        if (type == int.class && raw instanceof Integer
-                || type == long.class && (raw instanceof Long || raw instanceof Integer)
-                || type == double.class && raw instanceof Number
-                || type == boolean.class && raw instanceof Boolean) {
-            if (type == long.class) {
-                boxed = ((Number) raw).longValue();
-            } else if (type == double.class) {
-                boxed = ((Number) raw).doubleValue();
-            }
-            return boxed;
-        }
-        throw wrongType(name, type, String.valueOf(raw), source);
-    }
-
-    private static ConfigException wrongType(String field, Class<?> type, String value, String source) {
-        String expected = switch (type.getName()) {
-            case "int" -> "an integer (int)";
-            case "long" -> "an integer (long)";
-            case "double" -> "a number";
-            case "boolean" -> "true or false";
-            default -> "a string";
-        };
-        return new ConfigException(field, "config field '" + field + "' in " + source + " expects " + expected
-                + ", got " + value);
     }
 
     private static TrainConfig fromMap(Map<String, Object> values) {
@@ -530,45 +397,11 @@ public record TrainConfig(
             Constructor<TrainConfig> ctor = TrainConfig.class.getDeclaredConstructor(types);
             return ctor.newInstance(args);
         } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
+            if (e.getCause() instanceof RuntimeException r) throw r;
             throw new IllegalStateException(e.getCause());
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("cannot build TrainConfig: " + e, e);
         }
-    }
-
-    private static String closestField(String name) {
-        String best = null;
-        int bestDistance = Integer.MAX_VALUE;
-        for (String f : fieldNames()) {
-            int d = editDistance(name.toLowerCase(Locale.ROOT), f.toLowerCase(Locale.ROOT));
-            if (d < bestDistance) {
-                bestDistance = d;
-                best = f;
-            }
-        }
-        return bestDistance <= Math.max(2, name.length() / 3) ? best : null;
-    }
-
-    private static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
     }
 
     // ---------------------------------------------------------------- derived values
@@ -584,24 +417,18 @@ public record TrainConfig(
     }
 
     /**
-     * The group size that reaches training: k for the subset methods, the last funnel size for a pruning spec,
-     * G otherwise.
-     *
-     * @throws IllegalStateException when the schedule is a preset name only {@code PruneSchedule} can resolve
+     * The sampling schedule this method runs: the {@code pruneSchedule} funnel (spec or preset name) for
+     * {@code pro-grpo*}, static OVF at step T (k of G) for the subset methods, the plain group of G otherwise.
      */
+    public PruneSchedule samplingSchedule() {
+        if (prunes()) return FieldChecks.pruneSchedule(method, pruneSchedule, groupSize, samplerSteps);
+        if (SUBSET_METHODS.contains(method)) return PruneSchedule.staticOvf(groupSize, subsetSize, samplerSteps);
+        return PruneSchedule.none(groupSize, samplerSteps);
+    }
+
+    /** The group size that reaches training: k for the subset methods, the funnel's last size, G otherwise. */
     public int trainedGroupSize() {
-        if (SUBSET_METHODS.contains(method)) {
-            return subsetSize;
-        }
-        if (!prunes()) {
-            return groupSize;
-        }
-        int[] sizes = scheduleSizes(pruneSchedule);
-        if (sizes == null) {
-            throw new IllegalStateException("pruneSchedule '" + pruneSchedule + "' is a name; resolve it with "
-                    + "io.progrpo.pruning.PruneSchedule and call derivedTotals(finalGroupSize)");
-        }
-        return sizes[sizes.length - 1];
+        return samplingSchedule().finalGroupSize();
     }
 
     /**
@@ -642,165 +469,19 @@ public record TrainConfig(
         sb.append("configuration (* = differs from defaults)\n");
         toMap().forEach((k, v) -> sb.append(String.format(Locale.ROOT, "  %-" + width + "s %s %s%n", k,
                 Objects.equals(base.get(k), v) ? " " : "*", v)));
-        DerivedTotals t;
-        try {
-            t = derivedTotals();
-        } catch (IllegalStateException e) {
-            sb.append("per-epoch totals: unavailable until the schedule '").append(pruneSchedule)
-                    .append("' is resolved\n");
-            return sb.toString();
-        }
         sb.append("per-epoch totals\n");
-        t.asRows().forEach((k, v) -> sb.append(String.format(Locale.ROOT, "  %-36s %,d%n", k, v)));
+        derivedTotals().asRows().forEach((k, v) -> sb.append(String.format(Locale.ROOT, "  %-36s %,d%n", k, v)));
         return sb.toString();
     }
 
-    // ---------------------------------------------------------------- field checks
-
     /**
      * Parses a reward spec such as {@code alignment} or {@code alignment:1.0,jpeg_compressibility:0.1} into
-     * name to weight (weight 1.0 when omitted), in order.
+     * name to weight (weight 1.0 when omitted), in order. Weights are plain decimal numbers.
      *
      * @throws ConfigException naming {@code reward} and the bad term
      */
     public static Map<String, Double> parseRewardSpec(String spec) {
-        nonNull("reward", spec);
-        Map<String, Double> terms = new LinkedHashMap<>();
-        if (spec.isBlank()) {
-            throw new ConfigException("reward", "reward must name at least one reward, got an empty string");
-        }
-        for (String term : spec.split(",", -1)) {
-            Matcher m = REWARD_TERM.matcher(term.trim());
-            if (!m.matches()) {
-                throw new ConfigException("reward", "reward term '" + term + "' in '" + spec
-                        + "' must be name or name:weight (lower-case name)");
-            }
-            double w = 1.0;
-            if (m.group(2) != null) {
-                try {
-                    w = Double.parseDouble(m.group(2));
-                } catch (NumberFormatException e) {
-                    w = Double.NaN;
-                }
-                if (!Double.isFinite(w)) {
-                    throw new ConfigException("reward", "reward weight of '" + m.group(1) + "' in '" + spec
-                            + "' must be a finite number, got '" + m.group(2) + "'");
-                }
-            }
-            if (terms.put(m.group(1), w) != null) {
-                throw new ConfigException("reward", "reward '" + m.group(1) + "' appears twice in '" + spec + "'");
-            }
-        }
-        return Collections.unmodifiableMap(terms);
-    }
-
-    /** @return the funnel sizes of a schedule spec ({@code 48>24@5>12@7} -> 48, 24, 12), or null for a name */
-    static int[] scheduleSizes(String schedule) {
-        Matcher m = SCHEDULE_SPEC.matcher(schedule);
-        if (!m.matches()) {
-            return null;
-        }
-        List<Integer> sizes = new ArrayList<>();
-        sizes.add(Integer.parseInt(m.group(1)));
-        Matcher s = SCHEDULE_STAGE.matcher(m.group(2));
-        while (s.find()) {
-            sizes.add(Integer.parseInt(s.group(1)));
-        }
-        return sizes.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    private static void validateSchedule(String method, String schedule, int groupSize, int samplerSteps) {
-        boolean none = schedule.isBlank() || schedule.equals(NO_PRUNING);
-        if (!PRUNING_METHODS.contains(method)) {
-            if (!none) {
-                throw new ConfigException("pruneSchedule", "pruneSchedule must be '" + NO_PRUNING
-                        + "' for method " + method + " (only " + String.join(", ", new TreeSet<>(PRUNING_METHODS))
-                        + " prune), got '" + schedule + "'");
-            }
-            return;
-        }
-        if (none) {
-            throw new ConfigException("pruneSchedule", "method " + method
-                    + " needs a pruneSchedule such as 48>24@5>12@7, got '" + schedule + "'");
-        }
-        if (!Character.isDigit(schedule.charAt(0))) {
-            if (!SCHEDULE_NAME.matcher(schedule).matches()) {
-                throw new ConfigException("pruneSchedule", "pruneSchedule must be a spec like 48>24@5>12@7 or a "
-                        + "lower-case preset name, got '" + schedule + "'");
-            }
-            return; // a named schedule: io.progrpo.pruning.PruneSchedule resolves and checks it
-        }
-        Matcher m = SCHEDULE_SPEC.matcher(schedule);
-        if (!m.matches()) {
-            throw new ConfigException("pruneSchedule", "pruneSchedule spec must look like G_max>size@step>...,"
-                    + " e.g. 48>24@5>12@7, got '" + schedule + "'");
-        }
-        int first = Integer.parseInt(m.group(1));
-        if (first != groupSize) {
-            throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "' starts at G_max = " + first
-                    + " but groupSize is " + groupSize + "; they must be equal");
-        }
-        int prevSize = first;
-        int prevStep = 0;
-        Matcher s = SCHEDULE_STAGE.matcher(m.group(2));
-        while (s.find()) {
-            int size = Integer.parseInt(s.group(1));
-            int step = Integer.parseInt(s.group(2));
-            if (size >= prevSize || size < 2) {
-                throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "': size " + size
-                        + " must be in [2, " + (prevSize - 1) + "] (sizes shrink, and a group needs two samples)");
-            }
-            if (step <= prevStep || step >= samplerSteps) {
-                throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "': checkpoint step "
-                        + step + " must be in [" + (prevStep + 1) + ", " + (samplerSteps - 1)
-                        + "] (increasing, before the last of samplerSteps = " + samplerSteps + ")");
-            }
-            prevSize = size;
-            prevStep = step;
-        }
-    }
-
-    private static void nonNull(String field, Object v) {
-        if (v == null) {
-            throw new ConfigException(field, field + " must be set, got null");
-        }
-    }
-
-    private static void oneOf(String field, String v, List<String> allowed) {
-        if (v == null || !allowed.contains(v)) {
-            throw new ConfigException(field, field + " must be one of " + String.join(", ", allowed)
-                    + ", got " + (v == null ? "null" : "'" + v + "'"));
-        }
-    }
-
-    private static void positive(String field, int v) {
-        if (v < 1) {
-            throw new ConfigException(field, field + " must be >= 1, got " + v);
-        }
-    }
-
-    private static void atLeast(String field, int v, int min, String why) {
-        if (v < min) {
-            throw new ConfigException(field, field + " must be >= " + min + " (" + why + "), got " + v);
-        }
-    }
-
-    private static void positiveFinite(String field, double v) {
-        if (!(v > 0 && Double.isFinite(v))) {
-            throw new ConfigException(field, field + " must be a finite number > 0, got " + v);
-        }
-    }
-
-    private static void nonNegativeFinite(String field, double v) {
-        if (!(v >= 0 && Double.isFinite(v))) {
-            throw new ConfigException(field, field + " must be a finite number >= 0, got " + v);
-        }
-    }
-
-    private static void unitInterval(String field, double v) {
-        if (!(v >= 0 && v < 1)) {
-            throw new ConfigException(field, field + " must be in [0, 1), got " + v);
-        }
+        return FieldChecks.rewardSpec(spec);
     }
 
     @Override

@@ -132,7 +132,7 @@ class TrainConfigTest {
         Files.writeString(file, "{\"epochs\": \"ten\"}");
         ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
         assertEquals("epochs", e.field());
-        assertTrue(e.getMessage().contains("expects an integer (int), got \"ten\""), e.getMessage());
+        assertTrue(e.getMessage().contains("expects an integer (int, -2147483648 to 2147483647), got \"ten\""), e.getMessage());
 
         Files.writeString(file, "{\"epochs\": 2.5}");
         e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, file, null));
@@ -179,7 +179,7 @@ class TrainConfigTest {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> TrainConfig.defaults().withSets(List.of("samplerSteps=abc")));
         assertEquals("samplerSteps", e.field());
-        assertTrue(e.getMessage().contains("expects an integer (int), got 'abc'"), e.getMessage());
+        assertTrue(e.getMessage().contains("expects an integer (int, -2147483648 to 2147483647), got 'abc'"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("asyncReward=yes")));
         assertTrue(e.getMessage().contains("true or false, got 'yes'"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("lr")));
@@ -197,10 +197,11 @@ class TrainConfigTest {
             "samplerSteps; 1; got 1",
             "evalSteps; 0; got 0",
             "noiseLevel; -0.1; got -0.1",
-            "noiseLevel; NaN; got NaN",
+            "noiseLevel; NaN; got 'NaN'",
             "shift; 0; got 0.0",
             "eta; -1; got -1.0",
-            "guidanceScale; Infinity; got Infinity",
+            "guidanceScale; Infinity; got 'Infinity'",
+            "guidanceScale; 0.5; got 0.5",
             "trainStepFraction; 0; got 0.0",
             "trainStepFraction; 1.5; got 1.5",
             "clipRange; 1.5; got 1.5",
@@ -256,12 +257,24 @@ class TrainConfigTest {
     }
 
     @Test
-    void namedScheduleIsLeftToPruneSchedule() {
-        TrainConfig c = TrainConfig.preset("pro-grpo").withSets(List.of("pruneSchedule=standard"));
-        assertEquals("standard", c.pruneSchedule());
-        assertThrows(IllegalStateException.class, c::trainedGroupSize);
-        assertEquals(12 * c.groupsPerEpoch(), c.derivedTotals(12).trajectoriesTrainedPerEpoch());
-        assertTrue(c.describe().contains("unavailable until the schedule 'standard' is resolved"));
+    void namedSchedulesAreResolvedAndCheckedAgainstGroupSizeAndSteps() {
+        TrainConfig c = TrainConfig.preset("pro-grpo").withSets(List.of("pruneSchedule=flow-standard"));
+        assertEquals("flow-standard", c.pruneSchedule());
+        assertEquals(12, c.trainedGroupSize());
+        assertEquals(12 * c.groupsPerEpoch(), c.derivedTotals().trajectoriesTrainedPerEpoch());
+        assertEquals(324, c.samplingSchedule().nfe());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> TrainConfig.preset("pro-grpo").withSets(List.of("pruneSchedule=standard")));
+        assertTrue(e.getMessage().contains("'standard' is neither a spec") && e.getMessage().contains("flow-standard"), e.getMessage());
+        e = assertThrows(ConfigException.class,
+                () -> TrainConfig.preset("pro-grpo").withSets(List.of("pruneSchedule=flow-flash")));
+        assertTrue(e.getMessage().contains("starts at G_max = 24 but groupSize is 48"), e.getMessage());
+        e = assertThrows(ConfigException.class,
+                () -> TrainConfig.preset("pro-grpo").withSets(List.of("pruneSchedule=diffusion")));
+        assertTrue(e.getMessage().contains("is for 50 sampler steps, but samplerSteps is 10"), e.getMessage());
+        e = assertThrows(ConfigException.class,
+                () -> TrainConfig.preset("pro-grpo").withSets(List.of("groupSize=24", "pruneSchedule=flow-baseline")));
+        assertTrue(e.getMessage().contains("never prunes"), e.getMessage());
     }
 
     @Test
@@ -269,7 +282,7 @@ class TrainConfigTest {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> TrainConfig.preset("static-ovf").withSets(List.of("subsetSize=25")));
         assertEquals("subsetSize", e.field());
-        assertTrue(e.getMessage().contains("<= groupSize (24)") && e.getMessage().contains("got 25"), e.getMessage());
+        assertTrue(e.getMessage().contains("< groupSize (24)") && e.getMessage().contains("got 25"), e.getMessage());
         // flow-grpo ignores subsetSize, so a large one is not an error there
         assertEquals(30, TrainConfig.defaults().withSets(List.of("subsetSize=30")).subsetSize());
     }
@@ -282,7 +295,7 @@ class TrainConfigTest {
             int groups = 1 + rnd.nextInt(16);
             int steps = 3 + rnd.nextInt(40);
             int g = 4 + rnd.nextInt(60);
-            int k = 2 + rnd.nextInt(g - 1);
+            int k = 2 + rnd.nextInt(g - 2);
             double w = rnd.nextBoolean() ? 1.0 : 4.5;
             double fraction = 0.05 + 0.95 * rnd.nextDouble();
             int micro = 1 + rnd.nextInt(40);
@@ -341,5 +354,30 @@ class TrainConfigTest {
         assertTrue(e.getMessage().contains("'Infinity'"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> TrainConfig.parseRewardSpec(""));
         assertEquals("reward", e.field());
+    }
+
+    /** The library entry points read values from outside as strictly as the CLI does. */
+    @Test
+    void valuesFromOutsideAreReadStrictly() {
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.fromJson("{\"epochs\": 2} {\"epochs\": 3}"));
+        assertEquals("json", e.field());
+        assertTrue(e.getMessage().contains("must hold one JSON object"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.fromJson("{\"lr\": 0.1, \"lr\": 0.2}"));
+        assertEquals("lr", e.field());
+        assertTrue(e.getMessage().contains("appears twice") && e.getMessage().contains("line 1, column 2"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().with(Map.of("epochs", 3_000_000_000L), "api"));
+        assertTrue(e.getMessage().contains("3000000000 (out of range)"), e.getMessage());
+        assertEquals(7, TrainConfig.defaults().with(Map.of("epochs", 7L), "api").epochs());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().with(Map.of("epochs", 2.0), "api"));
+        assertEquals("epochs", e.field());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().with(Map.of("lr", Double.NaN), "api"));
+        assertEquals("lr", e.field());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.preset("pro-grpo+"));
+        assertEquals("preset", e.field());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("device=cu\nda")));
+        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        assertTrue(e.getMessage().contains("'cu\\nda'"), e.getMessage());
+        assertEquals(3e-4, TrainConfig.defaults().withSets(List.of("lr=3E-4")).lr());
+        assertEquals(5, TrainConfig.defaults().withSets(List.of("epochs=+5")).epochs());
     }
 }

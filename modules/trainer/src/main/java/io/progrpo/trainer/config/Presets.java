@@ -1,0 +1,66 @@
+package io.progrpo.trainer.config;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/** The named presets of {@link TrainConfig}: methods and overlays, each the fields it changes. */
+final class Presets {
+    private Presets() {}
+
+    static final Map<String, Map<String, Object>> ALL = buildPresets();
+
+    private static Map<String, Map<String, Object>> buildPresets() {
+        Map<String, Map<String, Object>> p = new LinkedHashMap<>();
+        p.put("flow-grpo", ordered("method", "flow-grpo", "groupSize", 24, "pruneSchedule", TrainConfig.NO_PRUNING,
+                "outDir", "runs/flow-grpo"));
+        // DanceGRPO on the demo world: 20 steps instead of the paper's 50 (the demo model is small), G = 16, no KL,
+        // gradient through the unconditional branch.
+        p.put("dance-grpo", ordered("method", "dance-grpo", "groupSize", 16, "samplerSteps", 20, "eta", 1.0,
+                "beta", 0.0, "detachUncond", false, "pruneSchedule", TrainConfig.NO_PRUNING, "outDir", "runs/dance-grpo"));
+        p.put("uniform-subsample", ordered("method", "uniform-subsample", "groupSize", 24, "subsetSize", 12,
+                "pruneSchedule", TrainConfig.NO_PRUNING, "outDir", "runs/uniform-subsample"));
+        p.put("static-ovf", ordered("method", "static-ovf", "groupSize", 24, "subsetSize", 12,
+                "pruneSchedule", TrainConfig.NO_PRUNING, "outDir", "runs/static-ovf"));
+        p.put("pro-grpo", ordered("method", "pro-grpo", "groupSize", 48, "pruneSchedule", "48>24@5>12@7",
+                "outDir", "runs/pro-grpo"));
+        p.put("pro-grpo-flash", ordered("method", "pro-grpo-flash", "groupSize", 24,
+                "pruneSchedule", "24>16@5>12@7", "outDir", "runs/pro-grpo-flash"));
+        // Overlays: change budget or sampler setting, keep the method.
+        p.put("paper-flow", ordered("samplerSteps", 10, "evalSteps", 40, "shift", 3.0, "beta", 0.01));
+        // microBatch 108 = a pruned group's 12 survivors x 9 trained steps in one forward (flow-grpo's 24 x 9 in two):
+        // the small demo model costs per call more than per row (docs/benchmarks.md, "Pipeline side by side")
+        p.put("demo", ordered("epochs", 12, "groupsPerEpoch", 8, "evalEvery", 3, "evalPrompts", 24, "checkpointEvery", 6,
+                "pretrainSteps", 120, "evalSteps", 10, "microBatch", 108));
+        p.put("quick", ordered("epochs", 1, "groupsPerEpoch", 1, "evalEvery", 1, "evalPrompts", 4,
+                "checkpointEvery", 1, "pretrainSteps", 30, "modelWidth", 16, "evalSteps", 6));
+        return Collections.unmodifiableMap(p);
+    }
+
+    private static Map<String, Object> ordered(Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** The fields a spec {@code NAME[+OVERLAY...]} sets, applied left to right; an empty name is an error. */
+    static Map<String, Object> overrides(String spec) {
+        Objects.requireNonNull(spec, "preset");
+        Map<String, Object> merged = new LinkedHashMap<>();
+        String[] names = spec.split("\\+", -1);
+        for (int i = 0; i < names.length; i++) {
+            String name = names[i].trim();
+            if (name.isEmpty()) {
+                String where = names.length == 1 ? "" : i == 0 ? " before the first '+'"
+                        : i == names.length - 1 ? " after the last '+'" : " between two '+'";
+                throw new ConfigException("preset", "preset spec '" + spec + "' has an empty name" + where
+                        + "; expected NAME[+OVERLAY...] such as pro-grpo+quick (presets: " + String.join(", ", ALL.keySet()) + ")");
+            }
+            merged.putAll(TrainConfig.presetDifferences(name));
+        }
+        return merged;
+    }
+}
