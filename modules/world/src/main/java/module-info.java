@@ -8,6 +8,7 @@ module io.progrpo.world {
 
     exports io.progrpo.world;
     exports io.progrpo.world.model;
+    exports io.progrpo.world.scene;
 
     provides io.progrpo.reward.RewardProvider with io.progrpo.world.AlignmentReward.Provider;
 }
