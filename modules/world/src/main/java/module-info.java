@@ -10,5 +10,6 @@ module io.progrpo.world {
     exports io.progrpo.world.model;
     exports io.progrpo.world.scene;
 
-    provides io.progrpo.reward.RewardProvider with io.progrpo.world.AlignmentReward.Provider;
+    provides io.progrpo.reward.RewardProvider with io.progrpo.world.AlignmentReward.Provider,
+            io.progrpo.world.scene.SceneEvalReward.Provider;
 }
