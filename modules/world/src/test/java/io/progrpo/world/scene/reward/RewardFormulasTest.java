@@ -130,6 +130,28 @@ class RewardFormulasTest {
         }
     }
 
+    /** The image tower's MAC count against one computed from its weight shapes and the measured feature-map sides. */
+    @Test
+    void imageEncoderMacsMatchTheLayersItRuns() {
+        for (RewardModelConfig c : List.of(TINY, RewardModelConfig.DEFAULT, new RewardModelConfig(40, 8, 32, 1, 2))) {
+            try (SceneRewardModel m = new SceneRewardModel(c, 1); Scope scope = Scope.open(); var ng = Autograd.noGrad()) {
+                var p = m.imageEncoder().namedParameters();
+                long macs = 0;
+                long side = c.imageSize();
+                for (int i = 0; i < 4; i++) {
+                    long[] w = p.get("conv" + i + ".weight").shape();
+                    if (i > 0) side = (side + 2 - 3) / 2 + 1;      // conv output side: floor((in + 2 pad - 3) / 2) + 1
+                    macs += side * side * w[0] * w[1] * w[2] * w[3];
+                }
+                long[] head = p.get("head.weight").shape();
+                macs += head[0] * head[1];
+                assertEquals(macs, m.imageEncoder().macsPerImage(), c.toString());
+                Tensor out = m.imageEncoder().forward(Tensor.zeros(2, 3, c.imageSize(), c.imageSize()));
+                assertEquals(List.of(2L, (long) c.embedDim()), List.of(out.size(0), out.size(1)));
+            }
+        }
+    }
+
     /** Spearman on 30 random tie-free vectors against 1 - 6 sum d^2 / (n (n^2 - 1)), and on ties against a direct count. */
     @Test
     void spearmanMatchesTheClosedFormAndHandlesTies() {
