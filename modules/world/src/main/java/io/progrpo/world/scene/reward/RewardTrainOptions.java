@@ -22,7 +22,8 @@ public record RewardTrainOptions(int steps, int batchSize, int negativeCaptions,
      * The default recipe: 1000 steps of 48 scenes, 3 hard-negative captions and one hard-negative image each, lr 2e-3
      * (about 100 s on a busy 2-core machine at the default config, see module-info-docs/world.md).
      */
-    public static final RewardTrainOptions DEFAULTS = new RewardTrainOptions(1000, 48, 3, true, 2e-3, 30, 1e-4, 1.0, 1, 7, 100, 0);
+    public static final RewardTrainOptions DEFAULTS = new RewardTrainOptions(1000, 48, 3, true, 2e-3, 30, 1e-4, 1.0, 1,
+            io.progrpo.world.scene.SceneSplit.DEFAULT_SEED, 100, 0);
 
     public RewardTrainOptions {
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
