@@ -176,7 +176,7 @@ public final class TrainingRun {
         long t0 = System.nanoTime();
         try (MetricsLog metrics = replica ? null : MetricsLog.open(metricsFile)) {
             if (startEpoch == 0 && config.evalEvery() > 0) {
-                double r0 = trainer.evaluate(evalReward, 1);
+                double r0 = evaluate(-1);
                 Map<String, Object> m0 = new LinkedHashMap<>();
                 m0.put("epoch", -1);
                 m0.put("method", config.method());
@@ -199,7 +199,8 @@ public final class TrainingRun {
                 }
                 if (config.evalEvery() > 0 && ((epoch + 1) % config.evalEvery() == 0 || epoch == config.epochs() - 1)) {
                     long e0 = System.nanoTime();
-                    m.put("eval_reward", trainer.evaluate(evalReward, 1));
+                    listener.phaseEntered(epoch, "EVAL");
+                    m.put("eval_reward", evaluate(epoch));
                     phases.add("EVAL", System.nanoTime() - e0);
                 }
                 m.put("seconds", phases.secondsByPhase());
@@ -284,6 +285,21 @@ public final class TrainingRun {
             throw new IOException("checkpoint file " + m.describe() + " (the file, or the manifest, changed after the checkpoint was "
                     + "written): restore it from a copy, or record deliberate edits with `cd " + dir + " && sha256sum "
                     + String.join(" ", Checkpoints.FILES) + " > " + Checkpoints.MANIFEST + "`");
+        }
+    }
+
+    /**
+     * The held-out evaluation after {@code epoch} (-1: before training). A reward that fails its checks there (NaN, a
+     * wrong count) ends the run like a failed epoch: that epoch's metrics and checkpoint are not written, so a resume
+     * from the last checkpoint runs it again.
+     */
+    private double evaluate(int epoch) {
+        try {
+            return trainer.evaluate(evalReward, 1);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw new TrainingAbortedException((epoch < 0 ? "the evaluation before training" : "the evaluation after epoch " + epoch)
+                    + " failed, nothing of " + (epoch < 0 ? "the run" : "that epoch") + " was recorded: " + e.getMessage()
+                    + (Files.isDirectory(checkpointDir()) ? "; the last good checkpoint in " + checkpointDir() + " is intact" : ""), e);
         }
     }
 

@@ -43,4 +43,22 @@ class NanRewardCheckpointTest {
             assertEquals(2, io.progrpo.trainer.MetricsLog.read(tmp.resolve("metrics.jsonl")).size());
         }
     }
+
+    @Test
+    void aFailingEvaluationEndsTheRunWithoutRecordingItsEpoch() throws Exception {
+        TrainConfig c = TrainConfig.resolve("flow-grpo", null, List.of("epochs=3", "checkpointEvery=1", "evalEvery=2",
+                "outDir=" + tmp));
+        // the evaluation reward answers twice (before training, after epoch 1), then NaN after the last epoch
+        try (LearningDirectionTest.ConstantVelocity policy = new LearningDirectionTest.ConstantVelocity();
+             GrpoTrainer t = LearningDirectionTest.trainer(policy, LearningDirectionTest.meanPixel(Double.MAX_VALUE))) {
+            TrainingRun run = new TrainingRun(c, t, LearningDirectionTest.meanPixel(2), tmp, s -> { });
+            TrainingRun.TrainingAbortedException e = assertThrows(TrainingRun.TrainingAbortedException.class, () -> run.run(false));
+            assertTrue(e.getMessage().contains("evaluation after epoch 2") && e.getMessage().contains("NaN")
+                    && e.getMessage().contains("intact"), e.getMessage());
+            String state = Files.readString(tmp.resolve("checkpoint").resolve("state.json"));
+            assertTrue(state.replace(" ", "").contains("\"epoch\":1"), state);
+            // epoch -1 (base model), 0 and 1 were recorded; 2 was not
+            assertEquals(3, io.progrpo.trainer.MetricsLog.read(tmp.resolve("metrics.jsonl")).size());
+        }
+    }
 }
