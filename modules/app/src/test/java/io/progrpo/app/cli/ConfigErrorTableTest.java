@@ -335,7 +335,7 @@ class ConfigErrorTableTest {
     @Test
     void theTableCoversEveryFamily() {
         List<Row> rows = rows();
-        // counted in docs/reliability.d/D.md
+        // counted in docs/reliability.md
         assertTrue(rows.size() >= 95, "rows: " + rows.size());
         assertTrue(rows.stream().anyMatch(r -> r.json() != null) && rows.stream().anyMatch(r -> !r.env().isEmpty()));
         assertEquals(rows.size(), rows.stream().map(Row::name).distinct().count(), "row names are unique: "

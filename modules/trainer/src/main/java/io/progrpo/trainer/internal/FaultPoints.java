@@ -4,7 +4,7 @@ package io.progrpo.trainer.internal;
  * Named points of the checkpoint, metrics and lock protocols where a test can make the JVM die as {@code kill -9}
  * would: {@code -Dprogrpo.fault.haltAt=NAME:COUNT} halts ({@link Runtime#halt}, no shutdown hooks, no flushing) the
  * COUNT-th time this process reaches point NAME (COUNT defaults to 1). The property is read once; unset, {@link #reach}
- * is a test of a final field. The points are listed in docs/reliability.d/C.md.
+ * is a test of a final field. The points are listed in docs/reliability.md.
  */
 public final class FaultPoints {
     /** The exit status of a halt at a fault point. */
