@@ -104,7 +104,7 @@ public final class Demo implements Callable<Integer> {
         figure(figures, missing, "Figure 1", () -> figure1(firstConfig, out));
         figure(figures, missing, "the eval curves", () -> evalCurves(histories, out));
         figure(figures, missing, "the sample grid",
-                () -> sampleGrid(firstConfig, out, histories.containsKey("pro-grpo") ? "pro-grpo" : methods.get(0)));
+                () -> sampleGrid(firstConfig, out, List.copyOf(histories.keySet())));
         List<MethodResult> results = new ArrayList<>();
         for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue()));
         String findings = findings(results, finalEvalRewards(histories)) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories)
@@ -330,8 +330,11 @@ public final class Demo implements Callable<Integer> {
         return new ReportWriter.Figure("Eval reward against wall time (paper's Figure 5)", png);
     }
 
-    /** Samples of the base model and of the trained policy of {@code method} (seed 0) for a few held-out prompts. */
-    static ReportWriter.Figure sampleGrid(TrainConfig base, Path out, String method) throws Exception {
+    /**
+     * The sample grid a reader looks at: one row for the base model and one per method (its first seed's last
+     * checkpoint), the same held-out prompts and noise in every row, each prompt written under its column.
+     */
+    static ReportWriter.Figure sampleGrid(TrainConfig base, Path out, List<String> methods) throws Exception {
         List<float[]> images = new ArrayList<>();
         List<String> labels = new ArrayList<>();
         int size = base.imageSize();
@@ -342,8 +345,9 @@ public final class Demo implements Callable<Integer> {
                 split(img, images, size);
             }
             labels.add("base");
-            Path ckpt = out.resolve("runs").resolve(method + "-seed0").resolve("checkpoint").resolve("policy.pt");
-            if (Files.isRegularFile(ckpt)) {
+            for (String method : methods) {
+                Path ckpt = out.resolve("runs").resolve(method + "-seed0").resolve("checkpoint").resolve("policy.pt");
+                if (!Files.isRegularFile(ckpt)) continue;
                 Map<String, Tensor> params = io.progrpo.tensor.TensorIO.load(ckpt);
                 try {
                     job.policy().loadStateDict(params, true);
@@ -356,10 +360,10 @@ public final class Demo implements Callable<Integer> {
                 labels.add(method);
             }
         }
-        Path png = out.resolve("samples-before-after.png");
-        Plots.imageGrid(png, images, size, size, prompts.size(), labels, 6);
-        return new ReportWriter.Figure("Held-out prompts, left to right: " + String.join("; ", prompts)
-                + ". Rows: " + String.join(", ", labels), png);
+        Path png = out.resolve("samples-every-method.png");
+        Plots.imageGrid(png, images, size, size, prompts.size(), labels, prompts, 6);
+        return new ReportWriter.Figure("Held-out prompts (under each column), the same noise in every row; rows: "
+                + String.join(", ", labels) + " (each method's first seed)", png);
     }
 
     private static void split(Tensor img, List<float[]> images, int size) {

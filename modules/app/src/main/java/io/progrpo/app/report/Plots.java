@@ -171,12 +171,43 @@ public final class Plots {
      */
     public static void imageGrid(Path png, List<float[]> imagesCHW, int h, int w, int columns,
                                  List<String> rowLabels, int scale) throws IOException {
-        writePng(png, () -> renderGrid(imagesCHW, h, w, columns, rowLabels, scale));
+        imageGrid(png, imagesCHW, h, w, columns, rowLabels, null, scale);
+    }
+
+    /**
+     * {@link #imageGrid(Path, List, int, int, int, List, int)} with a caption under each column (a prompt, say),
+     * wrapped to the column's width; {@code columnLabels} null or empty draws none.
+     */
+    public static void imageGrid(Path png, List<float[]> imagesCHW, int h, int w, int columns,
+                                 List<String> rowLabels, List<String> columnLabels, int scale) throws IOException {
+        writePng(png, () -> renderGrid(imagesCHW, h, w, columns, rowLabels, columnLabels, scale));
     }
 
     /** The grid of {@link #imageGrid} as an image. */
     static BufferedImage renderGrid(List<float[]> images, int h, int w, int columns, List<String> rowLabels,
                                     int scale) {
+        return renderGrid(images, h, w, columns, rowLabels, null, scale);
+    }
+
+    /** Words of {@code text} in lines no wider than {@code width} pixels (a longer word stands on a line of its own). */
+    static List<String> wrap(String text, FontMetrics fm, int width) {
+        List<String> lines = new java.util.ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.strip().split("\\s+")) {
+            String next = line.isEmpty() ? word : line + " " + word;
+            if (!line.isEmpty() && fm.stringWidth(next) > width) {
+                lines.add(line.toString());
+                line = new StringBuilder(word);
+            } else {
+                line = new StringBuilder(next);
+            }
+        }
+        if (!line.isEmpty()) lines.add(line.toString());
+        return lines;
+    }
+
+    static BufferedImage renderGrid(List<float[]> images, int h, int w, int columns, List<String> rowLabels,
+                                    List<String> columnLabels, int scale) {
         Objects.requireNonNull(images, "imagesCHW");
         if (images.isEmpty()) {
             throw new IllegalArgumentException("image grid needs at least one image, got none");
@@ -207,8 +238,28 @@ public final class Plots {
             labelWidth += 3 * pad;
         }
         int cols = Math.min(columns, images.size());
+        List<String> captions = columnLabels == null ? List.of() : columnLabels;
+        if (!captions.isEmpty() && captions.size() != cols) {
+            throw new IllegalArgumentException("image grid has " + cols + " columns but got " + captions.size() + " column labels");
+        }
+        Font small = font.deriveFont((float) Math.max(10, font.getSize() - 2));
+        List<List<String>> wrapped = new java.util.ArrayList<>();
+        int captionHeight = 0;
+        if (!captions.isEmpty()) {
+            BufferedImage probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+            Graphics2D pg = probe.createGraphics();
+            FontMetrics sfm = pg.getFontMetrics(small);
+            int lines = 0;
+            for (String c : captions) {
+                List<String> l = wrap(c == null ? "" : c, sfm, cellW);
+                wrapped.add(l);
+                lines = Math.max(lines, l.size());
+            }
+            captionHeight = lines * sfm.getHeight() + pad;
+            pg.dispose();
+        }
         BufferedImage out = new BufferedImage(labelWidth + pad + cols * (cellW + pad),
-                pad + rows * (cellH + pad), BufferedImage.TYPE_INT_RGB);
+                pad + rows * (cellH + pad) + captionHeight, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = out.createGraphics();
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, out.getWidth(), out.getHeight());
@@ -219,6 +270,18 @@ public final class Plots {
         for (int r = 0; r < labels.size(); r++) {
             int y = pad + r * (cellH + pad) + cellH / 2 + (fm.getAscent() - fm.getDescent()) / 2;
             g.drawString(labels.get(r), pad, y);
+        }
+        if (!wrapped.isEmpty()) {
+            g.setFont(small);
+            FontMetrics sfm = g.getFontMetrics();
+            int top = pad + rows * (cellH + pad);
+            for (int c = 0; c < wrapped.size(); c++) {
+                int x0 = labelWidth + pad + c * (cellW + pad);
+                for (int l = 0; l < wrapped.get(c).size(); l++) {
+                    String text = wrapped.get(c).get(l);
+                    g.drawString(text, x0 + Math.max(0, (cellW - sfm.stringWidth(text)) / 2), top + sfm.getAscent() + l * sfm.getHeight());
+                }
+            }
         }
         g.dispose();
         int plane = h * w;

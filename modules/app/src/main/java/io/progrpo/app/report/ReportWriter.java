@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * Writes {@code report.md}: a results table (quality and cost per method, speedups against a baseline), the
@@ -144,11 +143,14 @@ public final class ReportWriter {
         return cell.replace("|", "\\|").replace("\n", " ");
     }
 
-    private static String link(Path file, Path reportDir) {
-        Path target = Optional.ofNullable(reportDir)
-                .filter(d -> file.isAbsolute() == d.isAbsolute())
-                .map(d -> d.relativize(file))
-                .orElse(file);
+    /**
+     * The figure's path relative to the report's directory, so the link works wherever the directory is opened from:
+     * both are made absolute first, since the report's directory and a figure may be given one relative and one
+     * absolute (a relative {@code --out}).
+     */
+    static String link(Path file, Path reportDir) {
+        Path target = reportDir == null ? file
+                : reportDir.toAbsolutePath().normalize().relativize(file.toAbsolutePath().normalize());
         return target.toString().replace('\\', '/').replace(" ", "%20");
     }
 }

@@ -153,6 +153,38 @@ class PlotsTest {
     }
 
     @Test
+    void columnLabelsAreWrappedUnderTheirColumns(@TempDir Path dir) throws IOException {
+        int h = 8;
+        int w = 8;
+        List<float[]> images = new ArrayList<>();
+        for (int i = 0; i < 6; i++) images.add(new float[3 * h * w]);  // black images
+        List<String> prompts = List.of("a red circle left of a blue square", "two green crosses", "a circle");
+        BufferedImage plain = Plots.renderGrid(images, h, w, 3, List.of("base", "flow-grpo"), null, 4);
+        BufferedImage captioned = Plots.renderGrid(images, h, w, 3, List.of("base", "flow-grpo"), prompts, 4);
+        assertEquals(plain.getWidth(), captioned.getWidth());
+        assertTrue(captioned.getHeight() > plain.getHeight() + 10, captioned.getHeight() + " vs " + plain.getHeight());
+        // the caption area holds dark text pixels under the first column, the grid above it is unchanged
+        int dark = 0;
+        for (int y = plain.getHeight(); y < captioned.getHeight(); y++) {
+            for (int x = captioned.getWidth() - 3 * (w * 4 + 2); x < captioned.getWidth() - 2 * (w * 4 + 2); x++) {
+                if ((captioned.getRGB(x, y) & 0xFF) < 128) dark++;
+            }
+        }
+        assertTrue(dark > 5, "text pixels under column 0: " + dark);
+        for (int y = 0; y < plain.getHeight(); y++) assertEquals(plain.getRGB(plain.getWidth() - 3, y), captioned.getRGB(plain.getWidth() - 3, y));
+        // a 32 px column wraps the long prompt onto several lines
+        java.awt.FontMetrics fm = plain.createGraphics().getFontMetrics(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 11));
+        List<String> lines = Plots.wrap(prompts.get(0), fm, 32);
+        assertTrue(lines.size() >= 3, lines.toString());
+        assertEquals(prompts.get(0), String.join(" ", lines));
+        Plots.imageGrid(dir.resolve("captioned.png"), images, h, w, 3, List.of("base", "flow-grpo"), prompts, 4);
+        assertEquals(captioned.getHeight(), decodeAndKeep(dir.resolve("captioned.png")).getHeight());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Plots.renderGrid(images, h, w, 3, null, List.of("one", "two"), 4));
+        assertTrue(e.getMessage().contains("3 columns") && e.getMessage().contains("2 column labels"), e.getMessage());
+    }
+
+    @Test
     void badInputsAreNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Plots.renderGrid(List.of(new float[10]), 4, 4, 2, null, 1));

@@ -84,4 +84,16 @@ class ReportWriterTest {
                 () -> new Report("t", List.of(), "x", List.of(), ""));
         assertTrue(e.getMessage().contains("got none"), e.getMessage());
     }
+
+    @Test
+    void figureLinksAreRelativeToTheReportWhateverFormThePathsCameIn() {
+        Path rel = Path.of("rel-out");
+        Path abs = rel.toAbsolutePath();
+        assertEquals("fig.png", ReportWriter.link(rel.resolve("fig.png"), rel));
+        assertEquals("fig.png", ReportWriter.link(abs.resolve("fig.png"), rel));
+        assertEquals("fig.png", ReportWriter.link(rel.resolve("fig.png"), abs));
+        assertEquals("runs/a%20b.png", ReportWriter.link(abs.resolve("runs").resolve("a b.png"), rel));
+        assertEquals("../other/fig.png", ReportWriter.link(Path.of("other", "fig.png"), Path.of("./rel-out")));
+        assertEquals("x/fig.png", ReportWriter.link(Path.of("x", "fig.png"), null));
+    }
 }
