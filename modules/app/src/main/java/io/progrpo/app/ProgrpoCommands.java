@@ -131,6 +131,11 @@ public final class ProgrpoCommands implements Commands {
 
     @Override
     public int eval(TrainConfig c, Path checkpoint) {
+        return eval(c, checkpoint, null);
+    }
+
+    @Override
+    public int eval(TrainConfig c, Path checkpoint, Path resultFile) {
         Path policy = Files.isDirectory(checkpoint) ? checkpoint.resolve("policy.pt") : checkpoint;
         try (Jobs.Job job = Jobs.build(c, ProgrpoCommands::log)) {
             if (Files.isDirectory(checkpoint)) TrainingRun.verifyCheckpoint(checkpoint);
@@ -148,8 +153,22 @@ public final class ProgrpoCommands implements Commands {
                 params.values().forEach(Tensor::close);
             }
             double r = job.trainer().evaluate(job.reward(), 1);
-            log(String.format(java.util.Locale.ROOT, "eval reward %.4f on %d held-out prompts (%s)", r,
-                    c.evalPrompts() == 0 ? job.world().evalPrompts().size() : Math.min(c.evalPrompts(), job.world().evalPrompts().size()), policy));
+            int prompts = c.evalPrompts() == 0 ? job.world().evalPrompts().size() : Math.min(c.evalPrompts(), job.world().evalPrompts().size());
+            log(String.format(java.util.Locale.ROOT, "eval reward %.4f on %d held-out prompts (%s)", r, prompts, policy));
+            if (resultFile != null) {
+                Map<String, Object> row = new java.util.LinkedHashMap<>();
+                row.put("checkpoint", policy.toAbsolutePath().normalize().toString());
+                row.put("method", c.method());
+                row.put("reward", c.reward());
+                row.put("eval_reward", r);
+                row.put("eval_prompts", prompts);
+                row.put("samples_per_prompt", 1);
+                row.put("eval_steps", c.evalSteps());
+                Files.createDirectories(resultFile.toAbsolutePath().getParent());
+                Files.writeString(resultFile, new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+                        .writeValueAsString(row) + "\n");
+                log("wrote " + resultFile);
+            }
             return 0;
         } catch (ConfigException e) {
             throw e;  // the CLI prints it as "config error (FIELD): ..." with status 2

@@ -25,6 +25,14 @@ public interface Commands {
     /** Evaluates the model saved in {@code checkpoint} with the evaluation settings of {@code c}. */
     int eval(TrainConfig c, Path checkpoint);
 
+    /**
+     * {@link #eval(TrainConfig, Path)}, writing the result as JSON into {@code resultFile} too when it is not null
+     * ({@code eval --out DIR} asks for {@code DIR/eval.json}). The default evaluates and writes nothing.
+     */
+    default int eval(TrainConfig c, Path checkpoint, Path resultFile) {
+        return eval(c, checkpoint);
+    }
+
     /** Builds a comparison report from finished run directories into {@code out} (a directory). */
     int report(List<Path> runs, Path out);
 

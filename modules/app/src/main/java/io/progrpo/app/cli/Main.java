@@ -433,14 +433,26 @@ public final class Main implements Callable<Integer> {
                 spec.commandLine().getErr().println("error: checkpoint directory " + checkpoint + " does not exist");
                 return EXIT_USAGE;
             }
-            Path own = checkpoint.resolve(CONFIG_FILE_NAME);
+            Path dir = checkpoint;
+            if (!Files.isRegularFile(dir.resolve("policy.pt")) && Files.isRegularFile(dir.resolve("checkpoint").resolve("policy.pt"))) {
+                // a run directory: evaluate its checkpoint, with the config the run wrote there
+                dir = dir.resolve("checkpoint");
+                spec.commandLine().getErr().println("note: " + checkpoint + " is a run directory; evaluating its checkpoint " + dir);
+            } else if (!Files.isRegularFile(dir.resolve("policy.pt"))) {
+                spec.commandLine().getErr().println("error: " + checkpoint + " holds no checkpoint (policy.pt): pass a run's "
+                        + "checkpoint directory (RUN/checkpoint) or the run directory RUN");
+                return EXIT_USAGE;
+            }
+            Path own = dir.resolve(CONFIG_FILE_NAME);
+            Path evalDir = dir;
+            Path result = cfg.out == null ? null : cfg.out.resolve("eval.json");
             return withConfig(spec, () -> {
                 TrainConfig c = cfg.resolve(Files.isRegularFile(own) ? own : null);
                 JobCheck.embeddedJob(c, false);
                 return c;
             }, c -> {
                 Commands impl = commands(spec.commandLine().getErr());
-                return impl == null ? EXIT_FAILURE : impl.eval(c, checkpoint);
+                return impl == null ? EXIT_FAILURE : impl.eval(c, evalDir, result);
             });
         }
     }

@@ -36,11 +36,19 @@ class MainTest {
             return status;
         }
 
+        Path evalResult;
+
         @Override
         public int eval(TrainConfig c, Path checkpoint) {
             this.config = c;
             this.checkpoint = checkpoint;
             return status;
+        }
+
+        @Override
+        public int eval(TrainConfig c, Path checkpoint, Path resultFile) {
+            this.evalResult = resultFile;
+            return eval(c, checkpoint);
         }
 
         @Override
@@ -149,13 +157,34 @@ class MainTest {
     void evalUsesTheCheckpointsOwnConfig(@TempDir Path dir) throws Exception {
         Path ckpt = Files.createDirectories(dir.resolve("ckpt"));
         Files.writeString(ckpt.resolve(Main.CONFIG_FILE_NAME), TrainConfig.preset("pro-grpo").toJson());
+        Files.writeString(ckpt.resolve("policy.pt"), "");  // the fake Commands reads nothing
         assertEquals(0, run("eval", "--checkpoint", ckpt.toString(), "--set", "evalSteps=40"));
         assertEquals("pro-grpo", rec.config.method());
         assertEquals(40, rec.config.evalSteps());
         assertEquals(ckpt, rec.checkpoint);
+        assertNull(rec.evalResult);
 
         assertEquals(2, run("eval", "--checkpoint", dir.resolve("absent").toString()));
         assertTrue(err.toString().contains("absent"), err.toString());
+    }
+
+    @Test
+    void evalOfARunDirectoryEvaluatesItsCheckpointWithItsConfigAndOutWritesTheResult(@TempDir Path dir) throws Exception {
+        Path runDir = Files.createDirectories(dir.resolve("run"));
+        Path ckpt = Files.createDirectories(runDir.resolve("checkpoint"));
+        Files.writeString(ckpt.resolve(Main.CONFIG_FILE_NAME), TrainConfig.preset("pro-grpo").toJson());
+        Files.writeString(ckpt.resolve("policy.pt"), "");
+        assertEquals(0, run("eval", "--checkpoint", runDir.toString(), "--out", dir.resolve("ev").toString()));
+        assertEquals(ckpt, rec.checkpoint);
+        assertEquals("pro-grpo", rec.config.method(), "the run's own config, not the flow-grpo defaults");
+        assertEquals(dir.resolve("ev").resolve("eval.json"), rec.evalResult);
+        assertTrue(err.toString().contains("run directory"), err.toString());
+
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        rec.config = null;
+        assertEquals(2, run("eval", "--checkpoint", empty.toString()));
+        assertNull(rec.config, "nothing was evaluated");
+        assertTrue(err.toString().contains("holds no checkpoint (policy.pt)"), err.toString());
     }
 
     @Test
