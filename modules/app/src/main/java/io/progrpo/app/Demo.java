@@ -111,7 +111,10 @@ public final class Demo implements Callable<Integer> {
                 + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".");
         ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report(
                 "progrpo demo: Pro-GRPO against Flow-GRPO on the embedded world" + (quick ? " (quick)" : ""),
-                results, histories.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method(), figures, findings + "\n\n" + MemoryLedger.report().replace("\n", "  \n")));
+                results, histories.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method(), figures, findings + "\n\n"
+                + "Memory ledger of the whole demo process at its end (every run, the figures and the warm-up together; the "
+                + "table's peak memory is instead each run's largest epoch peak, which the process-wide peak below can exceed):  \n"
+                + MemoryLedger.report().replace("\n", "  \n")));
         log("wrote " + out.resolve("report.md"));
         return 0;
     }
