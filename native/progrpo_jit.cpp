@@ -28,14 +28,6 @@ inline const at::Tensor& T(pt_tensor t) {
   return *reinterpret_cast<at::Tensor*>(t);
 }
 
-at::Device to_device(int32_t type, int32_t index) {
-  switch (type) {
-    case PT_DEVICE_CPU: return at::Device(at::kCPU);
-    case PT_DEVICE_CUDA: return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
-  }
-  throw std::invalid_argument("unknown device type code " + std::to_string(type));
-}
-
 std::string method_names(const torch::jit::Module& m) {
   std::string s;
   for (const auto& meth : m.get_methods()) {
@@ -81,7 +73,7 @@ extern "C" {
 int32_t pt_jit_load(const char* path, int32_t device_type, int32_t device_index, pt_module* out) {
   PT_TRY
   if (path == nullptr) throw std::invalid_argument("null path");
-  at::Device d = to_device(device_type, device_index);
+  at::Device d = pt_internal::to_device(device_type, device_index);
   *out = new pt_module_s{torch::jit::load(std::string(path), d)};
   PT_CATCH
 }

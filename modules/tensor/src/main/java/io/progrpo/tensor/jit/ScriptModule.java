@@ -1,6 +1,5 @@
 package io.progrpo.tensor.jit;
 
-import io.progrpo.tensor.Autograd;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
@@ -13,19 +12,15 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * A TorchScript module (a file written by Python's {@code torch.jit.save} of a scripted or traced {@code nn.Module})
@@ -55,12 +50,6 @@ import java.util.regex.PatternSyntaxException;
 public final class ScriptModule implements AutoCloseable {
     /** The most results one call may return (a tuple of more tensors fails with a message saying so). */
     public static final int MAX_RESULTS = 64;
-
-    private static final int KIND_TENSOR = progrpo_torch_h.PT_JIT_ARG_TENSOR();
-    private static final int KIND_DOUBLE = progrpo_torch_h.PT_JIT_ARG_DOUBLE();
-    private static final int KIND_INT64 = progrpo_torch_h.PT_JIT_ARG_INT64();
-    private static final int KIND_BOOL = progrpo_torch_h.PT_JIT_ARG_BOOL();
-    private static final int KIND_NONE = progrpo_torch_h.PT_JIT_ARG_NONE();
 
     private final Path file;
     private final Device device;
@@ -203,68 +192,7 @@ public final class ScriptModule implements AutoCloseable {
         if (method == null || method.isEmpty()) throw new IllegalArgumentException("method name is empty");
         var b = bridge();
         if (!hasMethod(method)) requireMethod(method); // (throws when closed)
-        int n = args == null ? 0 : args.length;
-        try (Arena a = Arena.ofConfined()) {
-            int slots = Math.max(1, n);
-            MemorySegment kinds = a.allocate(ValueLayout.JAVA_INT, slots);
-            MemorySegment tensors = a.allocate(ValueLayout.ADDRESS, slots);
-            MemorySegment doubles = a.allocate(ValueLayout.JAVA_DOUBLE, slots);
-            MemorySegment ints = a.allocate(ValueLayout.JAVA_LONG, slots);
-            for (int i = 0; i < n; i++) {
-                Object v = args[i];
-                switch (v) {
-                    case null -> kinds.setAtIndex(ValueLayout.JAVA_INT, i, KIND_NONE);
-                    case Tensor t -> {
-                        kinds.setAtIndex(ValueLayout.JAVA_INT, i, KIND_TENSOR);
-                        tensors.setAtIndex(ValueLayout.ADDRESS, i, b.handle(t));
-                    }
-                    case Double d -> {
-                        kinds.setAtIndex(ValueLayout.JAVA_INT, i, KIND_DOUBLE);
-                        doubles.setAtIndex(ValueLayout.JAVA_DOUBLE, i, d);
-                    }
-                    case Float f -> {
-                        kinds.setAtIndex(ValueLayout.JAVA_INT, i, KIND_DOUBLE);
-                        doubles.setAtIndex(ValueLayout.JAVA_DOUBLE, i, f);
-                    }
-                    case Integer k -> {
-                        kinds.setAtIndex(ValueLayout.JAVA_INT, i, KIND_INT64);
-                        ints.setAtIndex(ValueLayout.JAVA_LONG, i, k);
-                    }
-                    case Long k -> {
-                        kinds.setAtIndex(ValueLayout.JAVA_INT, i, KIND_INT64);
-                        ints.setAtIndex(ValueLayout.JAVA_LONG, i, k);
-                    }
-                    case Boolean z -> {
-                        kinds.setAtIndex(ValueLayout.JAVA_INT, i, KIND_BOOL);
-                        ints.setAtIndex(ValueLayout.JAVA_LONG, i, z ? 1 : 0);
-                    }
-                    default -> throw new IllegalArgumentException("TorchScript " + origin + " " + method + ": argument " + i
-                            + " is a " + v.getClass().getName() + "; expected a Tensor, Double, Float, Integer, Long, Boolean or null");
-                }
-            }
-            MemorySegment outs = a.allocate(ValueLayout.ADDRESS, MAX_RESULTS);
-            MemorySegment count = a.allocate(ValueLayout.JAVA_INT);
-            MemorySegment name = a.allocateFrom(method);
-            int st = guard.call(h -> progrpo_torch_h.pt_jit_call(h, name, kinds, tensors, doubles, ints, n, outs, MAX_RESULTS, count));
-            b.check(st, () -> "TorchScript " + origin + " " + method + "(" + describe(args) + ")");
-            int k = count.get(ValueLayout.JAVA_INT, 0);
-            List<Tensor> r = new ArrayList<>(k);
-            for (int i = 0; i < k; i++) r.add(b.adopt(outs.getAtIndex(ValueLayout.ADDRESS, i)));
-            return r;
-        }
-    }
-
-    private static String describe(Object[] args) {
-        if (args == null) return "";
-        List<String> parts = new ArrayList<>();
-        for (Object o : args) {
-            if (o instanceof Tensor t) {
-                parts.add(t.isClosed() ? "closed tensor" : Arrays.toString(t.shape()) + " " + t.dtype().name().toLowerCase() + " " + t.device());
-            } else {
-                parts.add(String.valueOf(o));
-            }
-        }
-        return String.join(", ", parts);
+        return MethodCall.invoke(b, guard, origin, method, args);
     }
 
     // ---- parameters and buffers ---------------------------------------------------------------------------------
@@ -274,7 +202,7 @@ public final class ScriptModule implements AutoCloseable {
      * The tensors alias the module's own (see the class comment): owned by this object, do not close them.
      */
     public Map<String, Tensor> namedParameters() {
-        if (parameters == null) parameters = Collections.unmodifiableMap(named(0));
+        if (parameters == null) parameters = Collections.unmodifiableMap(named(ScriptParameters.PARAMETERS));
         checkOpen();
         return parameters;
     }
@@ -287,58 +215,18 @@ public final class ScriptModule implements AutoCloseable {
      * @throws IllegalArgumentException naming the file and the first name that is no parameter of the module
      */
     public Map<String, Tensor> newParameterAliases(java.util.Collection<String> names) {
-        Map<String, Tensor> all = named(0);
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        try {
-            for (String n : names) {
-                Tensor t = all.remove(n);
-                if (t == null) {
-                    if (out.containsKey(n)) continue;
-                    throw new IllegalArgumentException("'" + n + "' is no parameter of " + origin);
-                }
-                out.put(n, t);
-            }
-        } catch (RuntimeException e) {
-            out.values().forEach(Tensor::close);
-            throw e;
-        } finally {
-            all.values().forEach(Tensor::close);
-        }
-        return out;
+        return ScriptParameters.pick(named(ScriptParameters.PARAMETERS), names, origin);
     }
 
     /** Every buffer (e.g. batch-norm statistics, constant tables) by dotted name; aliases like the parameters. */
     public Map<String, Tensor> namedBuffers() {
-        if (buffers == null) buffers = Collections.unmodifiableMap(named(1));
+        if (buffers == null) buffers = Collections.unmodifiableMap(named(ScriptParameters.BUFFERS));
         checkOpen();
         return buffers;
     }
 
     private Map<String, Tensor> named(int kind) {
-        var b = bridge();
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment list = a.allocate(ValueLayout.ADDRESS);
-            b.check(guard.call(h -> progrpo_torch_h.pt_jit_named_tensors(h, kind, list)), () -> "TorchScript " + origin + ": named "
-                    + (kind == 0 ? "parameters" : "buffers"));
-            MemorySegment l = list.get(ValueLayout.ADDRESS, 0);
-            try {
-                MemorySegment size = a.allocate(ValueLayout.JAVA_INT);
-                b.check(progrpo_torch_h.pt_named_size(l, size), () -> "named_size");
-                MemorySegment name = a.allocate(ValueLayout.ADDRESS);
-                MemorySegment t = a.allocate(ValueLayout.ADDRESS);
-                for (int i = 0; i < size.get(ValueLayout.JAVA_INT, 0); i++) {
-                    b.check(progrpo_torch_h.pt_named_get(l, i, name, t), () -> "named_get");
-                    String key = name.get(ValueLayout.ADDRESS, 0).reinterpret(Integer.MAX_VALUE).getString(0);
-                    Tensor alias = b.adopt(t.get(ValueLayout.ADDRESS, 0));
-                    b.release(alias);  // owned by this module, whatever scope is open
-                    out.put(key, alias);
-                }
-            } finally {
-                progrpo_torch_h.pt_named_free(l);
-            }
-        }
-        return out;
+        return ScriptParameters.named(bridge(), guard, origin, kind);
     }
 
     /**
@@ -351,27 +239,8 @@ public final class ScriptModule implements AutoCloseable {
      *                                  parameter (with a few of the module's parameter names)
      */
     public Map<String, Tensor> selectTrainable(String regex) {
-        if (regex == null || regex.isEmpty()) throw new IllegalArgumentException("the trainable-parameter pattern is empty");
-        Pattern p;
-        try {
-            p = Pattern.compile(regex);
-        } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("trainable-parameter pattern '" + regex + "' is not a valid regular expression: "
-                    + e.getDescription(), e);
-        }
-        Map<String, Tensor> all = namedParameters();
-        Map<String, Tensor> selected = new LinkedHashMap<>();
-        all.forEach((k, v) -> {
-            if (p.matcher(k).find()) selected.put(k, v);
-        });
-        if (selected.isEmpty()) {
-            List<String> names = new ArrayList<>(all.keySet());
-            String sample = String.join(", ", names.subList(0, Math.min(8, names.size()))) + (names.size() > 8 ? ", ..." : "");
-            throw new IllegalArgumentException("trainable-parameter pattern '" + regex + "' selects no parameter of " + origin
-                    + " (" + names.size() + " parameters: " + sample + ")");
-        }
-        all.forEach((k, v) -> v.setRequiresGrad(selected.containsKey(k)));
-        return Collections.unmodifiableMap(selected);
+        Pattern p = ScriptParameters.trainablePattern(regex);
+        return ScriptParameters.selectTrainable(namedParameters(), p, origin);
     }
 
     /** The parameters with requires_grad set, by name (aliases). */
@@ -448,26 +317,7 @@ public final class ScriptModule implements AutoCloseable {
      * @throws IllegalArgumentException naming the file and the entry that matches no parameter or has another shape
      */
     public int loadParameters(Path path) throws IOException {
-        Map<String, Tensor> mine = namedParameters();
-        Map<String, Tensor> loaded = TensorIO.load(path);
-        try {
-            for (Map.Entry<String, Tensor> e : loaded.entrySet()) {
-                Tensor dst = mine.get(e.getKey());
-                if (dst == null) {
-                    throw new IllegalArgumentException(path + " has '" + e.getKey() + "', which is no parameter of " + origin);
-                }
-                if (!Arrays.equals(dst.shape(), e.getValue().shape())) {
-                    throw new IllegalArgumentException(path + ": '" + e.getKey() + "' has shape " + Arrays.toString(e.getValue().shape())
-                            + ", the module's parameter has " + Arrays.toString(dst.shape()));
-                }
-            }
-            try (var ng = Autograd.noGrad()) {
-                for (Map.Entry<String, Tensor> e : loaded.entrySet()) mine.get(e.getKey()).copyFrom(e.getValue());
-            }
-            return loaded.size();
-        } finally {
-            loaded.values().forEach(Tensor::close);
-        }
+        return ScriptParameters.load(namedParameters(), path, origin);
     }
 
     /** Writes the whole module with its current parameter values (Python's {@code torch.jit.load} reads it), atomically. */
