@@ -273,7 +273,7 @@ class TrainTorchScriptCommandTest {
         assertTrue(err.toString().contains("--time-scale 0.0"), err.toString());
 
         // the three spellings map onto ReferenceMode's constants
-        Main.ReferenceModeConverter c = new Main.ReferenceModeConverter();
+        TrainTorchScriptCommand.ReferenceModeConverter c = new TrainTorchScriptCommand.ReferenceModeConverter();
         assertEquals("AUTO ADAPTERS_DISABLED FROZEN_COPY", String.join(" ", List.of(c.convert("auto").name(),
                 c.convert("adapters-disabled").name(), c.convert("FROZEN_COPY").name())));
     }
@@ -302,7 +302,7 @@ class TrainTorchScriptCommandTest {
 
     @Test
     void latentShapeParsing() {
-        assertArrayEquals(new long[] {4, 64, 64}, Main.parseLatentShape("4,64,64"));
-        assertArrayEquals(new long[] {16, 128, 96}, Main.parseLatentShape(" 16, 128 ,96 "));
+        assertArrayEquals(new long[] {4, 64, 64}, TrainTorchScriptCommand.parseLatentShape("4,64,64"));
+        assertArrayEquals(new long[] {16, 128, 96}, TrainTorchScriptCommand.parseLatentShape(" 16, 128 ,96 "));
     }
 }
