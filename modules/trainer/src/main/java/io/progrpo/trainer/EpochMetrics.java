@@ -2,6 +2,7 @@ package io.progrpo.trainer;
 
 import io.progrpo.reward.Correlation;
 import io.progrpo.reward.GroupAdvantages;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.MemoryLedger;
 

@@ -4,7 +4,7 @@ import io.progrpo.app.job.JobCheck;
 import io.progrpo.sampler.Decoder;
 import io.progrpo.reward.GroupAdvantages;
 import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.trainer.Method;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.world.EmbeddedWorld;
 import io.progrpo.pruning.PruneSchedule;
