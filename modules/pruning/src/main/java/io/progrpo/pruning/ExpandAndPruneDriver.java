@@ -32,6 +32,11 @@ import java.util.random.RandomGenerator;
  * Survivors run to the end and get the final reward. A checkpoint at step T is static pruning: the "preview" is the
  * final sample, scored once with the final reward. A schedule without checkpoints is plain GRPO sampling.
  *
+ * <p>The steps are {@link SamplingLoop}'s, the one sampling loop; the checkpoints are its step hook. Every reward
+ * call, proxy and final, receives the group of each image ({@link RewardFunction#score(Tensor, List, int[])}); the
+ * within-group std before and after a checkpoint is {@link GroupAdvantages#withinGroupStd} with
+ * {@link GroupAdvantages.Centring#PLAIN} centring, what this driver computed before the statistics were merged.
+ *
  * <p>Rows are laid out group by group: rows {@code g*G_max .. (g+1)*G_max-1} of {@code noise} and {@code cond} belong to
  * prompt group g. The driver runs under {@link Autograd#noGrad()}; it owns nothing it returns except the
  * {@link Result}, which the caller closes.

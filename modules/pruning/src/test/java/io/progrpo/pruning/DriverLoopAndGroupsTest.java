@@ -42,19 +42,7 @@ class DriverLoopAndGroupsTest {
         }
     };
 
-    static final RewardFunction MEAN_PIXEL = new RewardFunction() {
-        @Override
-        public String name() {
-            return "mean_pixel";
-        }
-
-        @Override
-        public RewardOutput score(Tensor images, List<String> prompts) {
-            try (Scope s = Scope.open()) {
-                return RewardOutput.of(images.reshape(images.size(0), -1).mean(false, 1).toDoubleArray());
-            }
-        }
-    };
+    static final RewardFunction MEAN_PIXEL = ExpandAndPruneDriverTest.MEAN_PIXEL;
 
     /** What the reference loop produces: survivors' rows, final latents, stored latents and log-probs. */
     record Chains(int[] original, float[] finalLatents, List<float[]> latents, List<float[]> logProbs) {}
