@@ -3,7 +3,7 @@ package io.progrpo.app;
 import io.progrpo.trainer.ProcessStats;
 import io.progrpo.app.job.Jobs;
 import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.trainer.Method;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.Phases;
 import io.progrpo.world.EmbeddedWorld;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -2,7 +2,7 @@ package io.progrpo.app;
 
 import io.progrpo.app.report.PairedComparison;
 import io.progrpo.app.job.Jobs;
-import io.progrpo.trainer.Method;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.Phases;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.pruning.OptimalVarianceFilter;

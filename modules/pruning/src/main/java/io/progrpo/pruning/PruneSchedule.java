@@ -1,11 +1,14 @@
 package io.progrpo.pruning;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The Expand-and-Prune funnel of Pro-GRPO (spec section 5): sampling starts with an expanded group of
@@ -112,6 +115,89 @@ public record PruneSchedule(int initialGroupSize, int[] checkpoints, int[] survi
                     + presetNames());
         }
         return s.get();
+    }
+
+    private static final Pattern SPEC = Pattern.compile("(\\d+)((?:>\\d+@\\d+)+)");
+    private static final Pattern STAGE = Pattern.compile(">(\\d+)@(\\d+)");
+    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]*");
+
+    /** Whether {@code text} is written as a spec ({@code G_max>size@step...}, starting with a digit) and not a name. */
+    public static boolean isSpec(String text) {
+        return text != null && !text.isEmpty() && Character.isDigit(text.charAt(0));
+    }
+
+    /**
+     * Reads a schedule as written in a config, the one reader of its grammar: a spec {@code G_max>size@step>...}
+     * such as {@code 48>24@5>12@7} (G_max, then each prune's group size and the number of steps taken when it
+     * happens; strategy {@code ovf}) over {@code totalSteps} steps, or a {@link #preset} name, which names its own
+     * steps and checkpoints (compare them with the sampler's).
+     *
+     * @param totalSteps     T of a spec
+     * @param lastCheckpoint the latest step a spec's checkpoint may name: T allows static pruning after sampling,
+     *                       T - 1 keeps every prune within sampling
+     * @throws IllegalArgumentException naming the part of the text that is wrong, what was expected and what came
+     */
+    public static PruneSchedule parse(String text, int totalSteps, int lastCheckpoint) {
+        if (totalSteps < 1 || lastCheckpoint < 0 || lastCheckpoint > totalSteps) {
+            throw new IllegalArgumentException("a prune schedule needs totalSteps >= 1 and lastCheckpoint in [0, totalSteps], got "
+                    + totalSteps + " and " + lastCheckpoint);
+        }
+        if (text == null) throw new IllegalArgumentException("prune schedule must be a spec like 48>24@5>12@7 or a preset name, got null");
+        if (!isSpec(text)) {
+            if (!NAME.matcher(text).matches()) {
+                throw new IllegalArgumentException("prune schedule must be a spec like 48>24@5>12@7 or a lower-case preset name ("
+                        + String.join(", ", presetNames()) + "), got '" + text + "'");
+            }
+            if (!PRESETS.containsKey(text)) {
+                throw new IllegalArgumentException("prune schedule '" + text + "' is neither a spec like 48>24@5>12@7 nor a preset ("
+                        + String.join(", ", presetNames()) + ")");
+            }
+            return preset(text);
+        }
+        Matcher m = SPEC.matcher(text);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("prune schedule spec must look like G_max>size@step>..., e.g. 48>24@5>12@7, got '" + text + "'");
+        }
+        int first = specInt(m.group(1), text, "G_max");
+        List<Integer> sizes = new ArrayList<>();
+        List<Integer> steps = new ArrayList<>();
+        int prevSize = first;
+        int prevStep = 0;
+        Matcher st = STAGE.matcher(m.group(2));
+        while (st.find()) {
+            int size = specInt(st.group(1), text, "a size");
+            int step = specInt(st.group(2), text, "a checkpoint step");
+            if (size >= prevSize || size < 2) {
+                throw new IllegalArgumentException("prune schedule '" + text + "': size " + size + " must be in [2, " + (prevSize - 1)
+                        + "] (sizes shrink, and a group needs two samples)");
+            }
+            if (step <= prevStep || step > lastCheckpoint) {
+                throw new IllegalArgumentException("prune schedule '" + text + "': checkpoint step " + step
+                        + (prevStep + 1 <= lastCheckpoint ? " must be in [" + (prevStep + 1) + ", " + lastCheckpoint + "]"
+                        : " has no room: it must come after step " + prevStep + " and at most at step " + lastCheckpoint)
+                        + " (increasing, " + (lastCheckpoint < totalSteps ? "before the last of " : "at most ") + totalSteps + " steps)");
+            }
+            sizes.add(size);
+            steps.add(step);
+            prevSize = size;
+            prevStep = step;
+        }
+        try {
+            return new PruneSchedule(first, steps.stream().mapToInt(Integer::intValue).toArray(),
+                    sizes.stream().mapToInt(Integer::intValue).toArray(), totalSteps, SubsetStrategy.OVF.name());
+        } catch (IllegalArgumentException e) {
+            // the checks above mirror the constructor's, so this is a rule added there and not here yet
+            throw new IllegalArgumentException("prune schedule '" + text + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static int specInt(String digits, String text, String what) {
+        try {
+            return Integer.parseInt(digits);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("prune schedule '" + text + "': " + what + " of " + digits
+                    + " is out of range (expected an int, at most " + Integer.MAX_VALUE + ")");
+        }
     }
 
     /** A plain GRPO group of G trajectories over T steps, never pruned. */

@@ -216,4 +216,80 @@ class PruneScheduleTest {
         assertMessage(() -> PruneSchedule.staticOvf(24, 24, 10), "survivors[0]", "got 24");
         assertMessage(() -> PruneSchedule.none(24, 0), "totalSteps", "0");
     }
+
+    /**
+     * The one reader of the schedule grammar: random funnels written as specs read back to the same sizes,
+     * checkpoints and cost; preset names give the presets; every malformed spec is named with what was expected.
+     */
+    @Test
+    void parseReadsSpecsAndPresetNames() {
+        SplittableRandom rnd = new SplittableRandom(48_24_5);
+        int parsed = 0;
+        for (int trial = 0; trial < 300; trial++) {
+            int t = 2 + rnd.nextInt(60);
+            int g = 3 + rnd.nextInt(60);
+            int stages = 1 + rnd.nextInt(Math.min(3, Math.min(g - 2, t - 1)));
+            int[] sizes = new int[stages];
+            int[] steps = new int[stages];
+            int size = g;
+            int step = 0;
+            StringBuilder spec = new StringBuilder().append(g);
+            boolean fits = true;
+            for (int i = 0; i < stages; i++) {
+                int room = size - 2 - (stages - 1 - i);
+                int stepRoom = t - 1 - step - (stages - 1 - i);
+                if (room < 1 || stepRoom < 1) {
+                    fits = false;
+                    break;
+                }
+                size = size - 1 - rnd.nextInt(room);
+                step = step + 1 + rnd.nextInt(stepRoom);
+                sizes[i] = size;
+                steps[i] = step;
+                spec.append('>').append(size).append('@').append(step);
+            }
+            if (!fits) continue;
+            PruneSchedule p = PruneSchedule.parse(spec.toString(), t, t - 1);
+            assertEquals(g, p.initialGroupSize(), spec.toString());
+            assertArrayEquals(sizes, p.survivors(), spec.toString());
+            assertArrayEquals(steps, p.checkpoints(), spec.toString());
+            assertEquals(t, p.totalSteps());
+            assertEquals("ovf", p.strategy());
+            assertEquals(simulatedNfe(p), p.nfe(), spec.toString());
+            assertTrue(PruneSchedule.isSpec(spec.toString()));
+            parsed++;
+        }
+        assertTrue(parsed > 200, parsed + " random specs read");
+        for (String name : PruneSchedule.presetNames()) {
+            assertEquals(PruneSchedule.preset(name), PruneSchedule.parse(name, 3, 2), name + ": a preset names its own steps");
+            assertTrue(!PruneSchedule.isSpec(name));
+        }
+        // static pruning after sampling: a checkpoint at T where lastCheckpoint allows it
+        assertEquals(PruneSchedule.staticOvf(24, 12, 10), PruneSchedule.parse("24>12@10", 10, 10));
+        String[][] bad = {
+                {"48-24", "must look like G_max>size@step"},
+                {"48>24@5>", "must look like G_max>size@step"},
+                {"48>48@5", "size 48 must be in [2, 47]"},
+                {"48>24@5>1@7", "size 1 must be in [2, 23]"},
+                {"48>24@5>12@5", "checkpoint step 5 must be in [6, 9]"},
+                {"48>24@10", "checkpoint step 10 must be in [1, 9] (increasing, before the last of 10 steps)"},
+                {"48>24@0", "checkpoint step 0 must be in [1, 9]"},
+                {"48>24@9>12@10", "checkpoint step 10 has no room: it must come after step 9 and at most at step 9"},
+                {"99999999999>24@5", "G_max of 99999999999 is out of range"},
+                {"48>24@99999999999", "a checkpoint step of 99999999999 is out of range"},
+                {"Standard", "lower-case preset name (flow-standard, "},
+                {"standard", "'standard' is neither a spec like 48>24@5>12@7 nor a preset"},
+                {"", "lower-case preset name"},
+        };
+        for (String[] b : bad) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PruneSchedule.parse(b[0], 10, 9), b[0]);
+            assertTrue(e.getMessage().contains(b[1]), b[0] + ": " + e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PruneSchedule.parse("48>24@11", 10, 10));
+        assertTrue(e.getMessage().contains("must be in [1, 10] (increasing, at most 10 steps)"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> PruneSchedule.parse("48>24@5", 10, 11));
+        assertTrue(e.getMessage().contains("lastCheckpoint in [0, totalSteps]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> PruneSchedule.parse(null, 10, 9));
+        assertTrue(e.getMessage().contains("got null"), e.getMessage());
+    }
 }

@@ -8,28 +8,33 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Several rewards with weights, e.g. {@code {"alignment": 1.0, "jpeg_compressibility": 0.1}}, combined into one
- * score per image.
+ * score per image; itself a {@link RewardFunction}, so the trainer and the expand-and-prune driver call it like any
+ * reward, with the group ids of the images ({@link #score(Tensor, List, int[])}).
  *
  * <ul>
  *   <li>{@link Aggregation#WEIGHTED_SUM}: R_i = sum_r w_r R_r,i (raw scores; the trainer then normalises R within
  *       each group as usual).</li>
  *   <li>{@link Aggregation#ADVANTAGE_SUM} (DanceGRPO's multi-reward rule): each reward is normalised within its
  *       group first, A_r,i = (R_r,i - mean_g(R_r)) / (std_g(R_r) + 1e-4) with the population std over the group g of
- *       image i, and the output is sum_r w_r A_r,i: rewards of different scales then weigh as their weights say.
- *       The outputs are already advantages; the trainer's clip to [-5, 5] still applies. Needs group ids.</li>
+ *       image i ({@link GroupAdvantages}, {@link GroupAdvantages.Centring#PLAIN}), and the output is sum_r w_r A_r,i:
+ *       rewards of different scales then weigh as their weights say. The outputs are already advantages; the
+ *       trainer's clip to [-5, 5] still applies. Needs group ids.</li>
  * </ul>
  * Both report every reward's raw scores and their mean and std ({@link MultiRewardOutput#summary()}), as the
  * reference trainers log them.
  */
-public final class MultiReward {
+public final class MultiReward implements RewardFunction {
     /** The epsilon in the group normalisation (the spec's advantage formula). */
-    public static final double ADVANTAGE_EPSILON = 1e-4;
+    public static final double ADVANTAGE_EPSILON = GroupAdvantages.DEFAULT_EPS;
 
-    private static final java.util.regex.Pattern DECIMAL =
-            java.util.regex.Pattern.compile("[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+    /** A weight: a plain decimal number (Double.parseDouble would also take hex, a d/f suffix, NaN and Infinity). */
+    private static final Pattern DECIMAL = Pattern.compile("[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+    /** A reward's name in a spec: what the registry's rewards are called. */
+    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]*");
 
     /** How the weighted rewards are combined. */
     public enum Aggregation { WEIGHTED_SUM, ADVANTAGE_SUM }
@@ -79,44 +84,44 @@ public final class MultiReward {
     }
 
     /**
-     * Reads a weight spec: JSON-like {@code {"alignment": 1.0, "jpeg_compressibility": 0.1}}, or
-     * {@code alignment=1.0,jpeg_compressibility=0.1}; a name alone has weight 1.
+     * Reads a reward spec, the one grammar of weighted rewards (the trainer's {@code reward} field is read by it too):
+     * {@code name[:weight],...} or {@code name[=weight],...}, optionally inside braces with quoted names, JSON-like
+     * ({@code {"alignment": 1.0, "jpeg_compressibility": 0.1}}). A name alone has weight 1. Names are lower-case
+     * letters, digits, {@code _} and {@code -}, starting with a letter; weights are plain finite decimal numbers (no
+     * hex, no {@code f}/{@code d} suffix, no NaN or Infinity). The order of the spec is kept.
      *
-     * @throws IllegalArgumentException naming the entry that cannot be read, or a repeated name
+     * @throws IllegalArgumentException naming the entry that cannot be read (an empty one included), a repeated name,
+     *                                  or a spec that names no reward
      */
     public static Map<String, Double> parseWeights(String spec) {
-        Objects.requireNonNull(spec, "reward spec");
+        if (spec == null) throw new IllegalArgumentException("reward spec must name at least one reward, got null");
         String body = spec.strip();
         if (body.startsWith("{") && body.endsWith("}")) body = body.substring(1, body.length() - 1).strip();
-        if (body.isEmpty()) throw new IllegalArgumentException("reward spec '" + spec + "' names no reward");
+        if (body.isEmpty()) throw new IllegalArgumentException("reward spec '" + spec + "' names no reward; expected name[:weight],...");
         Map<String, Double> out = new LinkedHashMap<>();
-        for (String entry : body.split(",")) {
+        for (String entry : body.split(",", -1)) {
             String e = entry.strip();
-            int sep = indexOfSeparator(e);
-            String name = unquote(sep < 0 ? e : e.substring(0, sep));
-            double w;
-            if (sep < 0) {
-                w = 1.0;
-            } else {
-                String ws = e.substring(sep + 1).strip();
-                // plain decimals only: Double.parseDouble would also take hex, a d/f suffix, NaN and Infinity
-                if (!DECIMAL.matcher(ws).matches()) {
-                    throw new IllegalArgumentException("weight of reward '" + name + "' in spec '" + spec
-                            + "' must be a decimal number such as 0.1, got '" + ws + "'");
-                }
-                w = Double.parseDouble(ws);
+            if (e.isEmpty()) {
+                throw new IllegalArgumentException("reward spec '" + spec + "' has an empty entry; expected name[:weight],...");
             }
-            if (name.isEmpty()) throw new IllegalArgumentException("empty reward name in entry '" + e + "' of spec '" + spec + "'");
-            if (!Double.isFinite(w)) throw new IllegalArgumentException("weight of reward '" + name + "' must be finite, got " + w);
-            if (out.put(name, w) != null) throw new IllegalArgumentException("reward '" + name + "' appears twice in spec '" + spec + "'");
+            int sep = Math.max(e.lastIndexOf(':'), e.lastIndexOf('='));
+            String name = unquote(sep < 0 ? e : e.substring(0, sep));
+            if (!NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("reward term '" + e + "' in '" + spec + "' must be name or name:weight with a"
+                        + " lower-case name (letters, digits, _ or -, starting with a letter), got name '" + name + "'");
+            }
+            double w = 1.0;
+            if (sep >= 0) {
+                String ws = e.substring(sep + 1).strip();
+                w = DECIMAL.matcher(ws).matches() ? Double.parseDouble(ws) : Double.NaN;
+                if (!Double.isFinite(w)) {
+                    throw new IllegalArgumentException("weight of reward '" + name + "' in '" + spec
+                            + "' must be a finite decimal number such as 0.1, got '" + ws + "'");
+                }
+            }
+            if (out.put(name, w) != null) throw new IllegalArgumentException("reward '" + name + "' appears twice in '" + spec + "'");
         }
         return out;
-    }
-
-    private static int indexOfSeparator(String e) {
-        int colon = e.lastIndexOf(':');
-        int eq = e.lastIndexOf('=');
-        return Math.max(colon, eq);
     }
 
     private static String unquote(String s) {
@@ -145,17 +150,57 @@ public final class MultiReward {
         return s.append(" (").append(aggregation).append(')').toString();
     }
 
+    /** The registry name of a multi-reward is its description, e.g. {@code alignment*1.0 (WEIGHTED_SUM)}. */
+    @Override
+    public String name() {
+        return describe();
+    }
+
     /**
-     * Scores the images with every reward (on the calling thread, in order) and combines them.
+     * {@link #score(Tensor, List, int[])} for a caller without group ids: images with equal prompts form a group (an
+     * epoch samples a prompt for one group). Only ADVANTAGE_SUM reads the groups.
+     */
+    @Override
+    public RewardOutput score(Tensor images, List<String> prompts) {
+        int n = RewardFunction.checkInputs(name(), images, prompts);
+        if (aggregation == Aggregation.WEIGHTED_SUM) return asRewardOutput(scoreDetailed(images, prompts, null));
+        Map<String, Integer> ids = new HashMap<>();
+        int[] groups = new int[n];
+        for (int i = 0; i < n; i++) groups[i] = ids.computeIfAbsent(prompts.get(i), k -> ids.size());
+        return asRewardOutput(scoreDetailed(images, prompts, groups));
+    }
+
+    /**
+     * The combined score per image, and as metrics each reward's raw scores under its name (what the trainer reports
+     * as {@code reward_<name>_mean}); every reward is called with the group ids.
+     */
+    @Override
+    public RewardOutput score(Tensor images, List<String> prompts, int[] groupIds) {
+        RewardFunction.checkInputs(name(), images, prompts, groupIds);
+        return asRewardOutput(scoreDetailed(images, prompts, groupIds));
+    }
+
+    private static RewardOutput asRewardOutput(MultiRewardOutput o) {
+        Map<String, double[]> metrics = new LinkedHashMap<>();
+        o.perReward().forEach((k, v) -> metrics.put(k, v.scores()));
+        return new RewardOutput(o.scores(), metrics);
+    }
+
+    /**
+     * Scores the images with every reward (on the calling thread, in order, each given the group ids when there are
+     * some) and combines them, keeping each reward's output and advantages.
      *
      * @param groupIds group of each image (images of one prompt share a group); required for ADVANTAGE_SUM, may be
      *                 null for WEIGHTED_SUM
      */
-    public MultiRewardOutput score(Tensor images, List<String> prompts, int[] groupIds) {
+    public MultiRewardOutput scoreDetailed(Tensor images, List<String> prompts, int[] groupIds) {
         int n = RewardFunction.checkInputs("multi-reward", images, prompts);
         checkGroups(groupIds, n);
         Map<String, RewardOutput> outputs = new LinkedHashMap<>();
-        for (Term t : terms) outputs.put(t.reward().name(), t.reward().scoreChecked(images, prompts));
+        for (Term t : terms) {
+            RewardFunction f = t.reward();
+            outputs.put(f.name(), groupIds == null ? f.scoreChecked(images, prompts) : f.scoreChecked(images, prompts, groupIds));
+        }
         return combine(outputs, groupIds);
     }
 
@@ -211,29 +256,10 @@ public final class MultiReward {
         return total;
     }
 
-    /** A_i = (R_i - mean_g) / (std_g + {@link #ADVANTAGE_EPSILON}), population std over the group g of i. */
-    public static double[] groupAdvantages(double[] r, int[] groupIds) {
-        Objects.requireNonNull(groupIds, "groupIds");
-        if (groupIds.length != r.length) throw new IllegalArgumentException("expected " + r.length + " group ids, got " + groupIds.length);
-        Map<Integer, double[]> stats = new HashMap<>(); // group -> {count, sum, sum of squared deviations}
-        for (int i = 0; i < r.length; i++) {
-            double[] s = stats.computeIfAbsent(groupIds[i], g -> new double[3]);
-            s[0]++;
-            s[1] += r[i];
-        }
-        for (int i = 0; i < r.length; i++) {
-            double[] s = stats.get(groupIds[i]);
-            double d = r[i] - s[1] / s[0];
-            s[2] += d * d;
-        }
-        double[] a = new double[r.length];
-        for (int i = 0; i < r.length; i++) {
-            double[] s = stats.get(groupIds[i]);
-            double mean = s[1] / s[0];
-            double std = Math.sqrt(s[2] / s[0]);
-            a[i] = (r[i] - mean) / (std + ADVANTAGE_EPSILON);
-        }
-        return a;
+    /** A_i = (R_i - mean_g) / (std_g + 1e-4), population std over the group g of i, plain mean, no clip. */
+    private static double[] groupAdvantages(double[] r, int[] groupIds) {
+        return GroupAdvantages.compute(r, groupIds, GroupAdvantages.StdMode.GROUP, Double.POSITIVE_INFINITY, ADVANTAGE_EPSILON,
+                GroupAdvantages.Centring.PLAIN);
     }
 
     @Override

@@ -19,8 +19,9 @@ import java.util.TreeMap;
  * context class loader and this module's class loader, so plug-ins visible to either are found. Every call looks
  * again, so a class loader created later is seen.
  *
- * <p>Rewards returned by {@link #create} check their own contract on every call: N prompts for N images, N finite
- * scores ({@link RewardFunction#scoreChecked}).
+ * <p>Rewards returned by {@link #create} check their own contract on every call, on both entry points: N prompts (and
+ * N group ids) for N images, N finite scores ({@link RewardFunction#scoreChecked}). The group ids reach the
+ * provider's instance.
  */
 public final class RewardRegistry {
     private RewardRegistry() {
@@ -85,12 +86,21 @@ public final class RewardRegistry {
         return byName;
     }
 
-    /** Enforces the reward contract around a provider's instance. */
+    /** Enforces the reward contract around a provider's instance, on both entry points (group ids passed through). */
     private record Checked(String name, RewardFunction delegate) implements RewardFunction {
         @Override
         public RewardOutput score(Tensor images, List<String> prompts) {
             int n = RewardFunction.checkInputs(name, images, prompts);
-            RewardOutput out = delegate.score(images, prompts);
+            return checked(delegate.score(images, prompts), n);
+        }
+
+        @Override
+        public RewardOutput score(Tensor images, List<String> prompts, int[] groupIds) {
+            int n = RewardFunction.checkInputs(name, images, prompts, groupIds);
+            return checked(delegate.score(images, prompts, groupIds.clone()), n);
+        }
+
+        private RewardOutput checked(RewardOutput out, int n) {
             if (out == null) throw new IllegalStateException("reward '" + name + "' returned null for " + n + " images");
             return out.check(name, n);
         }

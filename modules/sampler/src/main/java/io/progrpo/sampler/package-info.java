@@ -6,7 +6,8 @@
  *   <li>{@link io.progrpo.sampler.VelocityModel}: the network as a function of tensors; {@link io.progrpo.sampler.ClassifierFreeGuidance} wraps one.</li>
  *   <li>{@link io.progrpo.sampler.Sampler}: the step rule SPI; {@link io.progrpo.sampler.FlowSdeSampler} (Flow-GRPO SDE / Euler ODE),
  *       {@link io.progrpo.sampler.DdimSampler} (DanceGRPO DDIM-eta); {@link io.progrpo.sampler.GaussianPolicy} helps write others.</li>
- *   <li>{@link io.progrpo.sampler.Trajectory}: stored transitions, prunable row by row; {@link io.progrpo.sampler.SamplingLoop} fills one.</li>
+ *   <li>{@link io.progrpo.sampler.Trajectory}: stored transitions, prunable row by row; {@link io.progrpo.sampler.SamplingLoop}, the one sampling loop, fills one
+ *       (a step hook may prune the active rows after any step).</li>
  * </ul>
  */
 package io.progrpo.sampler;

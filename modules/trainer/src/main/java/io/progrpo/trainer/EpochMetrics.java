@@ -1,5 +1,8 @@
 package io.progrpo.trainer;
 
+import io.progrpo.reward.Correlation;
+import io.progrpo.reward.GroupAdvantages;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.MemoryLedger;
 
@@ -49,7 +52,7 @@ final class EpochMetrics {
             cm.put("within_group_std_before", c.withinGroupStdBefore());
             cm.put("within_group_std_after", c.withinGroupStdAfter());
             // pooled over every survivor of the epoch
-            double corr = pearson(r.survivorProxy[i], r.scores);
+            double corr = Correlation.pearson(r.survivorProxy[i], r.scores);
             cm.put("proxy_final_correlation", Double.isNaN(corr) ? null : corr);
             cps.add(cm);
         }
@@ -103,27 +106,5 @@ final class EpochMetrics {
         double s = 0;
         for (double x : v) s += (x - mu) * (x - mu);
         return v.length == 0 ? Double.NaN : Math.sqrt(s / v.length);
-    }
-
-    /** Pearson correlation; NaN when either side has zero variance (the driver's own formula, term for term). */
-    static double pearson(double[] a, double[] b) {
-        int n = a.length;
-        double ma = 0;
-        double mb = 0;
-        for (int i = 0; i < n; i++) {
-            ma += a[i];
-            mb += b[i];
-        }
-        ma /= n;
-        mb /= n;
-        double sab = 0;
-        double saa = 0;
-        double sbb = 0;
-        for (int i = 0; i < n; i++) {
-            sab += (a[i] - ma) * (b[i] - mb);
-            saa += (a[i] - ma) * (a[i] - ma);
-            sbb += (b[i] - mb) * (b[i] - mb);
-        }
-        return saa == 0 || sbb == 0 ? Double.NaN : sab / Math.sqrt(saa * sbb);
     }
 }

@@ -1,5 +1,7 @@
 package io.progrpo.trainer;
 
+import io.progrpo.reward.GroupAdvantages;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.sampler.Decoder;
 import io.progrpo.sampler.PromptWorld;
 import io.progrpo.pruning.ExpandAndPruneDriver;

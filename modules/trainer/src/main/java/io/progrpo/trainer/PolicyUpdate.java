@@ -1,5 +1,6 @@
 package io.progrpo.trainer;
 
+import io.progrpo.reward.GroupAdvantages;
 import io.progrpo.sampler.PromptWorld;
 import io.progrpo.sampler.LogProbResult;
 import io.progrpo.sampler.Trajectory;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
+import io.progrpo.reward.GroupAdvantages;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.DType;

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
+import io.progrpo.reward.GroupAdvantages;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.RewardOutput;
 import io.progrpo.sampler.FlowSdeSampler;

@@ -1,6 +1,6 @@
 package io.progrpo.app.job;
 
-import io.progrpo.trainer.Method;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.app.job.Jobs;
 import io.progrpo.sampler.PromptWorld;
 import io.progrpo.world.EmbeddedWorld;

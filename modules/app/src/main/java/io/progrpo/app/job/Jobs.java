@@ -2,18 +2,15 @@ package io.progrpo.app.job;
 
 import io.progrpo.app.job.JobCheck;
 import io.progrpo.sampler.Decoder;
-import io.progrpo.trainer.GroupAdvantages;
+import io.progrpo.reward.GroupAdvantages;
 import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.trainer.Method;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.world.EmbeddedWorld;
-import io.progrpo.pruning.ExpandAndPruneDriver;
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.MultiReward;
-import io.progrpo.reward.MultiRewardOutput;
 import io.progrpo.reward.RewardFunction;
-import io.progrpo.reward.RewardOutput;
 import io.progrpo.world.Tokenizer;
 import io.progrpo.sampler.BetaSchedule;
 import io.progrpo.sampler.DdimSampler;
@@ -21,7 +18,6 @@ import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.Sampler;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
-import io.progrpo.tensor.Tensor;
 import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.world.model.BaseModels;
 import io.progrpo.world.model.Parameterization;
@@ -30,10 +26,6 @@ import io.progrpo.world.model.WorldModel;
 import io.progrpo.world.model.WorldModelConfig;
 
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -123,29 +115,14 @@ public final class Jobs {
                 : FlowSdeSampler.ode(c.evalSteps(), c.shift());
     }
 
-    /** The configured reward (one or several, weighted) as one RewardFunction; group ids follow the prompts. */
-    public static RewardFunction reward(TrainConfig c) {
+    /**
+     * The configured reward (one or several, weighted): a {@link MultiReward}, itself a RewardFunction. The
+     * expand-and-prune driver calls it with its group ids ({@code RewardFunction.score(images, prompts, groupIds)}).
+     */
+    public static MultiReward reward(TrainConfig c) {
         MultiReward.Aggregation agg = c.rewardAggregation().equals("advantage-sum")
                 ? MultiReward.Aggregation.ADVANTAGE_SUM : MultiReward.Aggregation.WEIGHTED_SUM;
-        MultiReward multi = MultiReward.of(TrainConfig.parseRewardSpec(c.reward()), agg);
-        return new RewardFunction() {
-            @Override
-            public String name() {
-                return multi.describe();
-            }
-
-            @Override
-            public RewardOutput score(Tensor images, List<String> prompts) {
-                // rows of one prompt group share its prompt, and an epoch samples each prompt at most once
-                Map<String, Integer> ids = new HashMap<>();
-                int[] groups = new int[prompts.size()];
-                for (int i = 0; i < groups.length; i++) groups[i] = ids.computeIfAbsent(prompts.get(i), k -> ids.size());
-                MultiRewardOutput o = multi.score(images, prompts, groups);
-                Map<String, double[]> metrics = new LinkedHashMap<>();
-                o.perReward().forEach((k, v) -> metrics.put(k, v.scores()));
-                return new RewardOutput(o.scores(), metrics);
-            }
-        };
+        return MultiReward.parse(c.reward(), agg);
     }
 
     public static GrpoTrainer.Settings settings(TrainConfig c) {

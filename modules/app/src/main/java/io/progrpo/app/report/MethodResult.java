@@ -6,7 +6,7 @@ import java.util.Objects;
  * One method's outcome over its seeds, as a row of the report. Times are means over epochs (and seeds) in seconds;
  * the speedup against a baseline is computed by {@link ReportWriter}, not stored, so it always matches the rows.
  *
- * @param method                 method name (see {@code TrainConfig.METHODS}), or any label
+ * @param method                 method name (see {@code Method.configNames()}), or any label
  * @param seeds                  number of seeds aggregated, >= 1
  * @param finalEvalRewardMean    mean over seeds of the final evaluation reward
  * @param finalEvalRewardStd     std over seeds of the final evaluation reward (0 for one seed)

@@ -8,6 +8,7 @@ import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.Sampler;
 import io.progrpo.tensor.MemoryLedger;
 import io.progrpo.trainer.config.ConfigException;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,7 @@ class JobCheckTest {
         int rejected = 0;
         for (int trial = 0; trial < 2000; trial++) {
             Map<String, Object> m = new LinkedHashMap<>();
-            String method = TrainConfig.METHODS.get(rnd.nextInt(TrainConfig.METHODS.size()));
+            String method = Method.configNames().get(rnd.nextInt(Method.configNames().size()));
             int t = rnd.nextInt(4) == 0 ? 2 + rnd.nextInt(1100) : 2 + rnd.nextInt(60);
             int g = 2 + rnd.nextInt(60);
             m.put("method", method);
@@ -74,7 +75,7 @@ class JobCheckTest {
             m.put("eta", rnd.nextInt(5) == 0 ? Math.pow(10, -35 + 35 * rnd.nextDouble()) : 2 * rnd.nextDouble());
             int mid = Math.max(2, g / 2);
             int c1 = 1 + rnd.nextInt(Math.max(1, t));
-            m.put("pruneSchedule", TrainConfig.PRUNING_METHODS.contains(method) ? g + ">" + mid + "@" + c1 : "none");
+            m.put("pruneSchedule", Method.byName(method).prunesDuringSampling() ? g + ">" + mid + "@" + c1 : "none");
             TrainConfig c;
             try {
                 c = TrainConfig.defaults().with(m, "trial " + trial);

@@ -37,7 +37,7 @@ class ClassPathDiscoveryTest {
             Tensor images = Tensor.zeros(3, 3, 8, 8);
             assertArrayEquals(new double[] {0.25, 0.25, 0.25}, f.score(images, List.of("a", "b", "c")).scores());
             var multi = MultiReward.parse("{\"test_constant\": 2.0, \"jpeg_compressibility\": 1.0}", MultiReward.Aggregation.WEIGHTED_SUM);
-            var out = multi.score(images, List.of("a", "b", "c"), null);
+            var out = multi.scoreDetailed(images, List.of("a", "b", "c"), null);
             double[] jpeg = out.raw("jpeg_compressibility");
             for (int i = 0; i < 3; i++) assertEquals(0.5 + jpeg[i], out.scores()[i], 1e-12);
         }

@@ -133,8 +133,11 @@ final class ConfigSources {
 
     /** Converts a JSON value, a string or an already typed value to the field's Java type; strict about types. */
     static Object convert(RecordComponent c, Object raw, String source) {
-        Class<?> type = c.getType();
-        String name = c.getName();
+        return convert(c.getName(), c.getType(), raw, source);
+    }
+
+    /** {@link #convert(RecordComponent, Object, String)} for a field {@code name} of type {@code type}. */
+    static Object convert(String name, Class<?> type, Object raw, String source) {
         if (raw instanceof JsonValue(JsonNode node, String text)) {
             if (type == String.class && node.isTextual()) return node.textValue();
             if (type == boolean.class && node.isBoolean()) return node.booleanValue();
@@ -221,16 +224,5 @@ final class ConfigSources {
             cur = t;
         }
         return prev[b.length()];
-    }
-
-    /**
-     * A decimal number as written in a spec (a reward weight): the same grammar as {@code --set} doubles.
-     *
-     * @return the value, or NaN when {@code s} is not a plain decimal number or overflows a double
-     */
-    static double decimalOrNaN(String s) {
-        if (!DECIMAL.matcher(s).matches()) return Double.NaN;
-        double d = Double.parseDouble(s);
-        return Double.isFinite(d) ? d : Double.NaN;
     }
 }

@@ -1,26 +1,19 @@
 package io.progrpo.trainer.config;
 
 import io.progrpo.pruning.PruneSchedule;
+import io.progrpo.reward.MultiReward;
 
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * The checks behind {@link TrainConfig}'s constructor: one-field rules, the reward spec and the prune schedule.
+ * The checks behind {@link TrainConfig}'s constructor: one-field rules, and the reward spec and the prune schedule,
+ * each read by its one parser (MultiReward, PruneSchedule) and checked against the other fields here.
  * Every failure is a {@link ConfigException} naming the field, the expectation and the value received.
  */
 final class FieldChecks {
     private FieldChecks() {}
-
-    private static final Pattern SCHEDULE_SPEC = Pattern.compile("(\\d+)((?:>\\d+@\\d+)+)");
-    private static final Pattern SCHEDULE_STAGE = Pattern.compile(">(\\d+)@(\\d+)");
-    private static final Pattern SCHEDULE_NAME = Pattern.compile("[a-z][a-z0-9_-]*");
-    private static final Pattern REWARD_TERM = Pattern.compile("([a-z][a-z0-9_-]*)(?::([^,:]+))?");
 
     static void nonNull(String field, Object v) {
         if (v == null) throw new ConfigException(field, field + " must be set, got null");
@@ -57,43 +50,27 @@ final class FieldChecks {
         if (!(v >= 0 && v < 1)) throw new ConfigException(field, field + " must be in [0, 1), got " + v);
     }
 
-    /** See {@link TrainConfig#parseRewardSpec(String)}. */
+    /** See {@link TrainConfig#parseRewardSpec(String)}: {@link MultiReward#parseWeights}, its errors for field reward. */
     static Map<String, Double> rewardSpec(String spec) {
         nonNull("reward", spec);
-        Map<String, Double> terms = new LinkedHashMap<>();
-        if (spec.isBlank()) throw new ConfigException("reward", "reward must name at least one reward, got an empty string");
-        for (String term : spec.split(",", -1)) {
-            Matcher m = REWARD_TERM.matcher(term.trim());
-            if (!m.matches()) {
-                throw new ConfigException("reward", "reward term '" + term + "' in '" + spec
-                        + "' must be name or name:weight (lower-case name)");
-            }
-            double w = 1.0;
-            if (m.group(2) != null) {
-                w = ConfigSources.decimalOrNaN(m.group(2).trim());
-                if (Double.isNaN(w)) {
-                    throw new ConfigException("reward", "reward weight of '" + m.group(1) + "' in '" + spec
-                            + "' must be a finite decimal number such as 0.1, got '" + m.group(2) + "'");
-                }
-            }
-            if (terms.put(m.group(1), w) != null) {
-                throw new ConfigException("reward", "reward '" + m.group(1) + "' appears twice in '" + spec + "'");
-            }
+        try {
+            return Collections.unmodifiableMap(MultiReward.parseWeights(spec));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("reward", e.getMessage(), e);
         }
-        return Collections.unmodifiableMap(terms);
     }
 
     /**
-     * The sampling funnel of a pruning method: a spec {@code G_max>size@step>...} or a {@link PruneSchedule#preset}
-     * name, checked against groupSize and samplerSteps. Pruning happens during sampling, so every checkpoint is
-     * before the last step.
+     * The sampling funnel of a pruning method: a spec {@code G_max>size@step>...} or a preset name, read by
+     * {@link PruneSchedule#parse}, then checked against groupSize and samplerSteps. Pruning happens during sampling,
+     * so every checkpoint is before the last step.
      */
     static PruneSchedule pruneSchedule(String method, String schedule, int groupSize, int samplerSteps) {
         boolean none = schedule.isBlank() || schedule.equals(TrainConfig.NO_PRUNING);
-        if (!TrainConfig.PRUNING_METHODS.contains(method)) {
+        if (!Method.byName(method).prunesDuringSampling()) {
             if (!none) {
                 throw new ConfigException("pruneSchedule", "pruneSchedule must be '" + TrainConfig.NO_PRUNING
-                        + "' for method " + method + " (only " + String.join(", ", new TreeSet<>(TrainConfig.PRUNING_METHODS))
+                        + "' for method " + method + " (only " + String.join(", ", Method.configNames(Method::prunesDuringSampling))
                         + " prune), got '" + schedule + "'");
             }
             return null;
@@ -102,52 +79,14 @@ final class FieldChecks {
             throw new ConfigException("pruneSchedule", "method " + method
                     + " needs a pruneSchedule such as 48>24@5>12@7, got '" + schedule + "'");
         }
-        if (!Character.isDigit(schedule.charAt(0))) return named(schedule, groupSize, samplerSteps);
-        Matcher m = SCHEDULE_SPEC.matcher(schedule);
-        if (!m.matches()) {
-            throw new ConfigException("pruneSchedule", "pruneSchedule spec must look like G_max>size@step>...,"
-                    + " e.g. 48>24@5>12@7, got '" + schedule + "'");
+        PruneSchedule p;
+        try {
+            p = PruneSchedule.parse(schedule, samplerSteps, samplerSteps - 1);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("pruneSchedule", e.getMessage(), e);
         }
-        int first = specInt(m.group(1), schedule, "G_max");
-        if (first != groupSize) {
-            throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "' starts at G_max = " + first
-                    + " but groupSize is " + groupSize + "; they must be equal");
-        }
-        List<int[]> stages = new java.util.ArrayList<>();
-        int prevSize = first;
-        int prevStep = 0;
-        Matcher s = SCHEDULE_STAGE.matcher(m.group(2));
-        while (s.find()) {
-            int size = specInt(s.group(1), schedule, "a size");
-            int step = specInt(s.group(2), schedule, "a checkpoint step");
-            if (size >= prevSize || size < 2) {
-                throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "': size " + size
-                        + " must be in [2, " + (prevSize - 1) + "] (sizes shrink, and a group needs two samples)");
-            }
-            if (step <= prevStep || step >= samplerSteps) {
-                throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "': checkpoint step " + step
-                        + (prevStep + 1 <= samplerSteps - 1 ? " must be in [" + (prevStep + 1) + ", " + (samplerSteps - 1) + "]"
-                        : " has no room: it must come after step " + prevStep + " and before step " + samplerSteps)
-                        + " (increasing, before the last of samplerSteps = " + samplerSteps + ")");
-            }
-            stages.add(new int[] {size, step});
-            prevSize = size;
-            prevStep = step;
-        }
-        return build(schedule, first, stages, samplerSteps);
-    }
-
-    private static PruneSchedule named(String schedule, int groupSize, int samplerSteps) {
-        if (!SCHEDULE_NAME.matcher(schedule).matches()) {
-            throw new ConfigException("pruneSchedule", "pruneSchedule must be a spec like 48>24@5>12@7 or a "
-                    + "lower-case preset name (" + String.join(", ", PruneSchedule.presetNames()) + "), got '" + schedule + "'");
-        }
-        if (!PruneSchedule.presetNames().contains(schedule)) {
-            throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "' is neither a spec like "
-                    + "48>24@5>12@7 nor a preset (" + String.join(", ", PruneSchedule.presetNames()) + ")");
-        }
-        PruneSchedule p = PruneSchedule.preset(schedule);
-        String what = "pruneSchedule preset '" + schedule + "' (" + p.describe() + ")";
+        boolean preset = !PruneSchedule.isSpec(schedule);
+        String what = preset ? "pruneSchedule preset '" + schedule + "' (" + p.describe() + ")" : "pruneSchedule '" + schedule + "'";
         if (p.totalSteps() != samplerSteps) {
             throw new ConfigException("pruneSchedule", what + " is for " + p.totalSteps() + " sampler steps, but "
                     + "samplerSteps is " + samplerSteps + "; set samplerSteps=" + p.totalSteps() + " or write a spec");
@@ -166,25 +105,5 @@ final class FieldChecks {
                     + "checkpoint before the last of samplerSteps = " + samplerSteps);
         }
         return p;
-    }
-
-    private static int specInt(String digits, String schedule, String what) {
-        try {
-            return Integer.parseInt(digits);
-        } catch (NumberFormatException e) {
-            throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "': " + what + " of " + digits
-                    + " is out of range (expected an int, at most " + Integer.MAX_VALUE + ")");
-        }
-    }
-
-    private static PruneSchedule build(String schedule, int first, List<int[]> stages, int samplerSteps) {
-        int[] sizes = stages.stream().mapToInt(a -> a[0]).toArray();
-        int[] steps = stages.stream().mapToInt(a -> a[1]).toArray();
-        try {
-            return new PruneSchedule(first, steps, sizes, samplerSteps, "ovf");
-        } catch (IllegalArgumentException e) {
-            // the checks above mirror PruneSchedule's, so this is a rule added there and not here yet
-            throw new ConfigException("pruneSchedule", "pruneSchedule '" + schedule + "': " + e.getMessage(), e);
-        }
     }
 }

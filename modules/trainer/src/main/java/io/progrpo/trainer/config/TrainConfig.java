@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -32,7 +31,7 @@ import java.util.regex.Pattern;
  * registry, devices, the sampler's float32 grid, the world's prompt counts) is checked by
  * {@code io.progrpo.app.job.JobCheck} before anything is built.
  *
- * @param method            training method: {@code flow-grpo} (GRPO over the full group of G), {@code dance-grpo}
+ * @param method            training method ({@link Method}): {@code flow-grpo} (GRPO over the full group of G), {@code dance-grpo}
  *                          (GRPO with DanceGRPO's choices: shared initial noise, gradient through the unconditional
  *                          branch), {@code uniform-subsample} (train a uniform random k of G), {@code static-ovf}
  *                          (train the Optimal Variance Filter's k of G, chosen after sampling), {@code pro-grpo} and
@@ -47,7 +46,8 @@ import java.util.regex.Pattern;
  *                          (ignored by the other methods); below {@code groupSize} for those two methods
  * @param pruneSchedule     the expand-and-prune funnel for {@code pro-grpo*}: a spec {@code G_max>size@step>...}
  *                          such as {@code 48>24@5>12@7} (step = number of sampler steps already taken) or a preset
- *                          name known to {@code io.progrpo.pruning.PruneSchedule}; {@code none} for the other methods
+ *                          name, read by {@code io.progrpo.pruning.PruneSchedule.parse}; {@code none} for the other
+ *                          methods
  * @param samplerSteps      T: stochastic sampler steps per training trajectory, 2 to {@link #MAX_STEPS}
  * @param evalSteps         deterministic (ODE / DDIM eta = 0) steps per evaluation sample, 1 to {@link #MAX_STEPS}
  * @param noiseLevel        a: the flow SDE noise level, std_t = a * sqrt(sigma / (1 - sigma))
@@ -73,7 +73,8 @@ import java.util.regex.Pattern;
  * @param microBatch        rows (trajectory transitions) per backward pass; gradients accumulate over the epoch's
  *                          batch, so this trades memory for nothing but time
  * @param reward            reward spec: a name ({@code alignment}) or weighted names
- *                          ({@code alignment:1.0,jpeg_compressibility:0.1})
+ *                          ({@code alignment:1.0,jpeg_compressibility:0.1}), read by
+ *                          {@code io.progrpo.reward.MultiReward.parseWeights}, the one reward-spec grammar
  * @param rewardAggregation how several rewards combine: {@code weighted-sum} (one advantage from the weighted reward)
  *                          or {@code advantage-sum} (weighted sum of per-reward advantages)
  * @param evalEvery         evaluate every this many epochs; 0 = only after the last epoch
@@ -88,8 +89,6 @@ import java.util.regex.Pattern;
  * @param modelWidth        base channel count of the demo world's velocity model: a multiple of 4 (GroupNorm groups)
  * @param pretrainSteps     optimizer steps of flow-matching pretraining for the base model (cached by its settings);
  *                          0 = no pretraining: train the freshly initialised model
- * @param asyncReward       reserved: score rewards on a separate thread while the next group samples (the trainer does
- *                          not read it yet; rewards run on the sampling thread)
  */
 public record TrainConfig(
         String method,
@@ -127,18 +126,7 @@ public record TrainConfig(
         String modelDtype,
         int imageSize,
         int modelWidth,
-        int pretrainSteps,
-        boolean asyncReward) {
-
-    /** The training methods, in the order reports list them. */
-    public static final List<String> METHODS = List.of(
-            "flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo", "pro-grpo-flash");
-
-    /** Methods that prune during sampling and therefore need a {@code pruneSchedule}. */
-    public static final Set<String> PRUNING_METHODS = Set.of("pro-grpo", "pro-grpo-flash");
-
-    /** Methods that train a k-subset of the sampled group, chosen after sampling. */
-    public static final Set<String> SUBSET_METHODS = Set.of("uniform-subsample", "static-ovf");
+        int pretrainSteps) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick");
@@ -152,6 +140,12 @@ public record TrainConfig(
      */
     public static final int MAX_STEPS = 100_000;
 
+    /**
+     * A field earlier versions had and no code ever read (score rewards on another thread while the next group
+     * samples): a run directory's {@code config.json} may still hold it, so it is read, must be false, and is dropped.
+     */
+    static final String RETIRED_ASYNC_REWARD = "asyncReward";
+
     private static final Pattern DEVICE = Pattern.compile("cpu|cuda(?::([0-9]+))?");
 
     private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
@@ -159,7 +153,7 @@ public record TrainConfig(
 
     /** Validates every field; see the record's parameter documentation for the meaning of each. */
     public TrainConfig {
-        FieldChecks.oneOf("method", method, METHODS);
+        FieldChecks.oneOf("method", method, Method.configNames());
         FieldChecks.positive("epochs", epochs);
         FieldChecks.positive("groupsPerEpoch", groupsPerEpoch);
         FieldChecks.atLeast("groupSize", groupSize, 2, "a group needs two samples for a reward std");
@@ -168,7 +162,7 @@ public record TrainConfig(
                     + Integer.MAX_VALUE + ", got " + groupsPerEpoch + " x " + groupSize + " = " + (long) groupsPerEpoch * groupSize);
         }
         FieldChecks.atLeast("subsetSize", subsetSize, 2, "a subset needs two samples for a reward std");
-        if (SUBSET_METHODS.contains(method) && subsetSize >= groupSize) {
+        if (Method.byName(method).trainsSubset() && subsetSize >= groupSize) {
             throw new ConfigException("subsetSize", "subsetSize must be < groupSize (" + groupSize + ") for method "
                     + method + " (it trains k of the G sampled; k = G is flow-grpo), got " + subsetSize);
         }
@@ -250,7 +244,7 @@ public record TrainConfig(
                 0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
                 3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
                 "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 400, false);
+                16, 32, 400);
     }
 
     /** @return every preset name: the methods first, then the overlays */
@@ -370,6 +364,13 @@ public record TrainConfig(
 
     private static void putAllTyped(Map<String, Object> values, Map<String, ?> overrides, String source) {
         for (Map.Entry<String, ?> e : overrides.entrySet()) {
+            if (e.getKey().equals(RETIRED_ASYNC_REWARD)) {
+                if (!Boolean.FALSE.equals(ConfigSources.convert(e.getKey(), boolean.class, e.getValue(), source))) {
+                    throw new ConfigException(e.getKey(), "config field 'asyncReward' in " + source + " was removed: no code "
+                            + "ever read it (rewards are scored on the sampling thread); got true, expected the key gone (or false)");
+                }
+                continue;
+            }
             RecordComponent c = component(e.getKey(), source);
             values.put(c.getName(), ConfigSources.convert(c, e.getValue(), source));
         }
@@ -413,7 +414,7 @@ public record TrainConfig(
 
     /** @return true for the expand-and-prune methods */
     public boolean prunes() {
-        return PRUNING_METHODS.contains(method);
+        return Method.byName(method).prunesDuringSampling();
     }
 
     /**
@@ -422,7 +423,7 @@ public record TrainConfig(
      */
     public PruneSchedule samplingSchedule() {
         if (prunes()) return FieldChecks.pruneSchedule(method, pruneSchedule, groupSize, samplerSteps);
-        if (SUBSET_METHODS.contains(method)) return PruneSchedule.staticOvf(groupSize, subsetSize, samplerSteps);
+        if (Method.byName(method).trainsSubset()) return PruneSchedule.staticOvf(groupSize, subsetSize, samplerSteps);
         return PruneSchedule.none(groupSize, samplerSteps);
     }
 
@@ -476,7 +477,8 @@ public record TrainConfig(
 
     /**
      * Parses a reward spec such as {@code alignment} or {@code alignment:1.0,jpeg_compressibility:0.1} into
-     * name to weight (weight 1.0 when omitted), in order. Weights are plain decimal numbers.
+     * name to weight (weight 1.0 when omitted), in order, by {@code io.progrpo.reward.MultiReward.parseWeights} (the
+     * one grammar of reward specs). Weights are plain decimal numbers.
      *
      * @throws ConfigException naming {@code reward} and the bad term
      */

@@ -168,11 +168,11 @@ class TrainConfigTest {
 
     @Test
     void setStringsAreParsedByFieldType() {
-        TrainConfig c = TrainConfig.defaults().withSets(List.of("seed=7", "lr=1e-5", "asyncReward=TRUE",
+        TrainConfig c = TrainConfig.defaults().withSets(List.of("seed=7", "lr=1e-5", "detachUncond=FALSE",
                 "reward=alignment:1.0,jpeg_compressibility:0.1", "device=cuda:0"));
         assertEquals(7L, c.seed());
         assertEquals(1e-5, c.lr());
-        assertTrue(c.asyncReward());
+        assertFalse(c.detachUncond());
         assertEquals(Map.of("alignment", 1.0, "jpeg_compressibility", 0.1), TrainConfig.parseRewardSpec(c.reward()));
         assertEquals("cuda:0", c.device());
 
@@ -180,7 +180,7 @@ class TrainConfigTest {
                 () -> TrainConfig.defaults().withSets(List.of("samplerSteps=abc")));
         assertEquals("samplerSteps", e.field());
         assertTrue(e.getMessage().contains("expects an integer (int, -2147483648 to 2147483647), got 'abc'"), e.getMessage());
-        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("asyncReward=yes")));
+        e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("detachUncond=yes")));
         assertTrue(e.getMessage().contains("true or false, got 'yes'"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("lr")));
         assertTrue(e.getMessage().contains("key=value, got 'lr'"), e.getMessage());
@@ -291,7 +291,7 @@ class TrainConfigTest {
     void derivedTotalsMatchAnIndependentCount() {
         SplittableRandom rnd = new SplittableRandom(2512_15347L);
         for (int trial = 0; trial < 200; trial++) {
-            String method = TrainConfig.METHODS.get(rnd.nextInt(TrainConfig.METHODS.size()));
+            String method = Method.configNames().get(rnd.nextInt(Method.configNames().size()));
             int groups = 1 + rnd.nextInt(16);
             int steps = 3 + rnd.nextInt(40);
             int g = 4 + rnd.nextInt(60);
@@ -301,7 +301,7 @@ class TrainConfigTest {
             int micro = 1 + rnd.nextInt(40);
             int mid = 2 + (g - 2) / 2;
             int last = 2 + rnd.nextInt(Math.max(1, mid - 2));
-            String schedule = TrainConfig.PRUNING_METHODS.contains(method)
+            String schedule = Method.byName(method).prunesDuringSampling()
                     ? (mid < g && last < mid ? g + ">" + mid + "@1>" + last + "@2" : g + ">2@1") : "none";
             TrainConfig c = TrainConfig.defaults().with(Map.of("method", method, "groupsPerEpoch", groups,
                     "samplerSteps", steps, "groupSize", g, "subsetSize", k, "guidanceScale", w,
@@ -379,5 +379,49 @@ class TrainConfigTest {
         assertTrue(e.getMessage().contains("'cu\\nda'"), e.getMessage());
         assertEquals(3e-4, TrainConfig.defaults().withSets(List.of("lr=3E-4")).lr());
         assertEquals(5, TrainConfig.defaults().withSets(List.of("epochs=+5")).epochs());
+    }
+
+    /**
+     * asyncReward was removed (no code read it); a config.json of an earlier run still holds it, so the key is read,
+     * must be false, and is dropped: old run directories still evaluate, and true is refused saying why.
+     */
+    @Test
+    void theRetiredAsyncRewardKeyIsReadOnlyWhenOff(@TempDir Path dir) throws Exception {
+        assertFalse(TrainConfig.fieldNames().contains("asyncReward"));
+        String old = TrainConfig.preset("pro-grpo").toJson().replaceFirst("\\}\\s*$", ",\n  \"asyncReward\" : false\n}");
+        assertTrue(old.contains("asyncReward"), old);
+        assertEquals(TrainConfig.preset("pro-grpo"), TrainConfig.fromJson(old));
+        Path file = dir.resolve("config.json");
+        Files.writeString(file, old);
+        assertEquals(TrainConfig.preset("pro-grpo"), TrainConfig.resolve(null, file, null));
+        assertEquals(TrainConfig.defaults(), TrainConfig.defaults().withSets(List.of("asyncReward=false")));
+        assertEquals(TrainConfig.defaults(), TrainConfig.defaults().with(Map.of("asyncReward", false), "test"));
+        for (Map<String, ?> bad : List.<Map<String, ?>>of(Map.of("asyncReward", true), Map.of("asyncReward", "true"))) {
+            ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().with(bad, "test"));
+            assertEquals("asyncReward", e.field());
+            assertTrue(e.getMessage().contains("was removed") && e.getMessage().contains("got true"), e.getMessage());
+        }
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("asyncReward=maybe")));
+        assertTrue(e.getMessage().contains("true or false, got 'maybe'"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.fromJson(old.replace("\"asyncReward\" : false", "\"asyncReward\" : true")));
+        assertTrue(e.getMessage().contains("was removed"), e.getMessage());
+    }
+
+    /** The method list is Method's: the config accepts exactly its names, and each has a preset of the same name. */
+    @Test
+    void theMethodsAreMethodsNames() {
+        assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo", "pro-grpo-flash"),
+                Method.configNames());
+        for (Method m : Method.values()) {
+            TrainConfig c = TrainConfig.preset(m.configName());
+            assertEquals(m.configName(), c.method());
+            assertEquals(m.prunesDuringSampling(), c.prunes(), m.configName());
+            assertEquals(m.trainsSubset(), c.samplingSchedule().checkpointCount() == 1
+                    && c.samplingSchedule().checkpoints()[0] == c.samplerSteps(), m.configName());
+        }
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of("method=Flow-GRPO")));
+        assertTrue(e.getMessage().contains(String.join(", ", Method.configNames())), e.getMessage());
+        IllegalArgumentException u = assertThrows(IllegalArgumentException.class, () -> Method.byName("grpo"));
+        assertTrue(u.getMessage().contains("'grpo'") && u.getMessage().contains("pro-grpo-flash"), u.getMessage());
     }
 }

@@ -1,4 +1,4 @@
-package io.progrpo.trainer;
+package io.progrpo.reward;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.progrpo.trainer.GroupAdvantages.StdMode;
+import io.progrpo.reward.GroupAdvantages.Centring;
+import io.progrpo.reward.GroupAdvantages.StdMode;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -240,5 +241,103 @@ class GroupAdvantagesTest {
                 "rewards[0]", "NaN");
         assertMessage(() -> GroupAdvantages.withinGroupStd(new double[] {1}, new int[] {0, 1}), "same length");
         assertFalse(GroupAdvantages.trainMask(GroupAdvantages.compute(new double[] {2, 2}, new int[] {0, 0}))[0]);
+    }
+
+    /** MultiReward.groupAdvantages as it was before the merge (plain mean, population std, no clip), term for term. */
+    static double[] formerMultiRewardAdvantages(double[] r, int[] groupIds) {
+        java.util.Map<Integer, double[]> stats = new java.util.HashMap<>();
+        for (int i = 0; i < r.length; i++) {
+            double[] s = stats.computeIfAbsent(groupIds[i], g -> new double[3]);
+            s[0]++;
+            s[1] += r[i];
+        }
+        for (int i = 0; i < r.length; i++) {
+            double[] s = stats.get(groupIds[i]);
+            double d = r[i] - s[1] / s[0];
+            s[2] += d * d;
+        }
+        double[] a = new double[r.length];
+        for (int i = 0; i < r.length; i++) {
+            double[] s = stats.get(groupIds[i]);
+            a[i] = (r[i] - s[1] / s[0]) / (Math.sqrt(s[2] / s[0]) + 1e-4);
+        }
+        return a;
+    }
+
+    /** ExpandAndPruneDriver.meanGroupStd as it was before the merge (groups 0..groups-1, plain mean), term for term. */
+    static double formerDriverMeanGroupStd(double[] r, int[] groupOf, int groups) {
+        double sum = 0;
+        int counted = 0;
+        for (int g = 0; g < groups; g++) {
+            double s = 0;
+            double s2 = 0;
+            int n = 0;
+            for (int i = 0; i < r.length; i++) {
+                if (groupOf[i] == g) {
+                    s += r[i];
+                    n++;
+                }
+            }
+            if (n == 0) continue;
+            double mean = s / n;
+            for (int i = 0; i < r.length; i++) if (groupOf[i] == g) s2 += (r[i] - mean) * (r[i] - mean);
+            sum += Math.sqrt(s2 / n);
+            counted++;
+        }
+        return counted == 0 ? 0 : sum / counted;
+    }
+
+    /**
+     * The merged computation keeps each former caller's numbers bit for bit: PLAIN centring is what MultiReward's
+     * ADVANTAGE_SUM and the driver's checkpoint std computed, SHIFTED what the trainer computed (checked above against
+     * the double-precision reference); the two differ by rounding only.
+     */
+    @Test
+    void plainCentringIsTheFormerMultiRewardAndDriverArithmeticBitForBit() {
+        SplittableRandom rnd = new SplittableRandom(1605);
+        int differing = 0;
+        for (int trial = 0; trial < 400; trial++) {
+            Object[] b = batch(rnd);
+            double[] r = (double[]) b[0];
+            int[] ids = (int[]) b[1];
+            double[] plain = GroupAdvantages.compute(r, ids, StdMode.GROUP, Double.POSITIVE_INFINITY, 1e-4, Centring.PLAIN);
+            assertArrayEquals(formerMultiRewardAdvantages(r, ids), plain, "trial " + trial); // bit for bit
+            assertArrayEquals(reference(r, ids, false, Double.POSITIVE_INFINITY, 1e-4), plain, 1e-9, "trial " + trial);
+            double[] shifted = GroupAdvantages.compute(r, ids, StdMode.GROUP, Double.POSITIVE_INFINITY, 1e-4, Centring.SHIFTED);
+            assertArrayEquals(plain, shifted, 1e-8, "trial " + trial);
+            differing += java.util.Arrays.equals(plain, shifted) ? 0 : 1;
+
+            // the driver's layout: rows group by group, group ids 0..groups-1 (what the driver passes)
+            int[] sortedIds = ids.clone();
+            java.util.Map<Integer, Integer> dense = new java.util.TreeMap<>();
+            for (int id : sortedIds) dense.putIfAbsent(id, 0);
+            int next = 0;
+            for (var e : dense.entrySet()) e.setValue(next++);
+            double[] byGroup = new double[r.length];
+            int at = 0;
+            for (var e : dense.entrySet()) {
+                for (int i = 0; i < r.length; i++) {
+                    if (ids[i] == e.getKey()) {
+                        byGroup[at] = r[i];
+                        sortedIds[at++] = e.getValue();
+                    }
+                }
+            }
+            assertEquals(formerDriverMeanGroupStd(byGroup, sortedIds, dense.size()),
+                    GroupAdvantages.withinGroupStd(byGroup, sortedIds, Centring.PLAIN), "trial " + trial); // bit for bit
+            assertEquals(GroupAdvantages.withinGroupStd(byGroup, sortedIds), GroupAdvantages.withinGroupStd(byGroup,
+                    sortedIds, Centring.PLAIN), 1e-9, "trial " + trial);
+        }
+        assertTrue(differing > 0, "the two centrings round differently on some batches");
+        // the difference that made them two: a constant group keeps a rounding residue under PLAIN only
+        double[] constant = {0.1, 0.1, 0.1};
+        int[] one = {0, 0, 0};
+        double[] plain = GroupAdvantages.compute(constant, one, StdMode.GROUP, Double.POSITIVE_INFINITY, 1e-4, Centring.PLAIN);
+        double[] shifted = GroupAdvantages.compute(constant, one, StdMode.GROUP, Double.POSITIVE_INFINITY, 1e-4, Centring.SHIFTED);
+        assertArrayEquals(new double[] {0, 0, 0}, shifted);
+        assertTrue(plain[0] != 0 && Math.abs(plain[0]) < 1e-12, java.util.Arrays.toString(plain));
+        assertArrayEquals(formerMultiRewardAdvantages(constant, one), plain);
+        assertMessage(() -> GroupAdvantages.compute(constant, one, StdMode.GROUP, 5, 1e-4, null), "centring", "null");
+        assertMessage(() -> GroupAdvantages.withinGroupStd(constant, one, null), "centring", "null");
     }
 }

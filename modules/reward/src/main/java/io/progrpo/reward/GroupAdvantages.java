@@ -1,4 +1,4 @@
-package io.progrpo.trainer;
+package io.progrpo.reward;
 
 import java.util.Arrays;
 import java.util.HashMap;
@@ -20,6 +20,14 @@ import java.util.Map;
  *
  * <p>In Pro-GRPO the advantages are normalized over the final survivors only: pass only their rewards.
  * Group ids are arbitrary ints; samples with equal ids form a group.
+ *
+ * <p>This class is the one place where group means, within-group stds and group advantages are computed: the
+ * trainer's advantages and metrics, {@link MultiReward}'s {@link MultiReward.Aggregation#ADVANTAGE_SUM} and the
+ * expand-and-prune driver's checkpoint statistics all call it. Before they were merged, the trainer centred each group
+ * on its first member ({@link Centring#SHIFTED}) while the other two used the plain mean ({@link Centring#PLAIN});
+ * both give the same formula and differ only in rounding (the plain mean leaves a residue of about 1e-17 in a constant
+ * group, which a std + 1e-4 denominator turns into an advantage of about 1e-13 instead of exactly 0). Each caller
+ * keeps the numbers it had, bit for bit, by passing its centring; the default is {@link Centring#SHIFTED}.
  */
 public final class GroupAdvantages {
     /** Default clip bound: advantages lie in [-5, 5]. */
@@ -33,6 +41,23 @@ public final class GroupAdvantages {
         GROUP,
         /** Population std over every reward passed in (Flow-GRPO's global std). */
         GLOBAL
+    }
+
+    /**
+     * How a reward is centred on its group mean. Both compute R_i - mean and the population std from it by the
+     * two-pass formula, in index order; they differ in rounding only.
+     */
+    public enum Centring {
+        /**
+         * Relative to the group's first member: (R_i - R_first) - mean(R - R_first). A constant group is exactly 0 and
+         * a large common offset (1e9) costs no precision. The trainer's advantages and metrics.
+         */
+        SHIFTED,
+        /**
+         * The plain mean: R_i - sum(R) / n. {@link MultiReward}'s ADVANTAGE_SUM and the expand-and-prune driver's
+         * checkpoint std, kept as they were computed before the merge.
+         */
+        PLAIN
     }
 
     private GroupAdvantages() {}
@@ -54,7 +79,19 @@ public final class GroupAdvantages {
      *                                  or a bad clip or eps
      */
     public static double[] compute(double[] rewards, int[] groupIds, StdMode mode, double clip, double eps) {
+        return compute(rewards, groupIds, mode, clip, eps, Centring.SHIFTED);
+    }
+
+    /**
+     * {@link #compute(double[], int[], StdMode, double, double)} with the given {@link Centring}.
+     *
+     * @throws IllegalArgumentException as there, and for a null centring
+     */
+    public static double[] compute(double[] rewards, int[] groupIds, StdMode mode, double clip, double eps, Centring centring) {
         int[][] groups = groups(rewards, groupIds);
+        if (centring == null) {
+            throw new IllegalArgumentException("centring must be SHIFTED or PLAIN, got null");
+        }
         if (mode == null) {
             throw new IllegalArgumentException("mode must be GROUP or GLOBAL, got null");
         }
@@ -65,11 +102,11 @@ public final class GroupAdvantages {
             throw new IllegalArgumentException("eps must be finite and >= 0, got " + eps);
         }
         double[] adv = new double[rewards.length];
-        double globalStd = mode == StdMode.GLOBAL ? std(rewards, allIndices(rewards.length)) : Double.NaN;
+        double globalStd = mode == StdMode.GLOBAL ? std(rewards, allIndices(rewards.length), centring) : Double.NaN;
         for (int[] members : groups) {
-            double shift = rewards[members[0]];
-            double offset = meanOffset(rewards, members);
-            double std = mode == StdMode.GLOBAL ? globalStd : std(rewards, members);
+            double shift = shift(rewards, members, centring);
+            double offset = meanOffset(rewards, members, shift);
+            double std = mode == StdMode.GLOBAL ? globalStd : std(rewards, members, centring);
             double denom = std + eps;
             for (int i : members) {
                 double centred = (rewards[i] - shift) - offset; // R_i - mean, without rounding the mean itself
@@ -102,13 +139,24 @@ public final class GroupAdvantages {
 
     /** The mean over groups of each group's population std: the reward-clustering signal; 0 for no samples. */
     public static double withinGroupStd(double[] rewards, int[] groupIds) {
+        return withinGroupStd(rewards, groupIds, Centring.SHIFTED);
+    }
+
+    /**
+     * {@link #withinGroupStd(double[], int[])} with the given {@link Centring}; the groups are summed in the order of
+     * their first sample.
+     */
+    public static double withinGroupStd(double[] rewards, int[] groupIds, Centring centring) {
         int[][] groups = groups(rewards, groupIds);
+        if (centring == null) {
+            throw new IllegalArgumentException("centring must be SHIFTED or PLAIN, got null");
+        }
         if (groups.length == 0) {
             return 0;
         }
         double sum = 0;
         for (int[] members : groups) {
-            sum += std(rewards, members);
+            sum += std(rewards, members, centring);
         }
         return sum / groups.length;
     }
@@ -172,15 +220,20 @@ public final class GroupAdvantages {
         return all;
     }
 
+    /** What a group is centred relative to: its first member ({@link Centring#SHIFTED}) or 0 ({@link Centring#PLAIN}). */
+    private static double shift(double[] r, int[] members, Centring centring) {
+        return centring == Centring.SHIFTED && members.length > 0 ? r[members[0]] : 0.0;
+    }
+
     /**
-     * mean - r[members[0]]: the mean relative to the group's first member. Centring as (r - first) - offset keeps
-     * a constant group exactly at 0 and does not round the mean to the grid of a large common offset.
+     * mean - shift: the mean relative to {@code shift}. With the first member as shift, centring as (r - first) -
+     * offset keeps a constant group exactly at 0 and does not round the mean to the grid of a large common offset;
+     * with shift 0 it is the plain mean sum / n (r - 0.0 is r exactly).
      */
-    private static double meanOffset(double[] r, int[] members) {
+    private static double meanOffset(double[] r, int[] members, double shift) {
         if (members.length == 0) {
             return 0;
         }
-        double shift = r[members[0]];
         double sum = 0;
         for (int i : members) {
             sum += r[i] - shift;
@@ -189,12 +242,12 @@ public final class GroupAdvantages {
     }
 
     /** Population std (1/n) by the two-pass formula on shifted values; 0 for an empty or constant set. */
-    private static double std(double[] r, int[] members) {
+    private static double std(double[] r, int[] members, Centring centring) {
         if (members.length == 0) {
             return 0;
         }
-        double shift = r[members[0]];
-        double offset = meanOffset(r, members);
+        double shift = shift(r, members, centring);
+        double offset = meanOffset(r, members, shift);
         double sq = 0;
         for (int i : members) {
             double d = (r[i] - shift) - offset;
