@@ -194,7 +194,7 @@ public final class BenchCompare {
             result.put("forward_macs_per_row", macs);
             if (export) PeerExport.write(a.export(), config, policy, world);
             probe = new LedgerProbe(Device.parse(config.device()));
-            trainer = new GrpoTrainer(Jobs.settings(config), probed(Jobs.plan(config), probe), policy, null, world, reward,
+            trainer = new GrpoTrainer(GrpoTrainer.Settings.of(config), probed(Jobs.plan(config), probe), policy, null, world, reward,
                     Jobs.decoder());
         }
 

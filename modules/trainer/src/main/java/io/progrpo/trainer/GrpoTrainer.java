@@ -14,6 +14,7 @@ import io.progrpo.sampler.Sampler;
 import io.progrpo.sampler.SamplingLoop;
 import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.Autograd;
+import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Generator;
@@ -125,6 +126,14 @@ public final class GrpoTrainer implements AutoCloseable {
             }
             if (microBatch < 1) throw new IllegalArgumentException("microBatch must be >= 1, got " + microBatch);
             if (!(guidanceScale >= 1)) throw new IllegalArgumentException("guidanceScale must be >= 1 (1 = no guidance), got " + guidanceScale);
+        }
+
+        /** The loop's view of a resolved config: the one place a {@link TrainConfig} becomes settings. */
+        public static Settings of(TrainConfig c) {
+            return new Settings(c.seed(), c.groupsPerEpoch(), c.guidanceScale(), c.detachUncond(), c.trainStepFraction(),
+                    c.clipRange(), c.advClip(), c.stdMode().equals("global") ? GroupAdvantages.StdMode.GLOBAL : GroupAdvantages.StdMode.GROUP,
+                    c.beta(), c.lr(), c.beta1(), c.beta2(), c.weightDecay(), c.gradClip(), c.microBatch(), c.evalPrompts(),
+                    Device.parse(c.device()));
         }
     }
 

@@ -125,13 +125,6 @@ public final class Jobs {
         return MultiReward.parse(c.reward(), agg);
     }
 
-    public static GrpoTrainer.Settings settings(TrainConfig c) {
-        return new GrpoTrainer.Settings(c.seed(), c.groupsPerEpoch(), c.guidanceScale(), c.detachUncond(), c.trainStepFraction(),
-                c.clipRange(), c.advClip(), c.stdMode().equals("global") ? GroupAdvantages.StdMode.GLOBAL : GroupAdvantages.StdMode.GROUP,
-                c.beta(), c.lr(), c.beta1(), c.beta2(), c.weightDecay(), c.gradClip(), c.microBatch(), c.evalPrompts(),
-                Device.parse(c.device()));
-    }
-
     /**
      * Builds the job after {@link JobCheck#embeddedJob}: a value the job cannot take is a {@link
      * io.progrpo.trainer.config.ConfigException} before anything is built.
@@ -146,7 +139,7 @@ public final class Jobs {
         WorldModel reference = null;
         try {
             reference = c.beta() > 0 ? baseModel(c, m, world, log) : null;
-            GrpoTrainer trainer = new GrpoTrainer(settings(c), plan, policy, reference, world, reward, decoder());
+            GrpoTrainer trainer = new GrpoTrainer(GrpoTrainer.Settings.of(c), plan, policy, reference, world, reward, decoder());
             return new Job(c, world, policy, reference, trainer, reward);
         } catch (RuntimeException | Error e) {
             // what was built so far is freed here, not left to the leak safety net

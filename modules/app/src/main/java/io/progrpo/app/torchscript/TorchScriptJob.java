@@ -46,7 +46,7 @@ public record TorchScriptJob(TrainConfig config, TorchScriptModels models, Torch
     public static TorchScriptJob build(TrainConfig config, TorchScriptModels models, PromptWorld prompts,
                                        TorchScriptReward.PromptTokenizer tokenizer) throws IOException {
         Device device = Device.parse(config.device());
-        GrpoTrainer.Settings settings = Jobs.settings(config);
+        GrpoTrainer.Settings settings = GrpoTrainer.Settings.of(config);
         GrpoTrainer.Plan plan = Jobs.plan(config);
         TorchScriptVelocityModel policy = null;
         TorchScriptVelocityModel reference = null;
