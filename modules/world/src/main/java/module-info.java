@@ -8,6 +8,7 @@ module io.progrpo.world {
 
     exports io.progrpo.world;
     exports io.progrpo.world.model;
+    exports io.progrpo.world.latent;
 
     provides io.progrpo.reward.RewardProvider with io.progrpo.world.AlignmentReward.Provider;
 }

@@ -1,0 +1,33 @@
+package io.progrpo.world.latent;
+
+import java.util.List;
+
+/**
+ * What the latent world needs from a scene world: prompts with a held-out split, a tokenizer of fixed length with
+ * padding id 0 (the all-padding row is the null prompt), and a renderer of jittered ground-truth images in [0, 1].
+ * {@link EmbeddedScenes} adapts the embedded pixel world; the scene world of
+ * {@code io.progrpo.world.scene}.
+ */
+public interface SceneSource {
+    /** Names the grammar, split, tokenizer and renderer (and their versions): part of every cache key. */
+    String identity();
+
+    List<String> trainPrompts();
+
+    List<String> heldOutPrompts();
+
+    /** Side S of the square RGB images. */
+    int imageSize();
+
+    /** Token ids lie in {@code [0, vocabularySize())}; 0 is padding. */
+    int vocabularySize();
+
+    /** The fixed number of token ids per prompt. */
+    int sequenceLength();
+
+    /** The token ids of a prompt, {@code sequenceLength()} of them. */
+    long[] encode(String prompt);
+
+    /** Jittered images of the prompts, CHW floats {@code [N, 3, S, S]} in [0, 1], deterministic in {@code seed}. */
+    float[] render(List<String> prompts, long seed);
+}
