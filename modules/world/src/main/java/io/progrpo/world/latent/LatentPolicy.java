@@ -45,8 +45,8 @@ public final class LatentPolicy extends Module implements VelocityModel {
     public static LatentPolicy of(LatentFlowTransformer generator, TrainingMode mode) {
         if (generator == null) throw new IllegalArgumentException("generator must not be null");
         Map<String, Tensor> trainable = generator.trainableParameters(mode);
-        generator.requiresGrad(false);
-        generator.textEncoder().requiresGrad(false);
+        for (Tensor t : generator.parameters()) freeze(t);
+        for (Tensor t : generator.textEncoder().parameters()) freeze(t);
         return new LatentPolicy(generator, false, mode, mode == TrainingMode.LORA ? 1.0 : 0.0, trainable);
     }
 
@@ -67,6 +67,12 @@ public final class LatentPolicy extends Module implements VelocityModel {
             copy.close();
             throw e;
         }
+    }
+
+    /** No gradient and none left over (e.g. from pretraining), so a frozen weight holds no gradient memory. */
+    private static void freeze(Tensor t) {
+        t.setRequiresGrad(false);
+        t.zeroGrad();
     }
 
     @Override

@@ -97,6 +97,7 @@ public final class LatentPretraining {
                             done, o.steps(), losses[step], rec, kl, lr, (System.nanoTime() - start) / 1e6 / done));
                 }
             }
+            opt.zeroGrad(); // no stale gradients on the trained weights
         }
         try (Scope s = Scope.open()) {
             Tensor x = Tensor.of(scenes.render(draw(prompts, SCALING_IMAGES, rnd), rnd.nextLong()), SCALING_IMAGES, 3, sz, sz).to(dev);
@@ -198,6 +199,7 @@ public final class LatentPretraining {
                             done, o.steps(), losses[step], n, mean, lr, (System.nanoTime() - start) / 1e6 / done));
                 }
             }
+            opt.zeroGrad(); // no stale gradients on the trained weights
         }
         double secs = (System.nanoTime() - start) / 1e9;
         Result r = new Result(Arrays.copyOf(losses, done), secs, stoppedByTime);

@@ -93,10 +93,17 @@ public final class TextEncoder extends Module {
 
     /** Multiply-accumulates of one prompt's encoding (linear layers and attention products; norms not counted). */
     public long macsPerRow() {
-        long l = config.tokens();
-        long w = config.width();
-        long perLayer = 4 * l * w * w + 2 * l * l * w + 8 * l * w * w;
-        return config.layers() * perLayer;
+        return macsPerRow(config);
+    }
+
+    /**
+     * Multiply-accumulates of one prompt's encoding by an encoder of this shape: per layer, with L tokens of width w,
+     * {@code 4 L w^2} (q, k, v, out) {@code + 2 L^2 w} (the two attention products) {@code + 8 L w^2} (the MLP).
+     */
+    public static long macsPerRow(TextEncoderConfig c) {
+        long l = c.tokens();
+        long w = c.width();
+        return c.layers() * (4 * l * w * w + 2 * l * l * w + 8 * l * w * w);
     }
 
     /** One pre-LN transformer layer. */
