@@ -8,7 +8,9 @@ module io.progrpo.world {
 
     exports io.progrpo.world;
     exports io.progrpo.world.model;
+    exports io.progrpo.world.scene;
     exports io.progrpo.world.latent;
 
-    provides io.progrpo.reward.RewardProvider with io.progrpo.world.AlignmentReward.Provider;
+    provides io.progrpo.reward.RewardProvider with io.progrpo.world.AlignmentReward.Provider,
+            io.progrpo.world.scene.SceneEvalReward.Provider;
 }
