@@ -16,9 +16,11 @@ import java.util.Arrays;
  * A small VAE-style autoencoder: RGB images {@code [N, 3, S, S]} in [0, 1] to latents {@code [N, C, S/4, S/4]}.
  * <pre>
  * encoder: conv3x3 3->w @S, SiLU; conv3x3/2 w->2w @S/2, SiLU; conv3x3/2 2w->2w @S/4, SiLU;
- *          h + conv3x3(SiLU h) @S/4; SiLU; conv3x3 2w->2C: (mean, log-variance), log-variance clamped to [-30, 20]
- * decoder: conv3x3 C->2w @S/4; h + conv3x3(SiLU h); nearest x2, conv3x3 2w->w @S/2; h + conv3x3(SiLU h);
- *          nearest x2, conv3x3 w->w/2 @S, SiLU; conv3x3 w/2->3  (the image in [0, 1], clamped when decoding)
+ *          h + conv3x3(SiLU conv3x3(SiLU h)) @S/4; SiLU; conv3x3 2w->2C: (mean, log-variance), log-variance clamped to [-30, 20]
+ * decoder: conv3x3 C->2w @S/4; h + conv3x3(SiLU conv3x3(SiLU h)); nearest x2, conv3x3 2w->w @S/2;
+ *          h + conv3x3(SiLU conv3x3(SiLU h));
+ *          nearest x2, conv3x3 w->w/2 @S; h + conv3x3(SiLU conv3x3(SiLU h)); SiLU; conv3x3 w/2->3
+ *          (the image in [0, 1], clamped when decoding)
  * </pre>
  * Trained ({@link LatentPretraining#trainAutoencoder}) on reconstruction MSE plus a small weight times the KL
  * divergence of N(mean, exp(log-variance)) from N(0, 1). The flow works on SCALED latents, as SD's
@@ -35,12 +37,17 @@ public final class LatentAutoencoder extends Module {
     private final Conv2d encDown1;
     private final Conv2d encDown2;
     private final Conv2d encRes;
+    private final Conv2d encRes2;
     private final Conv2d encOut;
     private final Conv2d decIn;
     private final Conv2d decRes1;
+    private final Conv2d decRes1b;
     private final Conv2d decUp1;
     private final Conv2d decRes2;
+    private final Conv2d decRes2b;
     private final Conv2d decUp2;
+    private final Conv2d decRes3;
+    private final Conv2d decRes3b;
     private final Conv2d decOut;
     private double shift = 0;
     private double scale = 1;
@@ -59,12 +66,17 @@ public final class LatentAutoencoder extends Module {
             encDown1 = registerModule("encDown1", new Conv2d(w, 2L * w, 3, 2, 1, g, device));
             encDown2 = registerModule("encDown2", new Conv2d(2L * w, 2L * w, 3, 2, 1, g, device));
             encRes = registerModule("encRes", new Conv2d(2L * w, 2L * w, 3, 1, 1, g, device));
+            encRes2 = registerModule("encRes2", new Conv2d(2L * w, 2L * w, 3, 1, 1, g, device));
             encOut = registerModule("encOut", new Conv2d(2L * w, 2L * c, 3, 1, 1, g, device));
             decIn = registerModule("decIn", new Conv2d(c, 2L * w, 3, 1, 1, g, device));
             decRes1 = registerModule("decRes1", new Conv2d(2L * w, 2L * w, 3, 1, 1, g, device));
+            decRes1b = registerModule("decRes1b", new Conv2d(2L * w, 2L * w, 3, 1, 1, g, device));
             decUp1 = registerModule("decUp1", new Conv2d(2L * w, w, 3, 1, 1, g, device));
             decRes2 = registerModule("decRes2", new Conv2d(w, w, 3, 1, 1, g, device));
+            decRes2b = registerModule("decRes2b", new Conv2d(w, w, 3, 1, 1, g, device));
             decUp2 = registerModule("decUp2", new Conv2d(w, w / 2, 3, 1, 1, g, device));
+            decRes3 = registerModule("decRes3", new Conv2d(w / 2, w / 2, 3, 1, 1, g, device));
+            decRes3b = registerModule("decRes3b", new Conv2d(w / 2, w / 2, 3, 1, 1, g, device));
             decOut = registerModule("decOut", new Conv2d(w / 2, 3, 3, 1, 1, g, device));
         }
     }
@@ -104,7 +116,7 @@ public final class LatentAutoencoder extends Module {
             Tensor h = conv(encIn, images.to(device(), DType.FLOAT32), 1).silu();
             h = conv(encDown1, h, 2).silu();
             h = conv(encDown2, h, 2).silu();
-            h = h.add(conv(encRes, h.silu(), 1)).silu();
+            h = h.add(conv(encRes2, conv(encRes, h.silu(), 1).silu(), 1)).silu();
             Tensor moments = conv(encOut, h, 1);
             return new Posterior(s.keep(moments.narrow(1, 0, c).contiguous()), s.keep(moments.narrow(1, c, c).clamp(-30, 20)));
         }
@@ -117,11 +129,12 @@ public final class LatentAutoencoder extends Module {
         int full = config.imageSize();
         try (Scope s = Scope.open()) {
             Tensor h = conv(decIn, z.to(device(), DType.FLOAT32), 1);
-            h = h.add(conv(decRes1, h.silu(), 1));
+            h = h.add(conv(decRes1b, conv(decRes1, h.silu(), 1).silu(), 1));
             h = conv(decUp1, Functional.interpolate(h, half, half, Functional.Interpolation.NEAREST), 1);
-            h = h.add(conv(decRes2, h.silu(), 1));
-            h = conv(decUp2, Functional.interpolate(h, full, full, Functional.Interpolation.NEAREST), 1).silu();
-            return s.keep(conv(decOut, h, 1));
+            h = h.add(conv(decRes2b, conv(decRes2, h.silu(), 1).silu(), 1));
+            h = conv(decUp2, Functional.interpolate(h, full, full, Functional.Interpolation.NEAREST), 1);
+            h = h.add(conv(decRes3b, conv(decRes3, h.silu(), 1).silu(), 1));
+            return s.keep(conv(decOut, h.silu(), 1));
         }
     }
 
@@ -184,7 +197,7 @@ public final class LatentAutoencoder extends Module {
         long q = (long) c.latentSize() * c.latentSize();
         long h = 4 * q;
         long f = 16 * q;
-        return 9 * (q * (c.latentChannels() * 2 * w + 2 * w * 2 * w) + h * (2 * w * w + w * w) + f * (w * (w / 2) + (w / 2) * 3));
+        return 9 * (q * (c.latentChannels() * 2 * w + 2 * (2 * w * 2 * w)) + h * (2 * w * w + 2 * w * w) + f * (w * (w / 2) + 2 * (w / 2) * (w / 2) + (w / 2) * 3));
     }
 
     /** Multiply-accumulates of encoding one image. */
@@ -193,7 +206,7 @@ public final class LatentAutoencoder extends Module {
         long q = (long) c.latentSize() * c.latentSize();
         long h = 4 * q;
         long f = 16 * q;
-        return 9 * (f * 3 * w + h * w * 2 * w + q * (2 * w * 2 * w + 2 * w * 2 * w + 2 * w * 2 * c.latentChannels()));
+        return 9 * (f * 3 * w + h * w * 2 * w + q * (2 * w * 2 * w + 2 * (2 * w * 2 * w) + 2 * w * 2 * c.latentChannels()));
     }
 
     public long decoderMacsPerImage() {

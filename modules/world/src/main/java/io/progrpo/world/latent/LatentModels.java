@@ -83,14 +83,13 @@ public final class LatentModels implements AutoCloseable {
         Path genFile = cacheDir.resolve("latent-gen-" + HexFormat.of().formatHex(genHash, 0, 8) + ".pt");
         LatentModels m = fresh(cfg, device);
         try {
-            List<String> prompts = scenes.trainPrompts();
             String why = Files.exists(aeFile) ? tryLoad(aeFile, aeHash, Map.of("", m.autoencoder), m.autoencoder) : "absent";
             if (why == null) {
                 out.accept("loaded the latent autoencoder from " + aeFile);
             } else {
                 out.accept("latent autoencoder cache " + aeFile + " is " + (why.equals("absent") ? "absent" : "invalid (" + why + ")")
                         + ": pretraining it");
-                LatentPretraining.trainAutoencoder(m.autoencoder, scenes, prompts, cfg.autoencoderTraining(), out);
+                LatentPretraining.trainAutoencoder(m.autoencoder, scenes, cfg.autoencoderTraining(), out);
                 save(aeFile, aeHash, Map.of("", m.autoencoder), m.autoencoder);
                 out.accept("saved the latent autoencoder to " + aeFile);
             }
@@ -104,8 +103,7 @@ public final class LatentModels implements AutoCloseable {
             } else {
                 out.accept("latent generator cache " + genFile + " is " + (why.equals("absent") ? "absent" : "invalid (" + why + ")")
                         + ": pretraining it");
-                LatentPretraining.Result r = LatentPretraining.trainGenerator(m.generator, m.autoencoder, scenes, prompts,
-                        cfg.generatorTraining(), out);
+                LatentPretraining.Result r = LatentPretraining.trainGenerator(m.generator, m.autoencoder, scenes, cfg.generatorTraining(), out);
                 if (r.stoppedByTime()) {
                     out.accept("not caching the latent generator: the time bound stopped it after " + r.steps() + " of "
                             + cfg.generatorTraining().steps() + " steps");

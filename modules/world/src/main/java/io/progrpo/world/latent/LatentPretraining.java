@@ -51,13 +51,14 @@ public final class LatentPretraining {
     private LatentPretraining() {}
 
     /**
-     * Trains {@code ae} in place on scenes of {@code prompts} rendered by {@code scenes}: loss = MSE(decodeRaw(z),
-     * image) + klWeight KL, z the reparameterised sample of the posterior. Then measures the latent scaling on
+     * Trains {@code ae} in place on scenes of training prompts drawn and rendered by {@code scenes}: loss = MSE(decodeRaw(z),
+     * image) + edgeWeight MSE(its pixel differences, the image's) + klWeight KL, z the reparameterised sample of the
+     * posterior. Then measures the latent scaling on
      * {@value #SCALING_IMAGES} fresh scenes ({@link LatentAutoencoder#measureScaling}).
      */
-    public static Result trainAutoencoder(LatentAutoencoder ae, SceneSource scenes, List<String> prompts, AutoencoderTrainOptions o,
+    public static Result trainAutoencoder(LatentAutoencoder ae, SceneSource scenes, AutoencoderTrainOptions o,
                                           Consumer<String> log) {
-        checkScenes(scenes, prompts, ae.config().imageSize());
+        checkScenes(scenes, ae.config().imageSize());
         Consumer<String> out = log == null ? s -> { } : log;
         int b = o.batchSize();
         int sz = scenes.imageSize();
@@ -77,9 +78,11 @@ public final class LatentPretraining {
                 double rec;
                 double kl;
                 try (Scope s = Scope.open()) {
-                    Tensor x = Tensor.of(scenes.render(draw(prompts, b, rnd), rnd.nextLong()), b, 3, sz, sz).to(dev);
+                    Tensor x = Tensor.of(scenes.render(draw(scenes, b, rnd), rnd.nextLong()), b, 3, sz, sz).to(dev);
                     LatentAutoencoder.Posterior p = ae.posterior(x);
-                    Tensor recLoss = Functional.mseLoss(ae.decodeRaw(LatentAutoencoder.sample(p, gen)), x);
+                    Tensor recon = ae.decodeRaw(LatentAutoencoder.sample(p, gen));
+                    Tensor recLoss = Functional.mseLoss(recon, x);
+                    if (o.edgeWeight() > 0) recLoss = recLoss.add(edgeLoss(recon, x).mul(o.edgeWeight()));
                     Tensor klLoss = LatentAutoencoder.klDivergence(p);
                     Tensor loss = recLoss.add(klLoss.mul(o.klWeight()));
                     opt.zeroGrad();
@@ -93,14 +96,14 @@ public final class LatentPretraining {
                 requireFinite(losses[step], step, lr, "autoencoder");
                 int done = step + 1;
                 if (o.logEvery() > 0 && (done % o.logEvery() == 0 || done == o.steps())) {
-                    out.accept(String.format(Locale.ROOT, "autoencoder step %d/%d loss %.5f (reconstruction MSE %.5f, KL %.3f) lr %.2e, %.0f ms/step",
+                    out.accept(String.format(Locale.ROOT, "autoencoder step %d/%d loss %.5f (reconstruction %.5f, KL %.3f) lr %.2e, %.0f ms/step",
                             done, o.steps(), losses[step], rec, kl, lr, (System.nanoTime() - start) / 1e6 / done));
                 }
             }
             opt.zeroGrad(); // no stale gradients on the trained weights
         }
         try (Scope s = Scope.open()) {
-            Tensor x = Tensor.of(scenes.render(draw(prompts, SCALING_IMAGES, rnd), rnd.nextLong()), SCALING_IMAGES, 3, sz, sz).to(dev);
+            Tensor x = Tensor.of(scenes.render(draw(scenes, SCALING_IMAGES, rnd), rnd.nextLong()), SCALING_IMAGES, 3, sz, sz).to(dev);
             double[] f = ae.measureScaling(x);
             out.accept(String.format(Locale.ROOT, "latent scaling measured on %d scenes: shift %.4f, scale %.4f", SCALING_IMAGES, f[0], f[1]));
         }
@@ -120,9 +123,9 @@ public final class LatentPretraining {
      * probability {@code condDropout}. The adapters are neither used nor trained (adapter scale 0); the autoencoder
      * is frozen. Stops early (and says so) when {@code o.maxSeconds()} is spent.
      */
-    public static Result trainGenerator(LatentFlowTransformer g, LatentAutoencoder ae, SceneSource scenes, List<String> prompts,
-                                        PretrainOptions o, Consumer<String> log) {
-        checkScenes(scenes, prompts, ae.config().imageSize());
+    public static Result trainGenerator(LatentFlowTransformer g, LatentAutoencoder ae, SceneSource scenes, PretrainOptions o,
+                                        Consumer<String> log) {
+        checkScenes(scenes, ae.config().imageSize());
         FlowTransformerConfig cfg = g.config();
         if (cfg.latentChannels() != ae.config().latentChannels() || cfg.latentSize() != ae.config().latentSize()) {
             throw new IllegalArgumentException("the generator works on latents [" + cfg.latentChannels() + ", " + cfg.latentSize() + ", "
@@ -166,7 +169,7 @@ public final class LatentPretraining {
                 double lr = learningRate(step, o.steps(), o.warmupSteps(), o.lr());
                 opt.setLearningRate(0, lr);
                 try (Scope s = Scope.open()) {
-                    List<String> batch = draw(prompts, b, rnd);
+                    List<String> batch = draw(scenes, b, rnd);
                     long[] ids = new long[b * l];
                     for (int i = 0; i < b; i++) {
                         if (rnd.nextDouble() >= o.condDropout()) System.arraycopy(scenes.encode(batch.get(i)), 0, ids, i * l, l);
@@ -208,6 +211,18 @@ public final class LatentPretraining {
         return r;
     }
 
+    /** Mean squared difference of the horizontal and vertical pixel differences (image gradients) of a and b. */
+    static Tensor edgeLoss(Tensor a, Tensor b) {
+        try (Scope s = Scope.open()) {
+            long h = a.size(2), w = a.size(3);
+            Tensor dxa = a.narrow(3, 1, w - 1).sub(a.narrow(3, 0, w - 1));
+            Tensor dxb = b.narrow(3, 1, w - 1).sub(b.narrow(3, 0, w - 1));
+            Tensor dya = a.narrow(2, 1, h - 1).sub(a.narrow(2, 0, h - 1));
+            Tensor dyb = b.narrow(2, 1, h - 1).sub(b.narrow(2, 0, h - 1));
+            return s.keep(Functional.mseLoss(dxa, dxb).add(Functional.mseLoss(dya, dyb)));
+        }
+    }
+
     /** Linear warm-up to lr over {@code warmup} steps, then cosine decay to lr / 10 at the last step. */
     static double learningRate(int step, int steps, int warmup, double lr) {
         if (step < warmup) return lr * (step + 1) / warmup;
@@ -216,9 +231,9 @@ public final class LatentPretraining {
         return lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
     }
 
-    private static List<String> draw(List<String> prompts, int n, Random rnd) {
+    private static List<String> draw(SceneSource scenes, int n, Random rnd) {
         List<String> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) out.add(prompts.get(rnd.nextInt(prompts.size())));
+        for (int i = 0; i < n; i++) out.add(scenes.drawTrainPrompt(rnd));
         return out;
     }
 
@@ -229,9 +244,9 @@ public final class LatentPretraining {
         }
     }
 
-    private static void checkScenes(SceneSource scenes, List<String> prompts, int imageSize) {
-        if (scenes == null || prompts == null || prompts.isEmpty()) {
-            throw new IllegalArgumentException("pretraining needs a scene source and at least one prompt, got " + scenes + ", " + prompts);
+    private static void checkScenes(SceneSource scenes, int imageSize) {
+        if (scenes == null || scenes.trainPrompts().isEmpty()) {
+            throw new IllegalArgumentException("pretraining needs a scene source with at least one training prompt, got " + scenes);
         }
         if (scenes.imageSize() != imageSize) {
             throw new IllegalArgumentException("the autoencoder takes " + imageSize + "x" + imageSize + " images, the scenes are "

@@ -108,7 +108,7 @@ class LatentAutoencoderTest {
                 assertEquals(n * LatentAutoencoder.decoderMacsPerImage(c), MacCounter.stop(), "decoder of " + c);
             }
         }
-        assertEquals(14_745_600L, LatentAutoencoder.decoderMacsPerImage(AutoencoderConfig.DEFAULTS), "the documented default");
+        assertEquals(24_182_784L, LatentAutoencoder.decoderMacsPerImage(AutoencoderConfig.DEFAULTS), "the documented default");
     }
 
     @Test

@@ -105,6 +105,27 @@ class LatentOpsTest {
     }
 
     @Test
+    void edgeLossIsTheMeanSquaredDifferenceOfHorizontalAndVerticalPixelDifferences() {
+        try (Scope s = Scope.open(); Generator g = Generator.create(8)) {
+            int n = 2, c = 3, h = 5, w = 4;
+            Tensor a = Tensor.randn(g, n, c, h, w);
+            Tensor b = Tensor.randn(g, n, c, h, w);
+            double[] av = a.toDoubleArray(), bv = b.toDoubleArray();
+            double sx = 0, sy = 0;
+            for (int i = 0; i < n * c; i++)
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++) {
+                        int o = (i * h + y) * w + x;
+                        if (x + 1 < w) sx += Math.pow((av[o + 1] - av[o]) - (bv[o + 1] - bv[o]), 2);
+                        if (y + 1 < h) sy += Math.pow((av[o + w] - av[o]) - (bv[o + w] - bv[o]), 2);
+                    }
+            double want = sx / (n * c * h * (w - 1)) + sy / (n * c * (h - 1) * w);
+            assertEquals(want, LatentPretraining.edgeLoss(a, b).item(), 1e-5 * want);
+            assertEquals(0.0, LatentPretraining.edgeLoss(a, a.add(0.7)).item(), 1e-10, "a constant offset has no edges");
+        }
+    }
+
+    @Test
     void learningRateWarmsUpLinearlyThenDecaysByCosineToATenth() {
         double lr = 1e-3;
         assertEquals(lr / 10, LatentPretraining.learningRate(0, 100, 10, lr), 1e-15);

@@ -45,8 +45,8 @@ class LatentPretrainingTest {
         List<double[]> scaling = new ArrayList<>();
         for (int run = 0; run < 2; run++) {
             try (LatentModels m = LatentModels.fresh(Tiny.CONFIG, Device.CPU)) {
-                LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.SCENES.trainPrompts(), Tiny.AE_TRAIN, null);
-                LatentPretraining.trainGenerator(m.generator(), m.autoencoder(), Tiny.SCENES, Tiny.SCENES.trainPrompts(), Tiny.GEN_TRAIN, null);
+                LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.AE_TRAIN, null);
+                LatentPretraining.trainGenerator(m.generator(), m.autoencoder(), Tiny.SCENES, Tiny.GEN_TRAIN, null);
                 Map<String, float[]> all = new LinkedHashMap<>();
                 values(m.autoencoder()).forEach((k, v) -> all.put("ae." + k, v));
                 values(m.textEncoder()).forEach((k, v) -> all.put("text." + k, v));
@@ -58,7 +58,7 @@ class LatentPretrainingTest {
         assertSame(runs.get(0), runs.get(1));
         assertArrayEquals(scaling.get(0), scaling.get(1));
         try (LatentModels m = LatentModels.fresh(Tiny.CONFIG, Device.CPU)) {
-            LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.SCENES.trainPrompts(), Tiny.AE_TRAIN.withSeed(4), null);
+            LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.AE_TRAIN.withSeed(4), null);
             assertTrue(!Arrays.equals(runs.get(0).get("ae.encIn.weight"), m.autoencoder().namedParameters().get("encIn.weight").toFloatArray()),
                     "another seed trains other weights");
         }
@@ -68,8 +68,8 @@ class LatentPretrainingTest {
     void autoencoderReconstructionLossFalls() {
         try (LatentModels m = LatentModels.fresh(Tiny.CONFIG, Device.CPU)) {
             List<String> log = new ArrayList<>();
-            LatentPretraining.Result r = LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.SCENES.trainPrompts(),
-                    new AutoencoderTrainOptions(80, 8, 3e-3, 5, 1e-4, 1, 40), log::add);
+            LatentPretraining.Result r = LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES,
+                    new AutoencoderTrainOptions(80, 8, 3e-3, 5, 1e-4, 1.0, 1, 40), log::add);
             double[] l = r.losses();
             assertEquals(80, l.length);
             assertTrue(mean(l, 70, 80) < 0.7 * mean(l, 0, 10), "loss " + mean(l, 0, 10) + " -> " + mean(l, 70, 80));
@@ -82,11 +82,11 @@ class LatentPretrainingTest {
     @Test
     void generatorFlowLossFalls() {
         try (LatentModels m = LatentModels.fresh(Tiny.CONFIG, Device.CPU)) {
-            LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.SCENES.trainPrompts(), Tiny.AE_TRAIN, null);
+            LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.AE_TRAIN, null);
             PretrainOptions o = Tiny.GEN_TRAIN.withSteps(60).withBatchSize(16).withLr(3e-3).withWarmupSteps(5);
             List<String> log = new ArrayList<>();
             LatentPretraining.Result r = LatentPretraining.trainGenerator(m.generator(), m.autoencoder(), Tiny.SCENES,
-                    Tiny.SCENES.trainPrompts(), o.withLogEvery(30), log::add);
+                    o.withLogEvery(30), log::add);
             double[] l = r.losses();
             assertTrue(mean(l, 50, 60) < 0.8 * mean(l, 0, 10), "flow loss " + mean(l, 0, 10) + " -> " + mean(l, 50, 60));
             assertTrue(log.stream().anyMatch(s -> s.startsWith("generator step 30/60")), String.join("\n", log));
@@ -108,7 +108,7 @@ class LatentPretrainingTest {
         };
         try (LatentModels m = LatentModels.fresh(Tiny.CONFIG, Device.CPU)) {
             var e = assertThrows(IllegalStateException.class, () ->
-                    LatentPretraining.trainAutoencoder(m.autoencoder(), nan, nan.trainPrompts(), Tiny.AE_TRAIN, null));
+                    LatentPretraining.trainAutoencoder(m.autoencoder(), nan, Tiny.AE_TRAIN, null));
             assertTrue(e.getMessage().contains("autoencoder pretraining loss became NaN at step 0"), e.getMessage());
         }
     }
@@ -117,11 +117,26 @@ class LatentPretrainingTest {
     void mismatchedScenesAreRejected() {
         try (LatentModels m = LatentModels.fresh(Tiny.CONFIG, Device.CPU)) {
             var e = assertThrows(IllegalArgumentException.class, () -> LatentPretraining.trainAutoencoder(m.autoencoder(),
-                    new EmbeddedScenes(32), Tiny.SCENES.trainPrompts(), Tiny.AE_TRAIN, null));
+                    new EmbeddedScenes(32), Tiny.AE_TRAIN, null));
             assertTrue(e.getMessage().contains("16x16 images, the scenes are 32x32"), e.getMessage());
+            SceneSource none = new DelegatingScenes(Tiny.SCENES) {
+                @Override
+                public List<String> trainPrompts() {
+                    return List.of();
+                }
+            };
             e = assertThrows(IllegalArgumentException.class, () -> LatentPretraining.trainGenerator(m.generator(), m.autoencoder(),
-                    Tiny.SCENES, List.of(), Tiny.GEN_TRAIN, null));
-            assertTrue(e.getMessage().contains("at least one prompt"), e.getMessage());
+                    none, Tiny.GEN_TRAIN, null));
+            assertTrue(e.getMessage().contains("at least one training prompt"), e.getMessage());
+            SceneSource longer = new DelegatingScenes(Tiny.SCENES) {
+                @Override
+                public int sequenceLength() {
+                    return 5;
+                }
+            };
+            e = assertThrows(IllegalArgumentException.class, () -> LatentPretraining.trainGenerator(m.generator(), m.autoencoder(),
+                    longer, Tiny.GEN_TRAIN, null));
+            assertTrue(e.getMessage().contains("takes 3 tokens") && e.getMessage().contains("gives 5"), e.getMessage());
         }
     }
 }

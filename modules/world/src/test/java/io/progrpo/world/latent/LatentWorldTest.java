@@ -33,8 +33,8 @@ class LatentWorldTest {
 
     static LatentWorld world() {
         LatentModels m = LatentModels.fresh(Tiny.CONFIG, Device.CPU);
-        LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.SCENES.trainPrompts(), Tiny.AE_TRAIN, null);
-        LatentPretraining.trainGenerator(m.generator(), m.autoencoder(), Tiny.SCENES, Tiny.SCENES.trainPrompts(), Tiny.GEN_TRAIN, null);
+        LatentPretraining.trainAutoencoder(m.autoencoder(), Tiny.SCENES, Tiny.AE_TRAIN, null);
+        LatentPretraining.trainGenerator(m.generator(), m.autoencoder(), Tiny.SCENES, Tiny.GEN_TRAIN, null);
         return new LatentWorld(Tiny.SCENES, m);
     }
 

@@ -16,7 +16,7 @@ final class Tiny {
     static final AutoencoderConfig AE = new AutoencoderConfig(16, 4, 8);
     static final TextEncoderConfig TEXT = new TextEncoderConfig(SCENES.vocabularySize(), SCENES.sequenceLength(), 8, 1, 2);
     static final FlowTransformerConfig GEN = new FlowTransformerConfig(4, 4, 2, 16, 1, 2, 2, 8, SCENES.sequenceLength(), 2, 4);
-    static final AutoencoderTrainOptions AE_TRAIN = new AutoencoderTrainOptions(3, 4, 2e-3, 1, 1e-4, 3, 0);
+    static final AutoencoderTrainOptions AE_TRAIN = new AutoencoderTrainOptions(3, 4, 2e-3, 1, 1e-4, 1.0, 3, 0);
     static final PretrainOptions GEN_TRAIN =
             new PretrainOptions(3, 4, 1e-3, 1, 1e-4, 0.1, PretrainOptions.SigmaSampling.LOGIT_NORMAL, 1.0, 5, 0, 0);
     static final LatentConfig CONFIG = new LatentConfig(AE, AE_TRAIN, TEXT, GEN, GEN_TRAIN);
