@@ -152,9 +152,20 @@ public final class LatentModels implements AutoCloseable {
 
     /** Moves every model to {@code device} in float32 (build policies and optimizers afterwards). */
     public LatentModels to(Device device) {
+        return to(device, DType.FLOAT32);
+    }
+
+    /**
+     * Moves every model to {@code device}, the text encoder and the generator in {@code dtype} (float32 or bfloat16;
+     * they return float32 velocities either way), the autoencoder in float32. Build policies and optimizers afterwards.
+     */
+    public LatentModels to(Device device, DType dtype) {
+        if (device == null || dtype == null || !dtype.isFloatingPoint()) {
+            throw new IllegalArgumentException("models move to a device and a floating-point dtype, got " + device + ", " + dtype);
+        }
         autoencoder.to(device, DType.FLOAT32);
-        text.to(device, DType.FLOAT32);
-        generator.to(device, DType.FLOAT32);
+        text.to(device, dtype);
+        generator.to(device, dtype);
         return this;
     }
 

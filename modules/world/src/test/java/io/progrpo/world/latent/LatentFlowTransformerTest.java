@@ -52,6 +52,29 @@ class LatentFlowTransformerTest {
     }
 
     @Test
+    void runsInBfloat16AndReturnsFloat32CloseToTheFloat32Model() {
+        try (LatentModels a = LatentModels.fresh(Tiny.CONFIG, Device.CPU); LatentModels b = LatentModels.fresh(Tiny.CONFIG, Device.CPU);
+             Scope s = Scope.open(); Generator gen = Generator.create(3); var ng = Autograd.noGrad()) {
+            Tiny.randomise(a.generator(), LatentFlowTransformerTest::zeroInitialised, 0.2, 4);
+            Tiny.randomise(b.generator(), LatentFlowTransformerTest::zeroInitialised, 0.2, 4);
+            b.to(Device.CPU, DType.BFLOAT16);
+            assertEquals(DType.BFLOAT16, b.generator().dtype());
+            Tensor x = Tensor.randn(gen, 3, 4, 4, 4);
+            Tensor t = Tensor.rand(gen, 3);
+            Tensor cond = Tiny.ids(Tiny.SCENES.trainPrompts().subList(0, 3).toArray(String[]::new));
+            Tensor ya = a.generator().predict(x, t, cond);
+            Tensor yb = b.generator().predict(x, t, cond);
+            assertEquals(DType.FLOAT32, yb.dtype());
+            double err = ya.sub(yb).abs().amax().item();
+            double scale = ya.abs().amax().item();
+            assertTrue(scale > 0, "a non-trivial output");
+            assertTrue(err <= 0.1 * scale + 0.02, "bf16 within bf16 precision of float32: max error " + err + ", max |v| " + scale);
+            var e = assertThrows(IllegalArgumentException.class, () -> b.to(Device.CPU, DType.INT64));
+            assertTrue(e.getMessage().contains("floating-point dtype"), e.getMessage());
+        }
+    }
+
+    @Test
     void sameSeedSameWeights() {
         try (TextEncoder te = new TextEncoder(Tiny.TEXT, 1); LatentFlowTransformer a = new LatentFlowTransformer(Tiny.GEN, te, 7);
              LatentFlowTransformer b = new LatentFlowTransformer(Tiny.GEN, te, 7); LatentFlowTransformer c = new LatentFlowTransformer(Tiny.GEN, te, 8)) {
