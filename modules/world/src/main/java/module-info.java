@@ -9,8 +9,10 @@ module io.progrpo.world {
     exports io.progrpo.world;
     exports io.progrpo.world.model;
     exports io.progrpo.world.scene;
+    exports io.progrpo.world.scene.reward;
     exports io.progrpo.world.latent;
 
     provides io.progrpo.reward.RewardProvider with io.progrpo.world.AlignmentReward.Provider,
-            io.progrpo.world.scene.SceneEvalReward.Provider;
+            io.progrpo.world.scene.SceneEvalReward.Provider,
+            io.progrpo.world.scene.reward.ScenePreferenceReward.Provider;
 }

@@ -17,8 +17,8 @@ import java.util.Random;
  * group on varied backgrounds). Pretraining draws training prompts category-balanced ({@link SceneSplit#drawTrain}).
  */
 public final class SceneWorldScenes implements SceneSource {
-    /** The split every run uses, so all methods and seeds are evaluated on the same held-out prompts. */
-    public static final long SPLIT_SEED = 7;
+    /** The split every run uses (the reward model's too), so all methods and seeds share the held-out prompts. */
+    public static final long SPLIT_SEED = SceneSplit.DEFAULT_SEED;
     /** Held-out prompts per category in {@link #heldOutPrompts()}. */
     public static final int EVAL_PER_CATEGORY = 8;
 

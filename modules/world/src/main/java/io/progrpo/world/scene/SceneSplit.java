@@ -23,6 +23,8 @@ import java.util.Set;
  * {@link #evalPrompts(int)} adds them to the held-out ones so that the per-category table has every category.
  */
 public final class SceneSplit {
+    /** The split the scene world uses (the reward model's default trains on its training prompts). */
+    public static final long DEFAULT_SEED = 7;
     /** Colour-shape pairs seen only in held-out prompts. */
     public static final int HELD_OUT_PAIRS = SceneShape.values().length;
     /** Shape arrangements (shape, relation, other shape, with the converse) seen only in held-out relation prompts. */

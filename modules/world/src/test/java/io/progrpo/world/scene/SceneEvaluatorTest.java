@@ -267,7 +267,7 @@ class SceneEvaluatorTest {
                 for (DetectedObject o : objs) {
                     List<Double> c = new ArrayList<>(List.of(shapeCheck(o, p.first().shape())));
                     if (p.first().color() != null) c.add(colorCheck(o, p.first().color()));
-                    if (p.category() == Category.POSITION) c.add(sig(p.position().margin(o.cx(), o.cy()) / 0.03));
+                    if (p.category() == Category.POSITION) c.add(sig(positionMargin(p.position(), o.cx(), o.cy()) / 0.03));
                     boolean pass = c.stream().allMatch(v -> v > 0.5);
                     if (pass) matching++;
                     success |= pass;
@@ -288,6 +288,19 @@ class SceneEvaluatorTest {
             assertEquals(success, e.success(), p.text());
             assertEquals(SceneEvaluator.checkNames(p).size(), e.checks().size());
         }
+    }
+
+    /** The documented regions: left x <= 0.40 with |x - .5| >= |y - .5|, ..., center max(|x - .5|, |y - .5|) <= 0.12. */
+    private static double positionMargin(ScenePosition p, double x, double y) {
+        double ax = Math.abs(x - 0.5);
+        double ay = Math.abs(y - 0.5);
+        return switch (p) {
+            case LEFT -> Math.min(0.40 - x, ax - ay);
+            case RIGHT -> Math.min(x - 0.60, ax - ay);
+            case TOP -> Math.min(0.40 - y, ay - ax);
+            case BOTTOM -> Math.min(y - 0.60, ay - ax);
+            case CENTER -> 0.12 - Math.max(ax, ay);
+        };
     }
 
     private static double shapeCheck(DetectedObject o, SceneShape s) {
