@@ -10,6 +10,7 @@ module io.progrpo.world {
     exports io.progrpo.world.model;
     exports io.progrpo.world.scene;
     exports io.progrpo.world.scene.reward;
+    exports io.progrpo.world.latent;
 
     provides io.progrpo.reward.RewardProvider with io.progrpo.world.AlignmentReward.Provider,
             io.progrpo.world.scene.SceneEvalReward.Provider,
