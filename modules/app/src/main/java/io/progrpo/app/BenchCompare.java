@@ -1,13 +1,8 @@
 package io.progrpo.app;
 
-import io.progrpo.trainer.ProcessStats;
-import io.progrpo.app.job.Jobs;
-import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.trainer.config.Method;
-import io.progrpo.trainer.Phases;
-import io.progrpo.world.EmbeddedWorld;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.RewardOutput;
 import io.progrpo.sampler.ClassifierFreeGuidance;
@@ -25,7 +20,12 @@ import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.Torch;
+import io.progrpo.trainer.GrpoTrainer;
+import io.progrpo.trainer.Phases;
+import io.progrpo.trainer.ProcessStats;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.world.EmbeddedWorld;
 import io.progrpo.world.model.WorldModel;
 import io.progrpo.world.model.WorldModelConfig;
 

@@ -1,23 +1,23 @@
 package io.progrpo.app;
 
-import io.progrpo.app.report.PairedComparison;
 import io.progrpo.app.job.Jobs;
-import io.progrpo.trainer.config.Method;
-import io.progrpo.trainer.Phases;
-import io.progrpo.trainer.TrainingRun;
+import io.progrpo.app.report.MethodResult;
+import io.progrpo.app.report.PairedComparison;
+import io.progrpo.app.report.Plots;
+import io.progrpo.app.report.ReportWriter;
 import io.progrpo.pruning.OptimalVarianceFilter;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.tensor.MemoryLedger;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.Torch;
+import io.progrpo.trainer.Phases;
+import io.progrpo.trainer.TrainingRun;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
-import io.progrpo.app.report.MethodResult;
-import io.progrpo.app.report.Plots;
-import io.progrpo.app.report.ReportWriter;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,21 +1,21 @@
 package io.progrpo.app;
 
-import io.progrpo.app.job.Jobs;
-import io.progrpo.trainer.TrainingRun;
-import io.progrpo.world.EmbeddedWorld;
-import io.progrpo.reward.TorchScriptReward;
-import io.progrpo.world.Tokenizer;
-import io.progrpo.tensor.Tensor;
-import io.progrpo.tensor.TensorIO;
-import io.progrpo.tensor.TorchException;
 import io.progrpo.app.cli.Commands;
-import io.progrpo.trainer.config.ConfigException;
-import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.app.report.MethodResult;
-import io.progrpo.trainer.MetricsLog;
 import io.progrpo.app.report.ReportWriter;
 import io.progrpo.app.torchscript.TorchScriptJob;
 import io.progrpo.app.torchscript.TorchScriptModels;
+import io.progrpo.reward.TorchScriptReward;
+import io.progrpo.tensor.Tensor;
+import io.progrpo.tensor.TensorIO;
+import io.progrpo.tensor.TorchException;
+import io.progrpo.trainer.MetricsLog;
+import io.progrpo.trainer.TrainingRun;
+import io.progrpo.trainer.config.ConfigException;
+import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.world.EmbeddedWorld;
+import io.progrpo.world.Tokenizer;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,6 +1,5 @@
 package io.progrpo.app;
 
-import io.progrpo.app.ResumeMain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
 package io.progrpo.app;
 
-import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.app.job.Jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.Torch;
+import io.progrpo.trainer.GrpoTrainer;
 import io.progrpo.trainer.config.TrainConfig;
 
 import java.nio.file.Files;

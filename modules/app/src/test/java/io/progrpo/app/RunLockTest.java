@@ -1,6 +1,5 @@
 package io.progrpo.app;
 
-import io.progrpo.app.ProgrpoCommands;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

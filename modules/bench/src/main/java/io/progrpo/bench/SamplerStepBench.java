@@ -1,6 +1,5 @@
 package io.progrpo.bench;
 
-import io.progrpo.world.Tokenizer;
 import io.progrpo.sampler.ClassifierFreeGuidance;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.StepOutput;
@@ -11,6 +10,7 @@ import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Generator;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
+import io.progrpo.world.Tokenizer;
 import io.progrpo.world.model.Parameterization;
 import io.progrpo.world.model.WorldModel;
 import io.progrpo.world.model.WorldModelConfig;

@@ -1,10 +1,10 @@
 package io.progrpo.pruning;
 
-import io.progrpo.sampler.Decoder;
 import io.progrpo.reward.Correlation;
 import io.progrpo.reward.GroupAdvantages;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.RewardOutput;
+import io.progrpo.sampler.Decoder;
 import io.progrpo.sampler.Sampler;
 import io.progrpo.sampler.SamplingLoop;
 import io.progrpo.sampler.StepOutput;

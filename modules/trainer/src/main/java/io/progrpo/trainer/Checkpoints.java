@@ -1,8 +1,8 @@
 package io.progrpo.trainer;
 
+import io.progrpo.tensor.files.Manifest;
 import io.progrpo.trainer.internal.DurableFiles;
 import io.progrpo.trainer.internal.FaultPoints;
-import io.progrpo.tensor.files.Manifest;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

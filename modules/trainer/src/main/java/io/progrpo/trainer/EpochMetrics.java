@@ -2,9 +2,9 @@ package io.progrpo.trainer;
 
 import io.progrpo.reward.Correlation;
 import io.progrpo.reward.GroupAdvantages;
-import io.progrpo.trainer.config.Method;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.MemoryLedger;
+import io.progrpo.trainer.config.Method;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,7 +1,7 @@
 package io.progrpo.trainer;
 
-import io.progrpo.pruning.ExpandAndPruneDriver;
 import io.progrpo.pruning.ExpandAndPruneDriver.CheckpointStats;
+import io.progrpo.pruning.ExpandAndPruneDriver;
 import io.progrpo.reward.RewardOutput;
 
 import java.util.ArrayList;

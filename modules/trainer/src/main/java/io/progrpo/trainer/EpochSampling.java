@@ -1,9 +1,9 @@
 package io.progrpo.trainer;
 
-import io.progrpo.sampler.Decoder;
-import io.progrpo.sampler.PromptWorld;
 import io.progrpo.pruning.ExpandAndPruneDriver;
 import io.progrpo.reward.RewardFunction;
+import io.progrpo.sampler.Decoder;
+import io.progrpo.sampler.PromptWorld;
 import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;

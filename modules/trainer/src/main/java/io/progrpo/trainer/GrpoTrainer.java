@@ -1,20 +1,18 @@
 package io.progrpo.trainer;
 
-import io.progrpo.reward.GroupAdvantages;
-import io.progrpo.trainer.config.Method;
-import io.progrpo.sampler.Decoder;
-import io.progrpo.sampler.PromptWorld;
 import io.progrpo.pruning.ExpandAndPruneDriver;
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
+import io.progrpo.reward.GroupAdvantages;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.RewardOutput;
 import io.progrpo.sampler.ClassifierFreeGuidance;
+import io.progrpo.sampler.Decoder;
+import io.progrpo.sampler.PromptWorld;
 import io.progrpo.sampler.Sampler;
 import io.progrpo.sampler.SamplingLoop;
 import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.Autograd;
-import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Generator;
@@ -22,6 +20,8 @@ import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.nn.Module;
 import io.progrpo.tensor.optim.AdamW;
+import io.progrpo.trainer.config.Method;
+import io.progrpo.trainer.config.TrainConfig;
 
 import java.util.ArrayList;
 import java.util.List;

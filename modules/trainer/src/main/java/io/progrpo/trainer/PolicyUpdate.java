@@ -1,8 +1,8 @@
 package io.progrpo.trainer;
 
 import io.progrpo.reward.GroupAdvantages;
-import io.progrpo.sampler.PromptWorld;
 import io.progrpo.sampler.LogProbResult;
+import io.progrpo.sampler.PromptWorld;
 import io.progrpo.sampler.Trajectory;
 import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.Autograd;

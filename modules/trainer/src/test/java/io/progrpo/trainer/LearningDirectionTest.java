@@ -1,8 +1,8 @@
 package io.progrpo.trainer;
 
 import io.progrpo.reward.GroupAdvantages;
-import io.progrpo.trainer.config.Method;
 import io.progrpo.sampler.PromptWorld;
+import io.progrpo.trainer.config.Method;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.GroupAdvantages;
-import io.progrpo.trainer.config.Method;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.DType;
@@ -14,6 +13,7 @@ import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.nn.Module;
+import io.progrpo.trainer.config.Method;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;

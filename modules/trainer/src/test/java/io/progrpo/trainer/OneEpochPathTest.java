@@ -9,13 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.GroupAdvantages;
-import io.progrpo.trainer.config.Method;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.RewardOutput;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
+import io.progrpo.trainer.config.Method;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

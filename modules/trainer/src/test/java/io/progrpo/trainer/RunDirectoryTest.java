@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.tensor.files.Manifest;
 import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.trainer.internal.DurableFiles;
-import io.progrpo.tensor.files.Manifest;
-import io.progrpo.trainer.MetricsLog;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -4,8 +4,6 @@ import io.progrpo.reward.ImageBatch;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.RewardOutput;
 import io.progrpo.reward.RewardProvider;
-import io.progrpo.world.Prompt;
-import io.progrpo.world.PromptAlignment;
 import io.progrpo.tensor.Tensor;
 
 import java.util.LinkedHashMap;

@@ -1,9 +1,6 @@
 package io.progrpo.world;
 
 import io.progrpo.sampler.PromptWorld;
-import io.progrpo.world.Prompt;
-import io.progrpo.world.PromptSet;
-import io.progrpo.world.Tokenizer;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Tensor;
 

@@ -1,7 +1,7 @@
 package io.progrpo.app.cli;
 
-import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.app.torchscript.TorchScriptModels;
+import io.progrpo.trainer.config.TrainConfig;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -1,19 +1,13 @@
 package io.progrpo.app.cli;
 
 import io.progrpo.app.distributed.LaunchEnvironment;
-import io.progrpo.sampler.TorchScriptVelocityModel;
-import io.progrpo.sampler.TorchScriptVelocityModel.ReferenceMode;
 import io.progrpo.app.job.JobCheck;
 import io.progrpo.app.job.Jobs;
+import io.progrpo.app.torchscript.TorchScriptModels;
+import io.progrpo.sampler.TorchScriptVelocityModel.ReferenceMode;
+import io.progrpo.sampler.TorchScriptVelocityModel;
 import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.TrainConfig;
-import io.progrpo.app.torchscript.TorchScriptModels;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +23,12 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 import static io.progrpo.app.cli.Main.*;
 

@@ -2,6 +2,7 @@ package io.progrpo.app.distributed;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TorchException;
@@ -9,10 +10,9 @@ import io.progrpo.tensor.distributed.Backend;
 import io.progrpo.tensor.distributed.ProcessGroup;
 import io.progrpo.tensor.distributed.Rendezvous;
 import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.app.job.Jobs;
+import io.progrpo.trainer.RunLock;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.trainer.config.TrainConfig;
-import io.progrpo.trainer.RunLock;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

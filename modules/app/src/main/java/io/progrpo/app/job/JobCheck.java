@@ -1,17 +1,16 @@
 package io.progrpo.app.job;
 
-import io.progrpo.trainer.config.Method;
-import io.progrpo.app.job.Jobs;
-import io.progrpo.sampler.PromptWorld;
-import io.progrpo.world.EmbeddedWorld;
 import io.progrpo.reward.RewardRegistry;
 import io.progrpo.sampler.DdimSampler;
 import io.progrpo.sampler.FlowSchedule;
 import io.progrpo.sampler.FlowSdeSampler;
+import io.progrpo.sampler.PromptWorld;
 import io.progrpo.tensor.Torch;
 import io.progrpo.tensor.TorchUnavailableException;
 import io.progrpo.trainer.config.ConfigException;
+import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.world.EmbeddedWorld;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.progrpo.app.torchscript;
 
-import io.progrpo.sampler.Decoder;
 import io.progrpo.pruning.ExpandAndPruneDriver;
+import io.progrpo.sampler.Decoder;
 import io.progrpo.tensor.Autograd;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;

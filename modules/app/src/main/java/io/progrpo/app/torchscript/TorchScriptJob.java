@@ -1,13 +1,13 @@
 package io.progrpo.app.torchscript;
 
-import io.progrpo.sampler.PromptWorld;
+import io.progrpo.app.job.Jobs;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.TorchScriptReward;
+import io.progrpo.sampler.PromptWorld;
 import io.progrpo.sampler.TorchScriptVelocityModel;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.jit.ScriptModule;
 import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.app.job.Jobs;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.trainer.config.TrainConfig;
 

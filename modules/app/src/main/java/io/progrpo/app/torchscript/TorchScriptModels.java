@@ -1,7 +1,7 @@
 package io.progrpo.app.torchscript;
 
-import io.progrpo.sampler.TorchScriptVelocityModel;
 import io.progrpo.sampler.TorchScriptVelocityModel.ReferenceMode;
+import io.progrpo.sampler.TorchScriptVelocityModel;
 
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.app.ProgrpoCommands;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.jit.ScriptModule;
-import io.progrpo.app.ProgrpoCommands;
-import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.trainer.MetricsLog;
+import io.progrpo.trainer.config.TrainConfig;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

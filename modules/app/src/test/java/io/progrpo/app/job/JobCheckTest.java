@@ -1,12 +1,10 @@
 package io.progrpo.app.job;
 
-import io.progrpo.app.job.JobCheck;
-import io.progrpo.trainer.GrpoTrainer;
-import io.progrpo.app.job.Jobs;
 import io.progrpo.sampler.DdimSampler;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.Sampler;
 import io.progrpo.tensor.MemoryLedger;
+import io.progrpo.trainer.GrpoTrainer;
 import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;

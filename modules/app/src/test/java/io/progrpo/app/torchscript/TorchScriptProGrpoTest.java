@@ -7,9 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.progrpo.reward.TorchScriptReward;
-import io.progrpo.world.Tokenizer;
-import io.progrpo.sampler.TorchScriptVelocityModel;
 import io.progrpo.sampler.TorchScriptVelocityModel.ReferenceMode;
+import io.progrpo.sampler.TorchScriptVelocityModel;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.MemoryLedger;
@@ -17,8 +16,9 @@ import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.jit.ScriptModule;
-import io.progrpo.world.EmbeddedWorld;
 import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.world.EmbeddedWorld;
+import io.progrpo.world.Tokenizer;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,8 +1,5 @@
 package io.progrpo.world.model;
 
-import io.progrpo.world.Prompt;
-import io.progrpo.world.PromptSet;
-import io.progrpo.world.Renderer;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Functional;
@@ -10,6 +7,9 @@ import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.files.Manifest;
+import io.progrpo.world.Prompt;
+import io.progrpo.world.PromptSet;
+import io.progrpo.world.Renderer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,8 +1,5 @@
 package io.progrpo.world.model;
 
-import io.progrpo.world.Prompt;
-import io.progrpo.world.Renderer;
-import io.progrpo.world.Tokenizer;
 import io.progrpo.sampler.BetaSchedule;
 import io.progrpo.tensor.Autograd;
 import io.progrpo.tensor.DType;
@@ -12,6 +9,9 @@ import io.progrpo.tensor.Generator;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.optim.AdamW;
+import io.progrpo.world.Prompt;
+import io.progrpo.world.Renderer;
+import io.progrpo.world.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.tensor.Tensor;
 import io.progrpo.world.Prompt;
 import io.progrpo.world.PromptSet;
 import io.progrpo.world.Tokenizer;
-import io.progrpo.tensor.Tensor;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

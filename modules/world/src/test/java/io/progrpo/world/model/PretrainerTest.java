@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.tensor.Device;
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
 import io.progrpo.world.Prompt;
 import io.progrpo.world.PromptSet;
 import io.progrpo.world.Renderer;
 import io.progrpo.world.Tokenizer;
-import io.progrpo.tensor.Device;
-import io.progrpo.tensor.Scope;
-import io.progrpo.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;

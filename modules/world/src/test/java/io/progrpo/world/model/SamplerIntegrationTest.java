@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.progrpo.world.PromptSet;
-import io.progrpo.world.Renderer;
-import io.progrpo.world.Tokenizer;
 import io.progrpo.sampler.ClassifierFreeGuidance;
 import io.progrpo.sampler.DdimSampler;
 import io.progrpo.sampler.FlowSdeSampler;
@@ -20,6 +17,9 @@ import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Generator;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
+import io.progrpo.world.PromptSet;
+import io.progrpo.world.Renderer;
+import io.progrpo.world.Tokenizer;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
