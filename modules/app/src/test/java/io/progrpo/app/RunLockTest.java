@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.progrpo.trainer.config.TrainConfig;
-import io.progrpo.trainer.RunLock;
 import io.progrpo.app.torchscript.TorchScriptModels;
+import io.progrpo.trainer.RunLock;
+import io.progrpo.trainer.config.TrainConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

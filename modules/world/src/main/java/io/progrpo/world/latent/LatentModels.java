@@ -7,6 +7,7 @@ import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.nn.Module;
+import io.progrpo.world.model.CachedWeights;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,7 +35,7 @@ import java.util.function.Consumer;
  */
 public final class LatentModels implements AutoCloseable {
     /** The state-dict entry holding a checkpoint's identity hash (int64, 4 values). */
-    public static final String FINGERPRINT = "progrpo.fingerprint";
+    public static final String FINGERPRINT = CachedWeights.FINGERPRINT;
     static final String SHIFT = "latent.shift";
     static final String SCALE = "latent.scale";
     private static final int FORMAT_VERSION = 1;
@@ -190,17 +191,8 @@ public final class LatentModels implements AutoCloseable {
         Tensor shift = state.remove(SHIFT);
         Tensor scale = state.remove(SCALE);
         try (Scope checks = Scope.open()) {
-            if (fp == null) return "no " + FINGERPRINT + " entry";
-            if (fp.dtype() != DType.INT64 || !java.util.Arrays.equals(fp.toLongArray(), fingerprint(hash))) {
-                return "its fingerprint is not this config's";
-            }
-            for (Map.Entry<String, Tensor> e : state.entrySet()) {
-                try {
-                    Functional.requireFinite(e.getValue(), "parameter '" + e.getKey() + "'");
-                } catch (IllegalArgumentException bad) {
-                    return bad.getMessage();
-                }
-            }
+            String why = CachedWeights.check(state, fp, hash);
+            if (why != null) return why;
             try {
                 for (Map.Entry<String, Module> part : parts.entrySet()) {
                     Map<String, Tensor> sub = new LinkedHashMap<>();
@@ -233,17 +225,13 @@ public final class LatentModels implements AutoCloseable {
                 state.put(SHIFT, Tensor.of(new double[] {scaled.shiftFactor()}, 1));
                 state.put(SCALE, Tensor.of(new double[] {scaled.scalingFactor()}, 1));
             }
-            state.put(FINGERPRINT, Tensor.of(fingerprint(hash), 4));
+            state.put(FINGERPRINT, Tensor.of(CachedWeights.fingerprint(hash), 4));
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             TensorIO.save(tmp, state);
             Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
     }
 
-    private static long[] fingerprint(byte[] hash) {
-        ByteBuffer bb = ByteBuffer.wrap(hash);
-        return new long[] {bb.getLong(), bb.getLong(), bb.getLong(), bb.getLong()};
-    }
 
     static byte[] autoencoderHash(LatentConfig cfg, SceneSource scenes) {
         StringBuilder key = new StringBuilder("latent-vae v").append(FORMAT_VERSION).append('|').append(cfg.autoencoder())

@@ -37,7 +37,7 @@ import java.util.function.Consumer;
  */
 public final class BaseModels {
     /** The state-dict entry holding the checkpoint's identity hash (int64, 4 values). */
-    public static final String FINGERPRINT = "progrpo.fingerprint";
+    public static final String FINGERPRINT = CachedWeights.FINGERPRINT;
     private static final int FORMAT_VERSION = 1;
 
     private BaseModels() {}
@@ -125,17 +125,8 @@ public final class BaseModels {
         }
         Tensor fp = state.remove(FINGERPRINT);
         try (Scope checks = Scope.open()) {
-            if (fp == null) return "no " + FINGERPRINT + " entry";
-            if (fp.dtype() != DType.INT64 || !java.util.Arrays.equals(fp.toLongArray(), fingerprint(hash))) {
-                return "its fingerprint is not this config's";
-            }
-            for (Map.Entry<String, Tensor> e : state.entrySet()) {
-                try {
-                    Functional.requireFinite(e.getValue(), "parameter '" + e.getKey() + "'");
-                } catch (IllegalArgumentException bad) {
-                    return bad.getMessage();
-                }
-            }
+            String why = CachedWeights.check(state, fp, hash);
+            if (why != null) return why;
             try {
                 m.loadStateDict(state, true);
             } catch (RuntimeException bad) {
@@ -152,16 +143,12 @@ public final class BaseModels {
         try (Scope scope = Scope.open()) {
             Map<String, Tensor> state = new LinkedHashMap<>();
             m.stateDict().forEach((k, t) -> state.put(k, t.device().equals(Device.CPU) ? t : t.detach().to(Device.CPU)));
-            state.put(FINGERPRINT, Tensor.of(fingerprint(hash), 4));
+            state.put(FINGERPRINT, Tensor.of(CachedWeights.fingerprint(hash), 4));
             TensorIO.save(file, state);
         }
         Manifest.writeSidecar(file);
     }
 
-    private static long[] fingerprint(byte[] hash) {
-        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(hash);
-        return new long[] {bb.getLong(), bb.getLong(), bb.getLong(), bb.getLong()};
-    }
 
     private static byte[] hash(WorldModelConfig cfg, PretrainOptions o, List<Prompt> prompts) {
         StringBuilder key = new StringBuilder("world-base v").append(FORMAT_VERSION).append('|').append(cfg).append('|')

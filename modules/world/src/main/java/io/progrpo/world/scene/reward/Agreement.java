@@ -1,5 +1,6 @@
 package io.progrpo.world.scene.reward;
 
+import io.progrpo.reward.Correlation;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.world.scene.Neighbours;
@@ -89,24 +90,8 @@ public final class Agreement {
         return r;
     }
 
+    /** {@link Correlation#pearson}: one Pearson in the project. */
     static double pearson(double[] x, double[] y) {
-        int n = x.length;
-        double mx = 0;
-        double my = 0;
-        for (int i = 0; i < n; i++) {
-            mx += x[i];
-            my += y[i];
-        }
-        mx /= n;
-        my /= n;
-        double sxy = 0;
-        double sxx = 0;
-        double syy = 0;
-        for (int i = 0; i < n; i++) {
-            sxy += (x[i] - mx) * (y[i] - my);
-            sxx += (x[i] - mx) * (x[i] - mx);
-            syy += (y[i] - my) * (y[i] - my);
-        }
-        return sxx == 0 || syy == 0 ? Double.NaN : sxy / Math.sqrt(sxx * syy);
+        return Correlation.pearson(x, y);
     }
 }

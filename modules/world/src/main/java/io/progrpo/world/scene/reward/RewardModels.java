@@ -5,6 +5,7 @@ import io.progrpo.tensor.Functional;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
+import io.progrpo.world.model.CachedWeights;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,7 +30,7 @@ import java.util.function.Consumer;
  * cached.
  */
 public final class RewardModels {
-    public static final String FINGERPRINT = "progrpo.fingerprint";
+    public static final String FINGERPRINT = CachedWeights.FINGERPRINT;
     private static final int FORMAT_VERSION = 1;
 
     private RewardModels() {
@@ -103,15 +104,8 @@ public final class RewardModels {
         }
         Tensor fp = state.remove(FINGERPRINT);
         try (Scope checks = Scope.open()) {
-            if (fp == null) return "no " + FINGERPRINT + " entry";
-            if (fp.dtype() != DType.INT64 || !Arrays.equals(fp.toLongArray(), fingerprint(hash))) return "its fingerprint is not this config's";
-            for (Map.Entry<String, Tensor> e : state.entrySet()) {
-                try {
-                    Functional.requireFinite(e.getValue(), "parameter '" + e.getKey() + "'");
-                } catch (IllegalArgumentException bad) {
-                    return bad.getMessage();
-                }
-            }
+            String why = CachedWeights.check(state, fp, hash);
+            if (why != null) return why;
             try {
                 m.loadStateDict(state, true);
             } catch (RuntimeException bad) {
@@ -127,17 +121,13 @@ public final class RewardModels {
     private static void save(SceneRewardModel m, Path file, byte[] hash) throws IOException {
         try (Scope scope = Scope.open()) {
             Map<String, Tensor> state = new LinkedHashMap<>(m.stateDict());
-            state.put(FINGERPRINT, Tensor.of(fingerprint(hash), 4));
+            state.put(FINGERPRINT, Tensor.of(CachedWeights.fingerprint(hash), 4));
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             TensorIO.save(tmp, state);
             Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
     }
 
-    private static long[] fingerprint(byte[] hash) {
-        ByteBuffer bb = ByteBuffer.wrap(hash);
-        return new long[] {bb.getLong(), bb.getLong(), bb.getLong(), bb.getLong()};
-    }
 
     private static byte[] hash(RewardModelConfig cfg, RewardTrainOptions o) {
         String key = "scene-reward v" + FORMAT_VERSION + "|" + cfg + "|" + o.identity();
