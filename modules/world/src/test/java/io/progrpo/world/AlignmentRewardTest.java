@@ -26,6 +26,7 @@ class AlignmentRewardTest {
 
     @Test
     void alignmentRanksTheCorrectRenderingAboveEveryOneAttributeNeighbour() {
+        long liveBefore = MemoryLedger.liveTensors();  // other tests of this JVM may hold tensors (caches, other threads)
         Renderer r = new Renderer();
         RewardFunction alignment = RewardRegistry.create("alignment");
         List<Prompt> all = PromptSet.all();
@@ -58,7 +59,9 @@ class AlignmentRewardTest {
                 }
             }
         }
-        assertEquals(0, MemoryLedger.liveTensors());
+        // <=, not ==: tensors that earlier tests of this JVM dropped unclosed may be freed by the safety net meanwhile
+        assertTrue(MemoryLedger.liveTensors() <= liveBefore, "the reward frees every tensor it makes: " + liveBefore
+                + " live before, " + MemoryLedger.liveTensors() + " after");
     }
 
     @Test
