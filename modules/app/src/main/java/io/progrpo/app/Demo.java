@@ -1,6 +1,7 @@
 package io.progrpo.app;
 
 import io.progrpo.app.job.Jobs;
+import io.progrpo.app.report.HeldOutTables;
 import io.progrpo.app.report.MethodResult;
 import io.progrpo.app.report.PairedComparison;
 import io.progrpo.app.report.Plots;
@@ -49,9 +50,17 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--epochs", description = "epochs per run (default: the demo or quick preset's)")
     Integer epochs;
 
-    @Option(names = "--methods", split = ",", description = "methods to compare (default: ${DEFAULT-VALUE})",
-            defaultValue = "flow-grpo,static-ovf,uniform-subsample,pro-grpo,pro-grpo-flash")
+    @Option(names = "--methods", split = ",", description = "methods to compare (default: flow-grpo,pro-grpo,pro-grpo-flash "
+            + "on the latent world; flow-grpo,static-ovf,uniform-subsample,pro-grpo,pro-grpo-flash on the pixel world)")
     List<String> methods;
+
+    /** The latent world's default arms: the paper's Table 1 (the subset baselines are the study's, issue 18). */
+    static final List<String> LATENT_METHODS = List.of("flow-grpo", "pro-grpo", "pro-grpo-flash");
+    static final List<String> PIXEL_METHODS = List.of("flow-grpo", "static-ovf", "uniform-subsample", "pro-grpo", "pro-grpo-flash");
+
+    @Option(names = "--world", description = "the world: latent (32x32 scenes in latent space, a learned reward, a held-out "
+            + "evaluator) or pixel (the 16x16 pixel world, fast) (default: ${DEFAULT-VALUE})", defaultValue = "latent")
+    String world;
 
     @Option(names = "--set", description = "config override key=value applied to every run (repeatable)")
     List<String> sets = new ArrayList<>();
@@ -72,7 +81,16 @@ public final class Demo implements Callable<Integer> {
         if (Torch.isReferenceBlas()) log("WARNING: reference BLAS active; install libopenblas0-pthread for realistic timings");
         int nSeeds = seeds != null ? seeds : quick ? 1 : 3;
         Files.createDirectories(out);
-        String overlay = quick ? "quick" : "demo";
+        if (!world.equals("latent") && !world.equals("pixel")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--world must be latent or pixel, got '" + world + "'");
+        }
+        boolean latent = world.equals("latent");
+        // the latent overlay after the budget's: its reward and evaluation steps win; --quick pretrains for seconds
+        String overlay = (quick ? "quick" : "demo") + (latent ? "+latent" : "");
+        if (latent && quick) sets.add(0, "world=latent-quick");
+        // every held-out prompt of the scene world (40, every category) unless --set says otherwise
+        if (latent && !quick) sets.add(0, "evalPrompts=0");
+        if (methods == null) methods = latent ? LATENT_METHODS : PIXEL_METHODS;
         Map<String, List<List<Map<String, Object>>>> histories = new LinkedHashMap<>();
         warmUp(overlay);
         long t0 = System.nanoTime();
@@ -110,13 +128,31 @@ public final class Demo implements Callable<Integer> {
         String findings = findings(results, finalEvalRewards(histories)) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories)
                 + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".");
         ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report(
-                "progrpo demo: Pro-GRPO against Flow-GRPO on the embedded world" + (quick ? " (quick)" : ""),
+                "progrpo demo: Pro-GRPO against Flow-GRPO on the " + (latent ? "latent scene" : "pixel") + " world" + (quick ? " (quick)" : ""),
                 results, histories.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method(), figures, findings + "\n\n"
                 + "Memory ledger of the whole demo process at its end (every run, the figures and the warm-up together; the "
                 + "table's peak memory is instead each run's largest epoch peak, which the process-wide peak below can exceed):  \n"
-                + MemoryLedger.report().replace("\n", "  \n")));
+                + MemoryLedger.report().replace("\n", "  \n"), sections(histories)));
         log("wrote " + out.resolve("report.md"));
         return 0;
+    }
+
+    /** The held-out evaluator's table (GenEval's layout, the paper's Table 2) when the runs have one. */
+    static List<ReportWriter.Section> sections(Map<String, List<List<Map<String, Object>>>> histories) {
+        String table = HeldOutTables.markdown(histories, "eval_geneval");
+        if (table.isEmpty()) return List.of();
+        StringBuilder s = new StringBuilder("The rule-based evaluator (`scene_eval`, never trained on) on the same held-out samples "
+                + "as the eval reward: mean success per GenEval category, `overall` = their mean, `score` = the mean continuous "
+                + "score; each method's last evaluation, mean ± std over seeds.\n\n").append(table).append('\n');
+        Map<String, double[]> overall = HeldOutTables.finals(histories, "eval_geneval", "overall");
+        double[] fg = overall.get("flow-grpo");
+        if (fg != null) {
+            overall.forEach((m, v) -> {
+                if (!m.equals("flow-grpo")) s.append("- ").append(m).append(" vs flow-grpo, evaluator overall: ")
+                        .append(PairedComparison.of(v, fg).describe()).append('\n');
+            });
+        }
+        return List.of(new ReportWriter.Section("Held-out evaluator (GenEval layout, the paper's Table 2)", s.toString()));
     }
 
     /**
@@ -340,9 +376,10 @@ public final class Demo implements Callable<Integer> {
     static ReportWriter.Figure sampleGrid(TrainConfig base, Path out, List<String> methods) throws Exception {
         List<float[]> images = new ArrayList<>();
         List<String> labels = new ArrayList<>();
-        int size = base.imageSize();
+        int size;
         List<String> prompts;
         try (Jobs.Job job = Jobs.build(base.withSets(List.of("method=flow-grpo", "groupSize=24", "pruneSchedule=none")), s -> { })) {
+            size = job.imageSize();
             prompts = job.world().evalPrompts().subList(0, Math.min(6, job.world().evalPrompts().size()));
             try (Tensor img = job.trainer().samples(prompts, 77)) {
                 split(img, images, size);

@@ -37,7 +37,7 @@ class OnPolicyLogProbTest {
             Tensor noise = Tensor.randn(gen, 48, 3, 16, 16);
             Tensor cond = job.world().conditioning(rows, Device.CPU);
             Tensor uncond = job.world().unconditional(Device.CPU);
-            var model = new ClassifierFreeGuidance(job.policy(), c.guidanceScale(), uncond, true);
+            var model = new ClassifierFreeGuidance((io.progrpo.sampler.VelocityModel) job.policy(), c.guidanceScale(), uncond, true);
             var drv = new ExpandAndPruneDriver(plan.schedule(), plan.strategy(), x -> x.clamp(0, 1), new SplittableRandom(1));
             try (var res = drv.run(plan.sampler(), model, prompts, noise, cond, job.reward(), job.reward(), gen)) {
                 var t = res.trajectory();

@@ -266,16 +266,42 @@ public final class GrpoTrainer implements AutoCloseable {
      * does not depend on the run's seed, so methods and seeds are compared on the same draws.
      */
     public double evaluate(RewardFunction evalReward, int samplesPerPrompt) {
+        return evaluate(evalReward, null, samplesPerPrompt).reward();
+    }
+
+    /**
+     * The evaluation reward's mean and, when {@code heldOut} is not null, its figures, over one set of deterministic
+     * samples of the held-out prompts (the first {@code evalPrompts} of them, {@code samplesPerPrompt} each).
+     */
+    public Evaluation evaluate(RewardFunction evalReward, HeldOutEvaluation heldOut, int samplesPerPrompt) {
         List<String> prompts = world.evalPrompts();
         if (cfg.evalPrompts() > 0 && cfg.evalPrompts() < prompts.size()) prompts = prompts.subList(0, cfg.evalPrompts());
         List<String> rowPrompts = new ArrayList<>();
         for (String p : prompts) for (int i = 0; i < samplesPerPrompt; i++) rowPrompts.add(p);
-        try (Tensor images = sample(plan.evalSampler(), rowPrompts, 20_251_215L)) {
+        try (Tensor images = sample(plan.evalSampler(), rowPrompts, EVAL_NOISE_SEED)) {
             // checked where it enters, as the driver checks the sampling rewards: one finite score per image
             RewardOutput out = evalReward.score(images, rowPrompts);
             if (out == null) throw new IllegalStateException("reward '" + evalReward.name() + "' (evaluation) returned null for "
                     + rowPrompts.size() + " images; expected one finite score per image");
-            return EpochMetrics.mean(out.check(evalReward.name(), "evaluation", rowPrompts.size()).scores());
+            double mean = EpochMetrics.mean(out.check(evalReward.name(), "evaluation", rowPrompts.size()).scores());
+            Map<String, Double> figures = heldOut == null ? Map.of() : heldOut.evaluate(images, List.copyOf(rowPrompts));
+            if (figures == null) throw new IllegalStateException("held-out evaluation '" + heldOut.name() + "' returned null");
+            return new Evaluation(mean, figures);
+        }
+    }
+
+    /** The noise seed of every evaluation: the same draws for every method, seed and epoch. */
+    public static final long EVAL_NOISE_SEED = 20_251_215L;
+
+    /**
+     * One evaluation: the evaluation reward's mean, and the held-out judge's figures (empty without one).
+     *
+     * @param reward  mean evaluation reward over the samples
+     * @param heldOut the {@link HeldOutEvaluation}'s named figures, in its order
+     */
+    public record Evaluation(double reward, Map<String, Double> heldOut) {
+        public Evaluation {
+            heldOut = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(heldOut));
         }
     }
 

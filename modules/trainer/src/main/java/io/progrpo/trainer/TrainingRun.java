@@ -49,6 +49,7 @@ public final class TrainingRun {
     private boolean replica;
     private RunListener listener = RunListener.NONE;
     private boolean replaceExisting;
+    private HeldOutEvaluation heldOut;
 
     /**
      * Where a run starts, as {@link #prepare(boolean)} found it: data-parallel ranks compare theirs before the first step.
@@ -100,6 +101,15 @@ public final class TrainingRun {
      */
     public TrainingRun replaceExisting(boolean on) {
         this.replaceExisting = on;
+        return this;
+    }
+
+    /**
+     * Judges every evaluation's samples a second time with {@code h} (null: none, the default): the metrics row of an
+     * evaluation gets its figures under {@code eval_<name>} beside {@code eval_reward}.
+     */
+    public TrainingRun heldOut(HeldOutEvaluation h) {
+        this.heldOut = h;
         return this;
     }
 
@@ -176,21 +186,23 @@ public final class TrainingRun {
         long t0 = System.nanoTime();
         try (MetricsLog metrics = replica ? null : MetricsLog.open(metricsFile)) {
             if (startEpoch == 0 && config.evalEvery() > 0) {
-                double r0 = evaluate(-1);
+                GrpoTrainer.Evaluation r0 = evaluate(-1);
                 Map<String, Object> m0 = new LinkedHashMap<>();
                 m0.put("epoch", -1);
                 m0.put("method", config.method());
-                m0.put("eval_reward", r0);
+                putEvaluation(m0, r0);
                 m0.put("wall_seconds", elapsedBefore);
                 record(metrics, m0);
                 history.add(m0);
-                log.accept(String.format(java.util.Locale.ROOT, "[%s] before training: eval reward %.4f", config.method(), r0));
+                log.accept(String.format(java.util.Locale.ROOT, "[%s] before training: eval reward %.4f%s", config.method(), r0.reward(),
+                        heldOutNote(r0)));
             }
             listener.runStarted(config.method(), startEpoch, config.epochs());
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
                 final int current = epoch;
                 Phases phases = new Phases(p -> listener.phaseEntered(current, p));
                 Map<String, Object> m;
+                GrpoTrainer.Evaluation ev = null;
                 try {
                     m = trainer.runEpoch(epoch, phases);
                 } catch (IllegalStateException | IllegalArgumentException e) {
@@ -200,7 +212,8 @@ public final class TrainingRun {
                 if (config.evalEvery() > 0 && ((epoch + 1) % config.evalEvery() == 0 || epoch == config.epochs() - 1)) {
                     long e0 = System.nanoTime();
                     listener.phaseEntered(epoch, "EVAL");
-                    m.put("eval_reward", evaluate(epoch));
+                    ev = evaluate(epoch);
+                    putEvaluation(m, ev);
                     phases.add("EVAL", System.nanoTime() - e0);
                 }
                 m.put("seconds", phases.secondsByPhase());
@@ -212,7 +225,8 @@ public final class TrainingRun {
                 listener.epochDone(epoch, m);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] epoch %d/%d reward %.4f (within-group std %.4f) %s%.1fs",
                         config.method(), epoch + 1, config.epochs(), (Double) m.get("reward_mean"), (Double) m.get("within_group_std"),
-                        m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f ", (Double) m.get("eval_reward")) : "",
+                        m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f%s ", (Double) m.get("eval_reward"),
+                                ev == null ? "" : heldOutNote(ev)) : "",
                         trainingWall));
                 if (!replica && config.checkpointEvery() > 0 && ((epoch + 1) % config.checkpointEvery() == 0 || epoch == config.epochs() - 1)) {
                     metrics.sync();  // the lines a checkpoint counts on reach the device before it
@@ -222,6 +236,22 @@ public final class TrainingRun {
             listener.runFinished();
         }
         return history;
+    }
+
+    private void putEvaluation(Map<String, Object> row, GrpoTrainer.Evaluation e) {
+        row.put("eval_reward", e.reward());
+        if (heldOut != null) {
+            Map<String, Object> figures = new LinkedHashMap<>();
+            // JSON has no NaN: a figure without images (an empty category) is written as null
+            e.heldOut().forEach((k, v) -> figures.put(k, v == null || !Double.isFinite(v) ? null : v));
+            row.put("eval_" + heldOut.name(), figures);
+        }
+    }
+
+    private String heldOutNote(GrpoTrainer.Evaluation e) {
+        if (heldOut == null) return "";
+        Double v = e.heldOut().get(heldOut.headline());
+        return String.format(java.util.Locale.ROOT, ", held-out %s %s %.4f", heldOut.name(), heldOut.headline(), v == null ? Double.NaN : v);
     }
 
     /** Appends a metrics row; a failed append (a full disk) stops the run with an IOException that says what is intact. */
@@ -293,9 +323,9 @@ public final class TrainingRun {
      * wrong count) ends the run like a failed epoch: that epoch's metrics and checkpoint are not written, so a resume
      * from the last checkpoint runs it again.
      */
-    private double evaluate(int epoch) {
+    private GrpoTrainer.Evaluation evaluate(int epoch) {
         try {
-            return trainer.evaluate(evalReward, 1);
+            return trainer.evaluate(evalReward, heldOut, 1);
         } catch (IllegalStateException | IllegalArgumentException e) {
             throw new TrainingAbortedException((epoch < 0 ? "the evaluation before training" : "the evaluation after epoch " + epoch)
                     + " failed, nothing of " + (epoch < 0 ? "the run" : "that epoch") + " was recorded: " + e.getMessage()

@@ -11,6 +11,7 @@ import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.world.EmbeddedWorld;
+import io.progrpo.world.latent.SceneWorldScenes;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,8 +42,15 @@ public final class JobCheck {
     public static void embeddedJob(TrainConfig c, boolean writesOutDir) {
         samplers(c);
         rewards(c);
-        prompts(c, new EmbeddedWorld(c.imageSize()));
-        rewardBatch(c);
+        world(c);
+        if (c.latentWorld()) {
+            SceneWorldScenes scenes = new SceneWorldScenes();
+            prompts(c, scenes.trainPrompts().size(), scenes.heldOutPrompts().size());
+            rewardBatch(c, scenes.imageSize());
+        } else {
+            prompts(c, new EmbeddedWorld(c.imageSize()));
+            rewardBatch(c, c.imageSize());
+        }
         device(c.device());
         cacheDir();
         if (writesOutDir) outDir(c);
@@ -190,8 +198,10 @@ public final class JobCheck {
 
     /** An epoch's prompts are distinct train prompts; evaluation takes at most the held-out ones. */
     static void prompts(TrainConfig c, PromptWorld world) {
-        int train = world.trainPrompts().size();
-        int held = world.evalPrompts().size();
+        prompts(c, world.trainPrompts().size(), world.evalPrompts().size());
+    }
+
+    private static void prompts(TrainConfig c, int train, int held) {
         if (c.groupsPerEpoch() > train) {
             throw new ConfigException("groupsPerEpoch", "groupsPerEpoch must be <= " + train + " (the world's train "
                     + "prompts: each group of an epoch has its own prompt), got " + c.groupsPerEpoch());
@@ -203,12 +213,37 @@ public final class JobCheck {
     }
 
     /** The built-in rewards copy one batch of images to a Java float array: it must fit one. */
-    static void rewardBatch(TrainConfig c) {
-        long floats = (long) c.groupsPerEpoch() * c.groupSize() * 3L * c.imageSize() * c.imageSize();
+    static void rewardBatch(TrainConfig c, int imageSize) {
+        long floats = (long) c.groupsPerEpoch() * c.groupSize() * 3L * imageSize * imageSize;
         if (floats > Integer.MAX_VALUE - 8) {
-            throw new ConfigException("imageSize", "groupsPerEpoch x groupSize x 3 x imageSize^2 (the floats of one "
+            throw new ConfigException(c.latentWorld() ? "groupSize" : "imageSize", "groupsPerEpoch x groupSize x 3 x imageSize^2 (the floats of one "
                     + "reward batch, which the built-in rewards copy to the heap) must be at most " + (Integer.MAX_VALUE - 8)
-                    + ", got " + c.groupsPerEpoch() + " x " + c.groupSize() + " x 3 x " + c.imageSize() + "^2 = " + floats);
+                    + ", got " + c.groupsPerEpoch() + " x " + c.groupSize() + " x 3 x " + imageSize + "^2 = " + floats);
+        }
+    }
+
+    /** The rewards that read the prompts of one world only. */
+    static final List<String> PIXEL_ONLY_REWARDS = List.of("alignment");
+    static final List<String> SCENE_ONLY_REWARDS = List.of("scene_preference", "scene_eval");
+
+    /**
+     * The method and the rewards suit the world: the latent world's generator predicts velocities (flow methods only);
+     * each world's prompt-reading rewards parse only that world's prompts.
+     */
+    static void world(TrainConfig c) {
+        boolean latent = c.latentWorld();
+        if (latent && Method.byName(c.method()).isDiffusion()) {
+            throw new ConfigException("world", "world '" + c.world() + "' trains flow methods (its generator predicts "
+                    + "velocities), but method '" + c.method() + "' samples with DDIM an epsilon model; expected world=pixel "
+                    + "for " + c.method() + ", or a flow method (flow-grpo, pro-grpo, ...)");
+        }
+        List<String> wrong = latent ? PIXEL_ONLY_REWARDS : SCENE_ONLY_REWARDS;
+        for (String name : TrainConfig.parseRewardSpec(c.reward()).keySet()) {
+            if (wrong.contains(name)) {
+                throw new ConfigException("reward", "reward '" + name + "' reads the prompts of the " + (latent ? "pixel" : "scene")
+                        + " world, but world is '" + c.world() + "'; expected " + (latent ? "scene_preference (the learned reward) "
+                        + "or scene_eval" : "alignment, or world=latent for the scene rewards"));
+            }
         }
     }
 

@@ -9,15 +9,19 @@ import io.progrpo.sampler.BetaSchedule;
 import io.progrpo.sampler.DdimSampler;
 import io.progrpo.sampler.Decoder;
 import io.progrpo.sampler.FlowSdeSampler;
+import io.progrpo.sampler.PromptWorld;
 import io.progrpo.sampler.Sampler;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
+import io.progrpo.tensor.nn.Module;
 import io.progrpo.trainer.GrpoTrainer;
+import io.progrpo.trainer.HeldOutEvaluation;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.world.EmbeddedWorld;
 import io.progrpo.world.Tokenizer;
+import io.progrpo.world.latent.LatentWorld;
 import io.progrpo.world.model.BaseModels;
 import io.progrpo.world.model.Parameterization;
 import io.progrpo.world.model.PretrainOptions;
@@ -25,6 +29,7 @@ import io.progrpo.world.model.WorldModel;
 import io.progrpo.world.model.WorldModelConfig;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -34,19 +39,49 @@ import java.util.function.Consumer;
 public final class Jobs {
     private Jobs() {}
 
-    /** The parts of one job; closing it frees the models and the optimizer. */
-    public record Job(TrainConfig config, EmbeddedWorld world, WorldModel policy, WorldModel reference, GrpoTrainer trainer,
-                      RewardFunction reward) implements AutoCloseable {
+    /**
+     * The parts of one job; closing it frees the optimizer, the models and what else the job owns (the latent world's
+     * models, its learned reward), in reverse order of building.
+     *
+     * @param heldOut the held-out judge of every evaluation (the latent world's rule-based evaluator), or null
+     * @param owned   what closes with the job besides trainer, policy and reference, closed last to first
+     */
+    public record Job(TrainConfig config, PromptWorld world, Module policy, Module reference, GrpoTrainer trainer,
+                      RewardFunction reward, HeldOutEvaluation heldOut, List<AutoCloseable> owned) implements AutoCloseable {
+        public Job {
+            owned = List.copyOf(owned);
+        }
+
         public TrainingRun run(Path out, Consumer<String> log) {
-            return new TrainingRun(config, trainer, reward, out, log).listener(io.progrpo.app.report.ProgressListener.forTerminal());
+            return new TrainingRun(config, trainer, reward, out, log).heldOut(heldOut)
+                    .listener(io.progrpo.app.report.ProgressListener.forTerminal());
+        }
+
+        /** The side in pixels of the world's square images. */
+        public int imageSize() {
+            return world instanceof LatentWorld lw ? lw.scenes().imageSize() : config.imageSize();
         }
 
         @Override
         public void close() {
             trainer.close();
-            policy.close();
             if (reference != null) reference.close();
+            policy.close();
+            closeAll(owned);
         }
+    }
+
+    /** Closes each, last first; the first failure is thrown after every one was tried. */
+    static void closeAll(List<AutoCloseable> owned) {
+        RuntimeException first = null;
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            try {
+                owned.get(i).close();
+            } catch (Exception e) {
+                if (first == null) first = e instanceof RuntimeException r ? r : new IllegalStateException("closing " + owned.get(i) + " failed", e);
+            }
+        }
+        if (first != null) throw first;
     }
 
     /** Where pretrained base models are cached: -Dprogrpo.cache, $PROGRPO_CACHE, else ~/.cache/progrpo. */
@@ -130,6 +165,7 @@ public final class Jobs {
      */
     public static Job build(TrainConfig c, Consumer<String> log) {
         JobCheck.embeddedJob(c, false);
+        if (c.latentWorld()) return LatentJobs.build(c, log);
         Method m = Method.byName(c.method());
         EmbeddedWorld world = new EmbeddedWorld(c.imageSize());
         GrpoTrainer.Plan plan = plan(c);
@@ -139,7 +175,7 @@ public final class Jobs {
         try {
             reference = c.beta() > 0 ? baseModel(c, m, world, log) : null;
             GrpoTrainer trainer = new GrpoTrainer(GrpoTrainer.Settings.of(c), plan, policy, reference, world, reward, decoder());
-            return new Job(c, world, policy, reference, trainer, reward);
+            return new Job(c, world, policy, reference, trainer, reward, null, List.of());
         } catch (RuntimeException | Error e) {
             // what was built so far is freed here, not left to the leak safety net
             policy.close();

@@ -38,14 +38,16 @@ public final class ReportWriter {
      * @param baselineMethod method the speedups are relative to; must be one of the results
      * @param figures        figures, in order
      * @param findings       free-text paragraph(s) of conclusions, markdown allowed; may be empty
+     * @param sections       further sections after the results table, in order (empty: none)
      */
     public record Report(String title, List<MethodResult> results, String baselineMethod, List<Figure> figures,
-                         String findings) {
+                         String findings, List<Section> sections) {
         /** Requires a non-empty result list that contains the baseline. */
         public Report {
             Objects.requireNonNull(title, "title");
             results = List.copyOf(results);
             figures = List.copyOf(figures);
+            sections = sections == null ? List.of() : List.copyOf(sections);
             findings = findings == null ? "" : findings;
             if (results.isEmpty()) {
                 throw new IllegalArgumentException("a report needs at least one method result, got none");
@@ -54,6 +56,24 @@ public final class ReportWriter {
                 throw new IllegalArgumentException("baseline method '" + baselineMethod + "' is not among the results "
                         + results.stream().map(MethodResult::method).toList());
             }
+        }
+
+        /** A report without extra sections. */
+        public Report(String title, List<MethodResult> results, String baselineMethod, List<Figure> figures, String findings) {
+            this(title, results, baselineMethod, figures, findings, List.of());
+        }
+    }
+
+    /**
+     * A section of its own after the results table (another table, in the layout of a paper's table, for example).
+     *
+     * @param heading  the section's heading (without the {@code ##})
+     * @param markdown its body
+     */
+    public record Section(String heading, String markdown) {
+        public Section {
+            Objects.requireNonNull(heading, "heading");
+            Objects.requireNonNull(markdown, "markdown");
         }
     }
 
@@ -73,6 +93,9 @@ public final class ReportWriter {
         sb.append("Speedups are relative to **").append(escape(report.baselineMethod()))
           .append("**; times are per epoch, averaged over epochs and seeds.\n\n");
         sb.append(table(report.results(), report.baselineMethod()));
+        for (Section sec : report.sections()) {
+            sb.append("\n## ").append(sec.heading()).append("\n\n").append(sec.markdown().strip()).append('\n');
+        }
         if (!report.figures().isEmpty()) {
             sb.append("\n## Figures\n\n");
             for (Figure f : report.figures()) {

@@ -144,4 +144,26 @@ class JobCheckTest {
         assertEquals("progrpo.cache", e.field());
         assertTrue(e.getMessage().contains("must be a directory, but it is a file"), e.getMessage());
     }
+
+    @Test
+    void theLatentWorldTakesFlowMethodsAndSceneRewardsOnly() {
+        ConfigException dance = assertThrows(ConfigException.class, () -> JobCheck.embeddedJob(
+                TrainConfig.resolve("dance-grpo+latent", null, List.of()), false));
+        assertEquals("world", dance.field());
+        assertTrue(dance.getMessage().contains("dance-grpo") && dance.getMessage().contains("world=pixel"), dance.getMessage());
+        ConfigException alignment = assertThrows(ConfigException.class, () -> JobCheck.embeddedJob(
+                TrainConfig.resolve("flow-grpo+latent", null, List.of("reward=alignment")), false));
+        assertEquals("reward", alignment.field());
+        assertTrue(alignment.getMessage().contains("'alignment'") && alignment.getMessage().contains("scene_preference"), alignment.getMessage());
+        ConfigException scene = assertThrows(ConfigException.class, () -> JobCheck.embeddedJob(
+                TrainConfig.resolve("flow-grpo", null, List.of("reward=scene_preference")), false));
+        assertEquals("reward", scene.field());
+        assertTrue(scene.getMessage().contains("world=latent"), scene.getMessage());
+        // the scene world's prompt counts apply: 40 held-out prompts
+        ConfigException prompts = assertThrows(ConfigException.class, () -> JobCheck.embeddedJob(
+                TrainConfig.resolve("flow-grpo+latent", null, List.of("evalPrompts=41")), false));
+        assertEquals("evalPrompts", prompts.field());
+        assertTrue(prompts.getMessage().contains("<= 40"), prompts.getMessage());
+        JobCheck.embeddedJob(TrainConfig.resolve("pro-grpo+demo+latent", null, List.of("evalPrompts=40")), false);
+    }
 }

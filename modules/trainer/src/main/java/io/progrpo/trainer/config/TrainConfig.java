@@ -89,6 +89,14 @@ import java.util.regex.Pattern;
  * @param modelWidth        base channel count of the demo world's velocity model: a multiple of 4 (GroupNorm groups)
  * @param pretrainSteps     optimizer steps of flow-matching pretraining for the base model (cached by its settings);
  *                          0 = no pretraining: train the freshly initialised model
+ * @param world             the world a job trains in: {@code pixel} (the embedded 16x16 pixel-space world and its
+ *                          {@code alignment} reward; {@code imageSize}, {@code modelWidth} and {@code pretrainSteps}
+ *                          configure it), {@code latent} (the scene world in latent space: 32x32 scenes, a VAE, a
+ *                          frozen text encoder, an SD3-shaped flow transformer trained through LoRA adapters, the learned
+ *                          {@code scene_preference} reward, the held-out rule-based evaluator; its models are defined
+ *                          by {@code io.progrpo.world.latent.LatentConfig}, so the three pixel fields do not apply) or
+ *                          {@code latent-quick} (the same shapes pretrained for seconds, for smoke tests: its images
+ *                          mean nothing)
  */
 public record TrainConfig(
         String method,
@@ -126,10 +134,14 @@ public record TrainConfig(
         String modelDtype,
         int imageSize,
         int modelWidth,
-        int pretrainSteps) {
+        int pretrainSteps,
+        String world) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
-    public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick");
+    public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
+
+    /** The values of {@code world}. */
+    public static final List<String> WORLDS = List.of("pixel", "latent", "latent-quick");
 
     /** The {@code pruneSchedule} value of methods that do not prune. */
     public static final String NO_PRUNING = "none";
@@ -229,6 +241,12 @@ public record TrainConfig(
                     + "GroupNorm groups), got " + modelWidth);
         }
         FieldChecks.atLeast("pretrainSteps", pretrainSteps, 0, "0 = no pretraining");
+        FieldChecks.oneOf("world", world, WORLDS);
+    }
+
+    /** @return true for the latent worlds ({@code latent}, {@code latent-quick}) */
+    public boolean latentWorld() {
+        return world.startsWith("latent");
     }
 
     // ---------------------------------------------------------------- defaults and presets
@@ -244,7 +262,7 @@ public record TrainConfig(
                 0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
                 3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
                 "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 400);
+                16, 32, 400, "pixel");
     }
 
     /** @return every preset name: the methods first, then the overlays */

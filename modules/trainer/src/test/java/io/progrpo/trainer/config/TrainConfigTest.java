@@ -39,9 +39,24 @@ class TrainConfigTest {
     }
 
     @Test
+    void theWorldIsPixelByDefaultAndTheLatentOverlayChoosesTheSceneWorldAndItsLearnedReward() {
+        assertEquals("pixel", TrainConfig.defaults().world());
+        assertFalse(TrainConfig.defaults().latentWorld());
+        TrainConfig l = TrainConfig.preset("flow-grpo+demo+latent");
+        assertEquals("latent", l.world());
+        assertTrue(l.latentWorld());
+        assertEquals("scene_preference", l.reward());
+        assertEquals(20, l.evalSteps());
+        assertTrue(TrainConfig.resolve("pro-grpo+latent", null, List.of("world=latent-quick")).latentWorld());
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, null, List.of("world=latnet")));
+        assertEquals("world", e.field());
+        assertTrue(e.getMessage().contains("latnet") && e.getMessage().contains("pixel, latent, latent-quick"), e.getMessage());
+    }
+
+    @Test
     void methodPresetsSetThePaperSchedules() {
         assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo",
-                "pro-grpo-flash", "paper-flow", "demo", "quick"), TrainConfig.listPresets());
+                "pro-grpo-flash", "paper-flow", "demo", "quick", "latent"), TrainConfig.listPresets());
         TrainConfig pro = TrainConfig.preset("pro-grpo");
         assertEquals(48, pro.groupSize());
         assertEquals("48>24@5>12@7", pro.pruneSchedule());

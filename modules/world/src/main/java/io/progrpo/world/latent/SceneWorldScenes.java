@@ -13,7 +13,8 @@ import java.util.Random;
  * The scene world of {@code io.progrpo.world.scene} as the latent world's {@link SceneSource}: the train prompts of
  * a {@link SceneSplit} (unseen colour-shape pairings and relation arrangements held out), the evaluation list
  * {@link SceneSplit#evalPrompts(int)} (held-out prompts of every category plus single_object ones), the word
- * tokenizer ({@value SceneTokenizer#SEQUENCE_LENGTH} ids, pad 0) and the renderer (one or two objects or a counted
+ * tokenizer ({@value SceneTokenizer#SEQUENCE_LENGTH} ids, pad 0), the evaluation list taken round-robin over the
+ * categories and the renderer (one or two objects or a counted
  * group on varied backgrounds). Pretraining draws training prompts category-balanced ({@link SceneSplit#drawTrain}).
  */
 public final class SceneWorldScenes implements SceneSource {
@@ -38,7 +39,22 @@ public final class SceneWorldScenes implements SceneSource {
         this.renderer = new SceneRenderer(imageSize);
         this.evalPerCategory = evalPerCategory;
         this.train = split.train().stream().map(ScenePrompt::text).toList();
-        this.heldOut = split.evalPrompts(evalPerCategory).stream().map(ScenePrompt::text).toList();
+        this.heldOut = interleaved(split.evalPrompts(evalPerCategory));
+    }
+
+    /**
+     * The prompts taken round-robin over their categories (first of each category, then second of each, ...), so that
+     * the first n of them, as a run's {@code evalPrompts = n} takes, cover every category about equally.
+     */
+    static List<String> interleaved(List<ScenePrompt> prompts) {
+        java.util.Map<io.progrpo.world.scene.Category, java.util.ArrayDeque<ScenePrompt>> by =
+                new java.util.EnumMap<>(io.progrpo.world.scene.Category.class);
+        for (ScenePrompt p : prompts) by.computeIfAbsent(p.category(), c -> new java.util.ArrayDeque<>()).add(p);
+        List<String> out = new ArrayList<>(prompts.size());
+        while (out.size() < prompts.size()) {
+            for (java.util.ArrayDeque<ScenePrompt> q : by.values()) if (!q.isEmpty()) out.add(q.poll().text());
+        }
+        return List.copyOf(out);
     }
 
     public SceneSplit split() {

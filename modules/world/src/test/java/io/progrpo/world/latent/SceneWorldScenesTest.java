@@ -44,6 +44,29 @@ class SceneWorldScenesTest {
     }
 
     @Test
+    void everyPrefixOfTheEvaluationListCoversTheCategoriesEvenly() {
+        List<String> eval = SCENES.heldOutPrompts();
+        assertEquals(new HashSet<>(SCENES.split().evalPrompts(SceneWorldScenes.EVAL_PER_CATEGORY).stream().map(ScenePrompt::text).toList()),
+                new HashSet<>(eval), "the same prompts, reordered");
+        Map<Category, Integer> total = new EnumMap<>(Category.class);
+        for (String p : eval) total.merge(ScenePrompt.parse(p).category(), 1, Integer::sum);
+        for (int n = 1; n <= eval.size(); n++) {
+            Map<Category, Integer> seen = new EnumMap<>(Category.class);
+            for (String p : eval.subList(0, n)) seen.merge(ScenePrompt.parse(p).category(), 1, Integer::sum);
+            // round-robin: while a category has prompts left, no two categories differ by more than one
+            int lo = Integer.MAX_VALUE;
+            for (Category c : total.keySet()) {
+                int k = seen.getOrDefault(c, 0);
+                if (k < total.get(c)) lo = Math.min(lo, k);
+            }
+            for (Category c : total.keySet()) {
+                int k = seen.getOrDefault(c, 0);
+                if (lo != Integer.MAX_VALUE) assertTrue(k <= lo + 1, "prefix " + n + ": " + seen);
+            }
+        }
+    }
+
+    @Test
     void drawsTrainingPromptsCategoryBalanced() {
         Random rnd = new Random(1);
         Map<Category, Integer> n = new EnumMap<>(Category.class);
