@@ -3,6 +3,7 @@ package io.progrpo.app;
 import io.progrpo.app.job.Jobs;
 import io.progrpo.app.report.HeldOutTables;
 import io.progrpo.app.report.MethodResult;
+import io.progrpo.app.report.ModelFlops;
 import io.progrpo.app.report.PairedComparison;
 import io.progrpo.app.report.Plots;
 import io.progrpo.app.report.ReportWriter;
@@ -95,6 +96,7 @@ public final class Demo implements Callable<Integer> {
         warmUp(overlay);
         long t0 = System.nanoTime();
         TrainConfig first = null;
+        ModelFlops flops = null;
         for (int s = 0; s < nSeeds; s++) {
             for (String method : methods) {
                 Method.byName(method); // fail fast on a typo
@@ -109,6 +111,7 @@ public final class Demo implements Callable<Integer> {
                 }
                 log(String.format(Locale.ROOT, "=== %s, seed %d (%d epochs of %d groups) ===", method, s, c.epochs(), c.groupsPerEpoch()));
                 try (Jobs.Job job = Jobs.build(c, Demo::log)) {
+                    if (flops == null) flops = job.flops();
                     List<Map<String, Object>> h = job.run(Path.of(c.outDir()), Demo::log).replaceExisting(true).run(false);
                     histories.computeIfAbsent(method, k -> new ArrayList<>()).add(h);
                 }
@@ -121,10 +124,12 @@ public final class Demo implements Callable<Integer> {
         TrainConfig firstConfig = first;
         figure(figures, missing, "Figure 1", () -> figure1(firstConfig, out));
         figure(figures, missing, "the eval curves", () -> evalCurves(histories, out));
+        ModelFlops costs = flops;
+        figure(figures, missing, "the eval curves against FLOPs", () -> evalCurvesFlops(histories, costs, out));
         figure(figures, missing, "the sample grid",
                 () -> sampleGrid(firstConfig, out, List.copyOf(histories.keySet())));
         List<MethodResult> results = new ArrayList<>();
-        for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue()));
+        for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue(), flops));
         String findings = findings(results, finalEvalRewards(histories)) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories)
                 + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".");
         ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report(
@@ -173,6 +178,11 @@ public final class Demo implements Callable<Integer> {
 
     /** Final eval reward (mean and std over seeds) and per-epoch means of the other columns. */
     static MethodResult summarize(String method, List<List<Map<String, Object>>> runs) {
+        return summarize(method, runs, null);
+    }
+
+    /** {@link #summarize(String, List)} with the mean model FLOPs per epoch when {@code flops} is given. */
+    static MethodResult summarize(String method, List<List<Map<String, Object>>> runs, ModelFlops flops) {
         double[] finals = new double[runs.size()];
         double wgs = 0;
         double nfe = 0;
@@ -180,6 +190,7 @@ public final class Demo implements Callable<Integer> {
         double sample = 0;
         double reward = 0;
         double train = 0;
+        double modelFlops = 0;
         long peak = 0;
         int n = 0;
         for (int r = 0; r < runs.size(); r++) {
@@ -190,6 +201,7 @@ public final class Demo implements Callable<Integer> {
                 wgs += num(m, "within_group_std");
                 nfe += num(m, "nfe_sampling") + num(m, "nfe_training");
                 wall += num(m, "epoch_seconds");
+                if (flops != null) modelFlops += flops.epoch(m);
                 @SuppressWarnings("unchecked")
                 Map<String, Object> sec = (Map<String, Object>) m.get("seconds");
                 sample += num(sec, "sampling");
@@ -203,7 +215,7 @@ public final class Demo implements Callable<Integer> {
         double mean = Arrays.stream(finals).average().orElse(Double.NaN);
         double sd = Math.sqrt(Arrays.stream(finals).map(v -> (v - mean) * (v - mean)).sum() / finals.length);
         return new MethodResult(method, runs.size(), mean, sd, wgs / n, Math.round(nfe / n), wall / n, sample / n, reward / n,
-                train / n, peak);
+                train / n, peak, flops == null ? -1 : modelFlops / n);
     }
 
     private static double num(Map<String, Object> m, String k) {
@@ -367,6 +379,25 @@ public final class Demo implements Callable<Integer> {
         Path png = out.resolve("fig5-eval-reward-vs-wall-time.png");
         Plots.lines(png, "Held-out eval reward against training wall time (seed 0)", "training wall time (s)", "eval reward", series);
         return new ReportWriter.Figure("Eval reward against wall time (paper's Figure 5)", png);
+    }
+
+    /** Eval reward against cumulative model FLOPs of training, per method (first seed): the paper's compute axis. */
+    static ReportWriter.Figure evalCurvesFlops(Map<String, List<List<Map<String, Object>>>> histories, ModelFlops flops, Path out)
+            throws Exception {
+        Map<String, double[][]> series = new LinkedHashMap<>();
+        for (var e : histories.entrySet()) {
+            List<double[]> pts = new ArrayList<>();
+            double total = 0;
+            for (Map<String, Object> m : e.getValue().get(0)) {
+                if (((Number) m.get("epoch")).intValue() >= 0) total += flops.epoch(m);
+                if (m.get("eval_reward") instanceof Number v) pts.add(new double[] {total / 1e12, v.doubleValue()});
+            }
+            series.put(e.getKey(), pts.toArray(double[][]::new));
+        }
+        Path png = out.resolve("fig-eval-reward-vs-model-flops.png");
+        Plots.lines(png, "Held-out eval reward against training compute (seed 0)", "model TFLOPs (generator forward + backward, decoder)",
+                "eval reward", series);
+        return new ReportWriter.Figure("Eval reward against model FLOPs (the paper's compute axis)", png);
     }
 
     /**

@@ -57,6 +57,20 @@ public final class Jobs {
                     .listener(io.progrpo.app.report.ProgressListener.forTerminal());
         }
 
+        /** The model-FLOP accounting of this job's epochs: the policy's forward per row, the world's decoder per image. */
+        public io.progrpo.app.report.ModelFlops flops() {
+            long f;
+            if (policy instanceof io.progrpo.world.latent.LatentPolicy lp) {
+                f = lp.forwardMacsPerRow();
+            } else if (policy instanceof WorldModel wm) {
+                f = WorldModel.forwardMacs(wm.config().imageSize(), wm.config().width(), wm.config().tokens());
+            } else {
+                throw new IllegalStateException("no FLOP count for a policy of " + policy.getClass().getName());
+            }
+            long d = world instanceof LatentWorld lw ? lw.decoderMacsPerImage() : 0;
+            return new io.progrpo.app.report.ModelFlops(f, d, config.guidanceScale() != 1, config.detachUncond());
+        }
+
         /** The side in pixels of the world's square images. */
         public int imageSize() {
             return world instanceof LatentWorld lw ? lw.scenes().imageSize() : config.imageSize();

@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param rewardSecondsPerEpoch  wall time of the reward phase per epoch
  * @param trainSecondsPerEpoch   wall time of the training phase per epoch
  * @param peakMemoryBytes        peak device memory of the run; -1 when not measured
+ * @param modelFlopsPerEpoch     model FLOPs of an epoch ({@link ModelFlops}: generator forward and backward passes,
+ *                               guidance included, and the decoder's); -1 when not known
  */
 public record MethodResult(
         String method,
@@ -29,7 +31,16 @@ public record MethodResult(
         double sampleSecondsPerEpoch,
         double rewardSecondsPerEpoch,
         double trainSecondsPerEpoch,
-        long peakMemoryBytes) {
+        long peakMemoryBytes,
+        double modelFlopsPerEpoch) {
+
+    /** A result without a FLOP count. */
+    public MethodResult(String method, int seeds, double finalEvalRewardMean, double finalEvalRewardStd, double withinGroupRewardStd,
+                        long nfePerEpoch, double wallSecondsPerEpoch, double sampleSecondsPerEpoch, double rewardSecondsPerEpoch,
+                        double trainSecondsPerEpoch, long peakMemoryBytes) {
+        this(method, seeds, finalEvalRewardMean, finalEvalRewardStd, withinGroupRewardStd, nfePerEpoch, wallSecondsPerEpoch,
+                sampleSecondsPerEpoch, rewardSecondsPerEpoch, trainSecondsPerEpoch, peakMemoryBytes, -1);
+    }
 
     /** Validates counts and times; rewards may be any finite number. */
     public MethodResult {
@@ -50,6 +61,9 @@ public record MethodResult(
         nonNegative(method, "sampleSecondsPerEpoch", sampleSecondsPerEpoch);
         nonNegative(method, "rewardSecondsPerEpoch", rewardSecondsPerEpoch);
         nonNegative(method, "trainSecondsPerEpoch", trainSecondsPerEpoch);
+        if (!(modelFlopsPerEpoch == -1 || modelFlopsPerEpoch >= 0 && Double.isFinite(modelFlopsPerEpoch))) {
+            throw new IllegalArgumentException("modelFlopsPerEpoch of " + method + " must be >= 0 or -1 (unknown), got " + modelFlopsPerEpoch);
+        }
         if (peakMemoryBytes < -1) {
             throw new IllegalArgumentException("peakMemoryBytes of " + method + " must be >= 0 or -1 (unknown), got "
                     + peakMemoryBytes);

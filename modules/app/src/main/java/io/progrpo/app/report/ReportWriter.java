@@ -12,7 +12,8 @@ import java.util.Objects;
  * figures, and a findings paragraph written by whoever ran the experiment.
  *
  * <p>Speedups: {@code wall speedup = baseline wall s/epoch / method wall s/epoch}, {@code NFE speedup = baseline
- * NFE/epoch / method NFE/epoch} (the paper reports the latter as FLOPs; this project reports both).
+ * NFE/epoch / method NFE/epoch}, {@code FLOP speedup = baseline model FLOPs/epoch / method model FLOPs/epoch} (the
+ * paper's compute column, {@link ModelFlops}).
  */
 public final class ReportWriter {
 
@@ -83,7 +84,8 @@ public final class ReportWriter {
     /** The table's column headers, in order. */
     public static final List<String> COLUMNS = List.of(
             "method", "seeds", "final eval reward (mean ± std)", "within-group reward std", "NFE / epoch",
-            "NFE speedup", "wall s / epoch", "sample s", "reward s", "train s", "wall speedup", "peak memory");
+            "NFE speedup", "wall s / epoch", "sample s", "reward s", "train s", "wall speedup", "peak memory",
+            "model GFLOP / epoch", "FLOP speedup");
 
     /** Renders the report as markdown; figure links are relative to {@code reportDir} when it is not null. */
     public static String render(Report report, Path reportDir) {
@@ -139,7 +141,9 @@ public final class ReportWriter {
                     fmt("%.2f", r.rewardSecondsPerEpoch()),
                     fmt("%.2f", r.trainSecondsPerEpoch()),
                     ratio(base.wallSecondsPerEpoch(), r.wallSecondsPerEpoch()),
-                    bytes(r.peakMemoryBytes())))).append(" |\n");
+                    bytes(r.peakMemoryBytes()),
+                    r.modelFlopsPerEpoch() < 0 ? "n/a" : fmt("%,.1f", r.modelFlopsPerEpoch() / 1e9),
+                    r.modelFlopsPerEpoch() < 0 || base.modelFlopsPerEpoch() < 0 ? "n/a" : ratio(base.modelFlopsPerEpoch(), r.modelFlopsPerEpoch())))).append(" |\n");
         }
         return sb.toString();
     }

@@ -35,12 +35,21 @@ class ReportWriterTest {
         assertEquals(5, lines.size(), table);
         assertEquals(ReportWriter.COLUMNS, cells(lines.get(0)));
         assertEquals(List.of("flow-grpo", "3", "0.3125 ± 0.0101", "0.0412", "4,800", "1.00x", "12.00", "8.00",
-                "1.00", "3.00", "1.00x", "512.0 MiB"), cells(lines.get(2)));
+                "1.00", "3.00", "1.00x", "512.0 MiB", "n/a", "n/a"), cells(lines.get(2)));
         // NFE speedup 4800/3840 = 1.25x; wall speedup 12/9.6 = 1.25x
         assertEquals(List.of("pro-grpo", "3", "0.3377 ± 0.0090", "0.0655", "3,840", "1.25x", "9.60", "6.50",
-                "1.10", "2.00", "1.25x", "1.50 GiB"), cells(lines.get(3)));
+                "1.10", "2.00", "1.25x", "1.50 GiB", "n/a", "n/a"), cells(lines.get(3)));
         assertEquals("1.20x", cells(lines.get(4)).get(10));
         assertEquals("n/a", cells(lines.get(4)).get(11));
+    }
+
+    @Test
+    void modelFlopsAndTheirSpeedupAreShownWhereKnown() {
+        MethodResult a = new MethodResult("flow-grpo", 1, 0.3, 0, 0.04, 4800, 12, 8, 1, 3, -1, 4.5e12);
+        MethodResult b = new MethodResult("pro-grpo", 1, 0.3, 0, 0.04, 3840, 10, 7, 1, 2, -1, 3.6e12);
+        List<String> lines = ReportWriter.table(List.of(a, b), "flow-grpo").lines().toList();
+        assertEquals(List.of("4,500.0", "1.00x"), cells(lines.get(2)).subList(12, 14));
+        assertEquals(List.of("3,600.0", "1.25x"), cells(lines.get(3)).subList(12, 14));
     }
 
     @Test
