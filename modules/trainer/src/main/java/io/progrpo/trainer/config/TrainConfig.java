@@ -89,6 +89,9 @@ import java.util.regex.Pattern;
  * @param modelWidth        base channel count of the demo world's velocity model: a multiple of 4 (GroupNorm groups)
  * @param pretrainSteps     optimizer steps of flow-matching pretraining for the base model (cached by its settings);
  *                          0 = no pretraining: train the freshly initialised model
+ * @param shadowEvery       for {@code pro-grpo*}: every this many epochs (epochs 0, n, 2n, ...) one extra prompt group
+ *                          runs G_max trajectories unpruned to the end, untrained, to measure the previews against final
+ *                          rewards within a group (metrics key {@code shadow}); 0 = never; ignored by the other methods
  */
 public record TrainConfig(
         String method,
@@ -126,7 +129,8 @@ public record TrainConfig(
         String modelDtype,
         int imageSize,
         int modelWidth,
-        int pretrainSteps) {
+        int pretrainSteps,
+        int shadowEvery) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick");
@@ -229,6 +233,7 @@ public record TrainConfig(
                     + "GroupNorm groups), got " + modelWidth);
         }
         FieldChecks.atLeast("pretrainSteps", pretrainSteps, 0, "0 = no pretraining");
+        FieldChecks.atLeast("shadowEvery", shadowEvery, 0, "epochs between shadow groups; 0 = never");
     }
 
     // ---------------------------------------------------------------- defaults and presets
@@ -244,7 +249,7 @@ public record TrainConfig(
                 0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
                 3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
                 "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 400);
+                16, 32, 400, 0);
     }
 
     /** @return every preset name: the methods first, then the overlays */
