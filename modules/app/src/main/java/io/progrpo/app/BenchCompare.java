@@ -164,7 +164,9 @@ public final class BenchCompare {
     /** The resolved config of a method for this benchmark: method preset, then the overlay, then the --set values. */
     static TrainConfig config(Args a, String method) {
         String preset = a.overlay().equals("none") ? method : method + "+" + a.overlay();
-        List<String> sets = new ArrayList<>(a.sets());
+        // no shadow groups (the demo overlay has them): they are measurement, not the training cost compared here
+        List<String> sets = new ArrayList<>(List.of("shadowEvery=0"));
+        sets.addAll(a.sets());
         sets.add("evalEvery=0");
         sets.add("outDir=" + System.getProperty("java.io.tmpdir") + "/progrpo-bench-compare");
         return TrainConfig.resolve(preset, null, sets);

@@ -1,6 +1,7 @@
 package io.progrpo.app;
 
 import io.progrpo.world.model.WorldModel;
+import io.progrpo.trainer.config.TrainConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -77,6 +78,8 @@ class BenchCompareTest {
         assertEquals(List.of("groupsPerEpoch=3"), a.sets());
         assertEquals(3, BenchCompare.config(a, "flow-grpo").groupsPerEpoch());
         assertEquals(0, BenchCompare.config(a, "flow-grpo").evalEvery());
+        assertEquals(2, TrainConfig.preset("pro-grpo+demo").shadowEvery(), "the demo overlay has shadow groups");
+        assertEquals(0, BenchCompare.config(a, "pro-grpo").shadowEvery(), "the benchmark times training without them");
         assertEquals(List.of(), a.forwardRows());
         assertEquals(List.of(24, 96), BenchCompare.Args.parse(new String[] {"--forward-scaling", "24,96"}).forwardRows());
     }

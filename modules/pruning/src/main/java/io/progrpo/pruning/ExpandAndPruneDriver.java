@@ -32,6 +32,11 @@ import java.util.random.RandomGenerator;
  * Survivors run to the end and get the final reward. A checkpoint at step T is static pruning: the "preview" is the
  * final sample, scored once with the final reward. A schedule without checkpoints is plain GRPO sampling.
  *
+ * <p>{@link #recordingPreviews} adds preview-only steps: there every active row's preview is decoded and scored with
+ * the proxy reward and recorded ({@link Result#previews()}), and nothing is pruned. A schedule without checkpoints
+ * that records previews is a shadow group: every trajectory runs to the end, so each preview can be compared with the
+ * final reward of the same trajectory.
+ *
  * <p>The steps are {@link SamplingLoop}'s, the one sampling loop; the checkpoints are its step hook. Every reward
  * call, proxy and final, receives the group of each image ({@link RewardFunction#score(Tensor, List, int[])}); the
  * within-group std before and after a checkpoint is {@link GroupAdvantages#withinGroupStd} with
@@ -46,6 +51,12 @@ public final class ExpandAndPruneDriver {
     public record CheckpointStats(int step, int sizeBefore, int sizeAfter, double withinGroupStdBefore,
                                   double withinGroupStdAfter, double[] survivorProxyRewards) {}
 
+    /**
+     * The proxy rewards of a preview-only step ({@link #recordingPreviews}): {@code proxy[r]} of original row r, NaN for
+     * a row pruned before this step.
+     */
+    public record Preview(int step, double[] proxy) {}
+
     /** Counters of one run. */
     public record Counts(long modelForwardRows, long modelCalls, long previews, long rewardCalls, long rewardedImages) {}
 
@@ -53,11 +64,14 @@ public final class ExpandAndPruneDriver {
      * The outcome: the survivors' trajectory (rows in group order), their group ids and original row ids, their
      * final rewards and images, the per-checkpoint statistics, the proxy reward of each final survivor at each
      * checkpoint ({@code survivorProxy[checkpoint][survivor]}, what {@code proxyFinalCorrelation} correlates with the
-     * final reward), the counters and the wall time of the phases.
+     * final reward; pooled over the run's groups, so it mixes prompt difficulty into preview quality), the proxy
+     * rewards at the preview-only steps ({@link #recordingPreviews}, in step order), the counters and the wall time of
+     * the phases.
      */
     public record Result(Trajectory trajectory, int[] groupOf, int[] originalRow, RewardOutput finalReward,
                          Tensor finalImages, List<CheckpointStats> checkpoints, double[] proxyFinalCorrelation,
-                         double[][] survivorProxy, Counts counts, long samplingNanos, long rewardNanos) implements AutoCloseable {
+                         double[][] survivorProxy, List<Preview> previews, Counts counts, long samplingNanos,
+                         long rewardNanos) implements AutoCloseable {
         @Override
         public void close() {
             trajectory.close();
@@ -69,8 +83,14 @@ public final class ExpandAndPruneDriver {
     private final SubsetStrategy strategy;
     private final Decoder decoder;
     private final RandomGenerator rng;
+    private final int[] previewSteps;
 
     public ExpandAndPruneDriver(PruneSchedule schedule, SubsetStrategy strategy, Decoder decoder, RandomGenerator rng) {
+        this(schedule, strategy, decoder, rng, new int[0]);
+    }
+
+    private ExpandAndPruneDriver(PruneSchedule schedule, SubsetStrategy strategy, Decoder decoder, RandomGenerator rng,
+                                 int[] previewSteps) {
         if (schedule == null || strategy == null || decoder == null || rng == null) {
             throw new IllegalArgumentException("schedule, strategy, decoder and rng must not be null");
         }
@@ -78,6 +98,26 @@ public final class ExpandAndPruneDriver {
         this.strategy = strategy;
         this.decoder = decoder;
         this.rng = rng;
+        this.previewSteps = previewSteps;
+    }
+
+    /**
+     * This driver, also scoring and recording the previews of every active row after {@code steps} (numbers of steps
+     * taken, strictly increasing, each in [1, T]) without pruning there; at a step that is also a checkpoint the
+     * checkpoint's own proxy rewards (before its prune) are recorded, with no second reward call. The preview after
+     * step T is that step's x0 prediction, not the final sample.
+     *
+     * @throws IllegalArgumentException naming the step that is out of order or out of [1, T]
+     */
+    public ExpandAndPruneDriver recordingPreviews(int... steps) {
+        if (steps == null) throw new IllegalArgumentException("preview steps must be an array (empty for none), got null");
+        for (int i = 0; i < steps.length; i++) {
+            if (steps[i] < 1 || steps[i] > schedule.totalSteps() || i > 0 && steps[i] <= steps[i - 1]) {
+                throw new IllegalArgumentException("preview steps must be strictly increasing numbers of steps taken in [1, "
+                        + schedule.totalSteps() + "], got " + steps[i] + " at index " + i + " of " + Arrays.toString(steps));
+            }
+        }
+        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, steps.clone());
     }
 
     public PruneSchedule schedule() {
@@ -154,7 +194,7 @@ public final class ExpandAndPruneDriver {
                 corr[k] = Correlation.pearson(p, pass.finalOut.scores());
             }
             return new Result(traj, pass.groupOf, pass.original, pass.finalOut, pass.finalImages, pass.stats, corr,
-                    survivorProxy, new Counts(counted.rows, counted.calls, pass.previews, pass.rewardCalls, pass.rewardedImages),
+                    survivorProxy, List.copyOf(pass.previewsTaken), new Counts(counted.rows, counted.calls, pass.previews, pass.rewardCalls, pass.rewardedImages),
                     samplingNanos, pass.rewardNanos);
         } catch (Throwable e) {
             if (traj != null) traj.close();
@@ -182,9 +222,11 @@ public final class ExpandAndPruneDriver {
         final int[] survivors = schedule.survivors();
         final List<CheckpointStats> stats = new ArrayList<>();
         final List<double[]> proxyByRow = new ArrayList<>();
+        final List<Preview> previewsTaken = new ArrayList<>();
         int[] groupOf;
         int[] original;
         int next;
+        int nextPreview;
         long previews;
         long rewardCalls;
         long rewardedImages;
@@ -212,7 +254,12 @@ public final class ExpandAndPruneDriver {
         public Tensor afterStep(int step, StepOutput out, Trajectory traj, Tensor cond) {
             if (step == 0) noiseCopy.close(); // the chain has moved on (the loop reads the trajectory's latents next)
             int taken = step + 1;
-            if (next >= checkpoints.length || checkpoints[next] != taken) return cond;
+            boolean record = nextPreview < previewSteps.length && previewSteps[nextPreview] == taken;
+            if (record) nextPreview++;
+            if (next >= checkpoints.length || checkpoints[next] != taken) {
+                if (record) recordPreview(taken, out);
+                return cond;
+            }
             // preview of the clean sample from this step's own output; at T it is the final sample itself
             long t0 = System.nanoTime();
             boolean finalStep = taken == steps;
@@ -232,6 +279,7 @@ public final class ExpandAndPruneDriver {
                 stats.add(new CheckpointStats(taken, groupOf.length / groupPrompts.size(), keep.length / groupPrompts.size(),
                         before, after, kept));
                 proxyByRow.add(expandToOriginal(r.scores(), original, rowsAtStart));
+                if (record) previewsTaken.add(new Preview(taken, proxyByRow.getLast().clone()));
                 // pruned rows stop here: their stored transitions are released at once
                 traj.keepRows(keep);
                 if (cond != null) {
@@ -249,6 +297,20 @@ public final class ExpandAndPruneDriver {
             rewardNanos += System.nanoTime() - t0;
             next++;
             return keptCond;
+        }
+
+        /** A preview-only step: every active row's preview, decoded and scored with the proxy reward; nothing pruned. */
+        void recordPreview(int taken, StepOutput out) {
+            long t0 = System.nanoTime();
+            String phase = "preview at step " + taken + " of " + steps;
+            try (Tensor images = decode(out.x0Preview(), groupOf.length, phase)) {
+                RewardOutput r = score(proxy, images, groupPrompts, groupOf, phase);
+                rewardCalls++;
+                rewardedImages += groupOf.length;
+                previews += groupOf.length;
+                previewsTaken.add(new Preview(taken, expandToOriginal(r.scores(), original, rowsAtStart)));
+            }
+            rewardNanos += System.nanoTime() - t0;
         }
 
         /** The final reward of the survivors' last latents, when no checkpoint at T scored them. */

@@ -184,6 +184,62 @@ class ExpandAndPruneDriverTest {
         }
     }
 
+    /**
+     * Preview-only steps: the preview after step s is x after s - 1 steps = value + s - 1 (ShiftSampler's preview is the
+     * step's input), recorded for every row still active, NaN for pruned ones; nothing pruned there; the checkpoint
+     * that is also a preview step gives its own proxies without a second reward call.
+     */
+    @Test
+    void previewOnlyStepsRecordEveryActiveRowAndPruneNothing() {
+        int gMax = 6;
+        float[] noise = new float[2 * gMax * D];
+        double[] value = new double[2 * gMax];
+        Random rnd = new Random(13);
+        for (int r = 0; r < value.length; r++) {
+            value[r] = Math.round(rnd.nextGaussian() * 100) / 10.0;
+            Arrays.fill(noise, r * D, (r + 1) * D, (float) value[r]);
+        }
+        // a shadow group: no pruning, previews after steps 1, 2 and 3 of 4
+        ExpandAndPruneDriver shadow = new ExpandAndPruneDriver(PruneSchedule.none(gMax, 4), SubsetStrategy.byName("ovf"),
+                x -> x.clamp(-1e9, 1e9), new SplittableRandom(1)).recordingPreviews(1, 2, 3);
+        try (Tensor nz = Tensor.of(noise, 2 * gMax, 3, 2, 2);
+             var res = shadow.run(new ShiftSampler(4), (x, t, c) -> Tensor.zeros(x.shape()), List.of("a", "b"), nz, null,
+                     MEAN_PIXEL, MEAN_PIXEL, null)) {
+            assertEquals(2 * gMax, res.originalRow().length, "nothing pruned");
+            assertEquals(3, res.previews().size());
+            for (int k = 0; k < 3; k++) {
+                assertEquals(k + 1, res.previews().get(k).step());
+                for (int r = 0; r < value.length; r++) assertEquals(value[r] + k, res.previews().get(k).proxy()[r], 1e-5);
+            }
+            assertEquals(4, res.counts().rewardCalls(), "three previews and the final reward");
+            assertEquals(3L * 2 * gMax, res.counts().previews());
+            assertEquals(4L * 2 * gMax, res.counts().modelForwardRows());
+        }
+        // with pruning: 6 -> 3 at step 2; previews after 2 (the checkpoint's own) and 3 (survivors only)
+        ExpandAndPruneDriver pruned = new ExpandAndPruneDriver(new PruneSchedule(gMax, new int[] {2}, new int[] {3}, 4, "ovf"),
+                SubsetStrategy.byName("ovf"), x -> x.clamp(-1e9, 1e9), new SplittableRandom(1)).recordingPreviews(2, 3);
+        try (Tensor nz = Tensor.of(noise, 2 * gMax, 3, 2, 2);
+             var res = pruned.run(new ShiftSampler(4), (x, t, c) -> Tensor.zeros(x.shape()), List.of("a", "b"), nz, null,
+                     MEAN_PIXEL, MEAN_PIXEL, null)) {
+            assertEquals(3, res.counts().rewardCalls(), "the checkpoint, one preview-only step and the final reward");
+            double[] atCheckpoint = res.previews().get(0).proxy();
+            double[] after = res.previews().get(1).proxy();
+            java.util.Set<Integer> kept = new java.util.HashSet<>();
+            for (int r : res.originalRow()) kept.add(r);
+            for (int r = 0; r < value.length; r++) {
+                assertEquals(value[r] + 1, atCheckpoint[r], 1e-5);
+                if (kept.contains(r)) assertEquals(value[r] + 2, after[r], 1e-5);
+                else assertTrue(Double.isNaN(after[r]), "row " + r + " was pruned at step 2: NaN, got " + after[r]);
+            }
+        }
+        ExpandAndPruneDriver base = new ExpandAndPruneDriver(PruneSchedule.none(4, 3), SubsetStrategy.byName("ovf"),
+                x -> x, new SplittableRandom(1));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> base.recordingPreviews(1, 4));
+        assertTrue(e.getMessage().contains("[1, 3]") && e.getMessage().contains("got 4"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> base.recordingPreviews(2, 2));
+        assertTrue(e.getMessage().contains("strictly increasing"), e.getMessage());
+    }
+
     @Test
     void mismatchedInputsAreNamed() {
         ExpandAndPruneDriver driver = new ExpandAndPruneDriver(PruneSchedule.none(4, 3), SubsetStrategy.byName("ovf"),

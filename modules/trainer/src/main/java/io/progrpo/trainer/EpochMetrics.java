@@ -51,9 +51,10 @@ final class EpochMetrics {
             cm.put("size_after", c.sizeAfter());
             cm.put("within_group_std_before", c.withinGroupStdBefore());
             cm.put("within_group_std_after", c.withinGroupStdAfter());
-            // pooled over every survivor of the epoch
+            // pooled over every survivor of the epoch, so it mostly measures prompt difficulty; the within-group
+            // figures are the shadow group's
             double corr = Correlation.pearson(r.survivorProxy[i], r.scores);
-            cm.put("proxy_final_correlation", Double.isNaN(corr) ? null : corr);
+            cm.put("proxy_final_correlation_pooled", Double.isNaN(corr) ? null : corr);
             cps.add(cm);
         }
         m.put("checkpoints", cps);
@@ -67,6 +68,12 @@ final class EpochMetrics {
         m.put("trajectory_bytes", n.trajectoryBytes());
         m.put("world_size", dp.worldSize());
         m.put("groups_per_step", dp.groupsPerStep());
+    }
+
+    /** The shadow group's figures ({@code shadow}) and its own network evaluations ({@code shadow_nfe}, = shadow.nfe). */
+    void shadow(ShadowGroup.Measurement s) {
+        m.put("shadow", s.toMetrics());
+        m.put("shadow_nfe", s.nfe());
     }
 
     /** The TRAINING phase's figures. */

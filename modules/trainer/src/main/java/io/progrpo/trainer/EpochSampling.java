@@ -1,6 +1,7 @@
 package io.progrpo.trainer;
 
 import io.progrpo.pruning.ExpandAndPruneDriver;
+import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.sampler.Decoder;
 import io.progrpo.sampler.PromptWorld;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -58,7 +60,10 @@ final class EpochSampling {
     private final Decoder decoder;
     private final Device device;
 
-    /** {@code guided} wraps the policy for an unconditional row (classifier-free guidance, or the policy itself). */
+    /**
+     * {@code guided} wraps the policy for an unconditional row (classifier-free guidance, or the policy itself);
+     * {@code module}, put in eval mode before each run, may be null (a policy that is no module).
+     */
     EpochSampling(GrpoTrainer.Plan plan, PromptWorld world, Module module, Function<Tensor, VelocityModel> guided,
                   RewardFunction reward, Decoder decoder, Device device) {
         this.plan = plan;
@@ -92,11 +97,43 @@ final class EpochSampling {
 
     /** One driver run over the batch's groups, G_max rows each (rows group by group). */
     private Sampled sample(Batch b, List<String> prompts) {
-        int gMax = plan.schedule().initialGroupSize();
-        int groups = b.groups().length;
-        List<String> groupPrompts = new ArrayList<>(groups);
+        List<String> groupPrompts = new ArrayList<>(b.groups().length);
         for (int g : b.groups()) groupPrompts.add(prompts.get(g));
-        try (Generator gen = Generator.create(b.noiseSeed(), device); Scope s = Scope.open()) {
+        ExpandAndPruneDriver driver = new ExpandAndPruneDriver(plan.schedule(), plan.strategy(), decoder,
+                new SplittableRandom(b.subsetSeed()));
+        return drive(driver, groupPrompts, b.noiseSeed(), (result, cond) -> {
+            try {
+                return new Sampled(b, result, cond.indexSelect(0, toLongs(result.originalRow())).unscoped());
+            } catch (RuntimeException | Error e) {
+                result.close();
+                throw e;
+            }
+        });
+    }
+
+    /**
+     * Shadow groups: G_max rows for each of {@code groupPrompts}, never pruned (the schedule's G_max and T, no
+     * checkpoint), the previews of every row scored with the reward after each of {@code previewSteps}; the same
+     * noise, conditioning, guidance and driver as the epoch's groups, from the generator seeded with
+     * {@code noiseSeed}. Nothing is trained on it; the caller closes the result.
+     */
+    ExpandAndPruneDriver.Result shadow(List<String> groupPrompts, long noiseSeed, int[] previewSteps) {
+        PruneSchedule s = plan.schedule();
+        ExpandAndPruneDriver driver = new ExpandAndPruneDriver(PruneSchedule.none(s.initialGroupSize(), s.totalSteps()),
+                plan.strategy(), decoder, new SplittableRandom(noiseSeed)).recordingPreviews(previewSteps);
+        return drive(driver, groupPrompts, noiseSeed, (result, cond) -> result);
+    }
+
+    /**
+     * One run of {@code driver} over {@code groupPrompts}, G_max rows each, noise from a generator seeded with
+     * {@code noiseSeed}; {@code finish} turns the result and the rows' conditioning (closed after it returns) into
+     * what is kept.
+     */
+    private <T> T drive(ExpandAndPruneDriver driver, List<String> groupPrompts, long noiseSeed,
+                        BiFunction<ExpandAndPruneDriver.Result, Tensor, T> finish) {
+        int gMax = driver.schedule().initialGroupSize();
+        int groups = groupPrompts.size();
+        try (Generator gen = Generator.create(noiseSeed, device); Scope s = Scope.open()) {
             long[] shape = world.latentShape();
             // DanceGRPO: one initial noise per prompt group, shared by its rows
             Tensor noise = plan.sharedGroupNoise()
@@ -106,17 +143,10 @@ final class EpochSampling {
             for (String p : groupPrompts) for (int i = 0; i < gMax; i++) rowPrompts.add(p);
             Tensor cond = world.conditioning(rowPrompts, device);
             Tensor uncond = world.unconditional(device);
-            module.eval();
-            ExpandAndPruneDriver driver = new ExpandAndPruneDriver(plan.schedule(), plan.strategy(), decoder,
-                    new SplittableRandom(b.subsetSeed()));
+            if (module != null) module.eval();
             ExpandAndPruneDriver.Result result = driver.run(plan.sampler(), guided.apply(uncond), groupPrompts, noise, cond,
                     reward, reward, gen);
-            try {
-                return new Sampled(b, result, cond.indexSelect(0, toLongs(result.originalRow())).unscoped());
-            } catch (RuntimeException | Error e) {
-                result.close();
-                throw e;
-            }
+            return finish.apply(result, cond);
         }
     }
 

@@ -41,6 +41,8 @@ import java.util.Random;
  * TRAINING  training units -> log-probs recomputed with gradient -> clipped surrogate (+ beta KL) -> gradient sync
  *           -> gradient-norm clip -> AdamW step, every groupsPerStep prompt groups ({@link PolicyUpdate})
  * metrics   one line ({@link EpochMetrics})
+ * SHADOW    (pruning methods, every shadowEvery epochs, before SAMPLING) one untrained group of G_max run unpruned:
+ *           the previews' within-group agreement with the final rewards ({@link ShadowGroup})
  * EVAL      (the run's) held-out prompts, deterministic sampler (ODE / DDIM eta=0), mean reward: {@link #evaluate}
  * </pre>
  * Every random stream of an epoch is derived from (seed, epoch) ({@link Seeds}), so a run resumed from a checkpoint
@@ -113,13 +115,24 @@ public final class GrpoTrainer implements AutoCloseable {
 
     /**
      * The numeric settings the loop needs (a view of the trainer config, so this class does not depend on how the
-     * config is parsed).
+     * config is parsed). {@code shadowEvery}: a shadow group every this many epochs for the pruning methods (0 = never,
+     * ignored by the others; {@link ShadowGroup}).
      */
     public record Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
                            double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
                            double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
-                           int evalPrompts, Device device) {
+                           int evalPrompts, Device device, int shadowEvery) {
+        /** The settings without shadow groups. */
+        public Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
+                        double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
+                        double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
+                        int evalPrompts, Device device) {
+            this(seed, groupsPerEpoch, guidanceScale, detachUncond, trainStepFraction, clipRange, advClip, stdMode, beta, lr,
+                    beta1, beta2, weightDecay, gradClip, microBatch, evalPrompts, device, 0);
+        }
+
         public Settings {
+            if (shadowEvery < 0) throw new IllegalArgumentException("shadowEvery must be >= 0 (0 = never), got " + shadowEvery);
             if (groupsPerEpoch < 1) throw new IllegalArgumentException("groupsPerEpoch must be >= 1, got " + groupsPerEpoch);
             if (!(trainStepFraction > 0 && trainStepFraction <= 1)) {
                 throw new IllegalArgumentException("trainStepFraction must be in (0, 1], got " + trainStepFraction);
@@ -133,7 +146,7 @@ public final class GrpoTrainer implements AutoCloseable {
             return new Settings(c.seed(), c.groupsPerEpoch(), c.guidanceScale(), c.detachUncond(), c.trainStepFraction(),
                     c.clipRange(), c.advClip(), c.stdMode().equals("global") ? GroupAdvantages.StdMode.GLOBAL : GroupAdvantages.StdMode.GROUP,
                     c.beta(), c.lr(), c.beta1(), c.beta2(), c.weightDecay(), c.gradClip(), c.microBatch(), c.evalPrompts(),
-                    Device.parse(c.device()));
+                    Device.parse(c.device()), c.shadowEvery());
         }
     }
 
@@ -230,7 +243,10 @@ public final class GrpoTrainer implements AutoCloseable {
      * training metrics (loss, kl, ...) are this rank's.
      */
     public Map<String, Object> runEpoch(int epoch, Phases phases) {
+        // first, so that the epoch's memory peaks and counters do not include it; the policy is the one SAMPLING uses
+        ShadowGroup.Measurement shadow = shadowGroup(epoch, phases);
         EpochMetrics metrics = new EpochMetrics(epoch, plan.method(), device);
+        if (shadow != null) metrics.shadow(shadow);
         List<String> prompts = epochPrompts(world.trainPrompts(), cfg.groupsPerEpoch(), new Random(Seeds.mix(cfg.seed(), epoch, 1)));
         List<EpochSampling.Batch> batches = EpochSampling.batches(seeding, parallel.localGroups(cfg.groupsPerEpoch()), cfg.seed(), epoch);
 
@@ -259,6 +275,29 @@ public final class GrpoTrainer implements AutoCloseable {
             sampled.forEach(EpochSampling.Sampled::close);
         }
         return metrics.finish();
+    }
+
+    /**
+     * The epoch's shadow group ({@link ShadowGroup}) when one is due, on rank 0 only, else null. Its random streams are
+     * its own: the prompt (a train prompt) from (seed, epoch, 5), the initial and SDE noise from (seed, epoch, 6), a
+     * random strategy's draws from (seed, epoch, 7), so the epoch's own draws, and its training, are those of a run
+     * without shadow groups. Timed as its own phase, outside the epoch's sampling, reward and training time.
+     */
+    private ShadowGroup.Measurement shadowGroup(int epoch, Phases phases) {
+        if (!ShadowGroup.due(plan.method().prunesDuringSampling(), cfg.shadowEvery(), epoch) || parallel.rank() != 0) return null;
+        phases.begin(Phases.SHADOW);
+        long t0 = System.nanoTime();
+        List<String> pool = world.trainPrompts();
+        String prompt = pool.get(new Random(Seeds.mix(cfg.seed(), epoch, 5)).nextInt(pool.size()));
+        PruneSchedule s = plan.schedule();
+        try (ExpandAndPruneDriver.Result r = sampling.shadow(List.of(prompt), Seeds.mix(cfg.seed(), epoch, 6), s.checkpoints())) {
+            double[][] proxies = r.previews().stream().map(ExpandAndPruneDriver.Preview::proxy).toArray(double[][]::new);
+            long nfe = r.counts().modelForwardRows() * (cfg.guidanceScale() == 1 ? 1 : 2);
+            return ShadowGroup.measure(prompt, s, plan.strategy(), proxies, r.finalReward().scores(),
+                    new java.util.SplittableRandom(Seeds.mix(cfg.seed(), epoch, 7)), nfe);
+        } finally {
+            phases.add(Phases.SHADOW, System.nanoTime() - t0);
+        }
     }
 
     /**

@@ -4,13 +4,18 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
 
-/** Wall time per phase (SAMPLING, REWARD, TRAINING, EVAL) of an epoch, and a hook that announces each phase. */
+/**
+ * Wall time per phase (SAMPLING, REWARD, TRAINING, EVAL, and SHADOW on epochs with a shadow group) of an epoch, and a
+ * hook that announces each phase.
+ */
 public final class Phases {
     /** The phases of an epoch, in order; EVAL is the run's (every {@code evalEvery} epochs). */
     public static final String SAMPLING = "SAMPLING";
     public static final String REWARD = "REWARD";
     public static final String TRAINING = "TRAINING";
     public static final String EVAL = "EVAL";
+    /** A shadow group's sampling and scoring ({@code ShadowGroup}); not part of the epoch's training time. */
+    public static final String SHADOW = "SHADOW";
 
     private final Map<String, Long> nanos = new LinkedHashMap<>();
     private final Consumer<String> onBegin;

@@ -6,6 +6,7 @@ package io.progrpo.trainer;
  * <pre>
  *   1  the epoch's prompts                    3  the driver's subset draws (uniform-subsample)
  *   2  initial and SDE noise                  4  DanceGRPO's trained-step subset
+ *   5  the shadow group's prompt              6  the shadow group's noise     7  its subset draws
  * </pre>
  * Streams 2 and 3 exist once per epoch ({@link GroupSeeding#EPOCH_STREAM}) or once per prompt group
  * ({@link GroupSeeding#PER_GROUP}, {@link #group}).

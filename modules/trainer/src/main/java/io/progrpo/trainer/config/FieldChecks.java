@@ -106,4 +106,31 @@ final class FieldChecks {
         }
         return p;
     }
+
+    private static final java.util.regex.Pattern DEVICE = java.util.regex.Pattern.compile("cpu|cuda(?::([0-9]+))?");
+
+    /** {@code cpu}, {@code cuda} or {@code cuda:N} with an int N. */
+    static void device(String device) {
+        nonNull("device", device);
+        java.util.regex.Matcher dm = DEVICE.matcher(device);
+        if (!dm.matches()) throw new ConfigException("device", "device must be cpu, cuda or cuda:N, got '" + device + "'");
+        try {
+            if (dm.group(1) != null) Integer.parseInt(dm.group(1));
+        } catch (NumberFormatException e) {
+            throw new ConfigException("device", "device index in '" + device + "' must be an int (at most "
+                    + Integer.MAX_VALUE + "), got " + dm.group(1));
+        }
+    }
+
+    /** The pixel world's image size (even, >= 8) and model width (a multiple of 4). */
+    static void pixelWorld(int imageSize, int modelWidth) {
+        if (imageSize < 8 || imageSize % 2 != 0) {
+            throw new ConfigException("imageSize", "imageSize must be even and >= 8 (the demo world renders at least 8 x 8 "
+                    + "and its model pools by 2), got " + imageSize);
+        }
+        if (modelWidth < 4 || modelWidth % 4 != 0) {
+            throw new ConfigException("modelWidth", "modelWidth must be a positive multiple of 4 (the demo model's "
+                    + "GroupNorm groups), got " + modelWidth);
+        }
+    }
 }

@@ -31,8 +31,9 @@ final class Presets {
         p.put("paper-flow", ordered("samplerSteps", 10, "evalSteps", 40, "shift", 3.0, "beta", 0.01));
         // microBatch 108 = a pruned group's 12 survivors x 9 trained steps in one forward (flow-grpo's 24 x 9 in two):
         // the small demo model costs per call more than per row (docs/benchmarks.md, "Pipeline side by side")
+        // shadowEvery 2: six shadow groups per pruning run, the within-group preview agreement beside the training
         p.put("demo", ordered("epochs", 12, "groupsPerEpoch", 8, "evalEvery", 3, "evalPrompts", 24, "checkpointEvery", 6,
-                "pretrainSteps", 120, "evalSteps", 10, "microBatch", 108));
+                "pretrainSteps", 120, "evalSteps", 10, "microBatch", 108, "shadowEvery", 2));
         p.put("quick", ordered("epochs", 1, "groupsPerEpoch", 1, "evalEvery", 1, "evalPrompts", 4,
                 "checkpointEvery", 1, "pretrainSteps", 30, "modelWidth", 16, "evalSteps", 6));
         // The latent scene world: its learned reward to train on; the base model's figures were measured at 20 ODE steps.

@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Every setting of one training run, validated on construction.
@@ -89,6 +87,9 @@ import java.util.regex.Pattern;
  * @param modelWidth        base channel count of the demo world's velocity model: a multiple of 4 (GroupNorm groups)
  * @param pretrainSteps     optimizer steps of flow-matching pretraining for the base model (cached by its settings);
  *                          0 = no pretraining: train the freshly initialised model
+ * @param shadowEvery       for {@code pro-grpo*}: every this many epochs (epochs 0, n, 2n, ...) one extra prompt group
+ *                          runs G_max trajectories unpruned to the end, untrained, to measure the previews against final
+ *                          rewards within a group (metrics key {@code shadow}); 0 = never; ignored by the other methods
  * @param world             the world a job trains in: {@code pixel} (the embedded 16x16 pixel-space world and its
  *                          {@code alignment} reward; {@code imageSize}, {@code modelWidth} and {@code pretrainSteps}
  *                          configure it), {@code latent} (the scene world in latent space: 32x32 scenes, a VAE, a
@@ -135,6 +136,7 @@ public record TrainConfig(
         int imageSize,
         int modelWidth,
         int pretrainSteps,
+        int shadowEvery,
         String world) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
@@ -157,8 +159,6 @@ public record TrainConfig(
      * samples): a run directory's {@code config.json} may still hold it, so it is read, must be false, and is dropped.
      */
     static final String RETIRED_ASYNC_REWARD = "asyncReward";
-
-    private static final Pattern DEVICE = Pattern.compile("cpu|cuda(?::([0-9]+))?");
 
     private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -222,25 +222,11 @@ public record TrainConfig(
         } catch (java.nio.file.InvalidPathException e) {
             throw new ConfigException("outDir", "outDir must be a valid directory path, got '" + outDir + "' (" + e.getReason() + ")");
         }
-        FieldChecks.nonNull("device", device);
-        Matcher dm = DEVICE.matcher(device);
-        if (!dm.matches()) throw new ConfigException("device", "device must be cpu, cuda or cuda:N, got '" + device + "'");
-        try {
-            if (dm.group(1) != null) Integer.parseInt(dm.group(1));
-        } catch (NumberFormatException e) {
-            throw new ConfigException("device", "device index in '" + device + "' must be an int (at most "
-                    + Integer.MAX_VALUE + "), got " + dm.group(1));
-        }
+        FieldChecks.device(device);
         FieldChecks.oneOf("modelDtype", modelDtype, List.of("float32", "bfloat16"));
-        if (imageSize < 8 || imageSize % 2 != 0) {
-            throw new ConfigException("imageSize", "imageSize must be even and >= 8 (the demo world renders at least 8 x 8 "
-                    + "and its model pools by 2), got " + imageSize);
-        }
-        if (modelWidth < 4 || modelWidth % 4 != 0) {
-            throw new ConfigException("modelWidth", "modelWidth must be a positive multiple of 4 (the demo model's "
-                    + "GroupNorm groups), got " + modelWidth);
-        }
+        FieldChecks.pixelWorld(imageSize, modelWidth);
         FieldChecks.atLeast("pretrainSteps", pretrainSteps, 0, "0 = no pretraining");
+        FieldChecks.atLeast("shadowEvery", shadowEvery, 0, "epochs between shadow groups; 0 = never");
         FieldChecks.oneOf("world", world, WORLDS);
     }
 
@@ -262,7 +248,7 @@ public record TrainConfig(
                 0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
                 3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
                 "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 400, "pixel");
+                16, 32, 400, 0, "pixel");
     }
 
     /** @return every preset name: the methods first, then the overlays */

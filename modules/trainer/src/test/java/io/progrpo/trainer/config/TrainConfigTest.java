@@ -34,6 +34,8 @@ class TrainConfigTest {
         assertEquals(3e-4, d.lr());
         assertEquals(24, d.microBatch());
         assertEquals(400, d.pretrainSteps());
+        assertEquals(0, d.shadowEvery(), "no shadow groups by default");
+        assertEquals(2, TrainConfig.preset("pro-grpo+demo").shadowEvery(), "the demo measures previews every other epoch");
         assertEquals("none", d.pruneSchedule());
         assertTrue(d.detachUncond());
     }
@@ -241,6 +243,7 @@ class TrainConfigTest {
             "imageSize; 2; got 2",
             "modelWidth; 0; got 0",
             "pretrainSteps; -5; got -5",
+            "shadowEvery; -1; got -1",
             "pruneSchedule; 24>12@5; got '24>12@5'",
     })
     void badValuesNameFieldAndValue(String field, String value, String expected) {

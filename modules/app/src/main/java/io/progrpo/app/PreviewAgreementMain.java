@@ -1,0 +1,79 @@
+package io.progrpo.app;
+
+import io.progrpo.app.job.Jobs;
+import io.progrpo.reward.RewardFunction;
+import io.progrpo.tensor.Device;
+import io.progrpo.trainer.GrpoTrainer;
+import io.progrpo.trainer.PreviewAgreement;
+import io.progrpo.trainer.config.Method;
+import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.world.EmbeddedWorld;
+import io.progrpo.world.model.WorldModel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The within-group preview agreement per step of the pixel world's base model ({@link PreviewAgreement}): the
+ * demo preset's base model (flow, cached by its settings), its training sampler (the flow SDE), guidance and reward;
+ * prints a markdown table of the mean within-group Pearson and Spearman of preview against final reward after each
+ * step 1..T-1, with standard errors over the groups.
+ *
+ * <p>Arguments are {@code key=value}: {@code preset} (default {@code flow-grpo+demo}), {@code groups} (16),
+ * {@code groupSize} (24), {@code groupsPerRun} (all groups in one run), {@code seed} (1), and any config field,
+ * passed to the config as {@code --set} is (for example {@code pretrainSteps=120}).
+ */
+public final class PreviewAgreementMain {
+    private PreviewAgreementMain() {}
+
+    public static void main(String[] args) {
+        String preset = "flow-grpo+demo";
+        int groups = 16;
+        int groupSize = 24;
+        int groupsPerRun = -1;
+        long seed = 1;
+        List<String> sets = new ArrayList<>();
+        for (String a : args) {
+            int eq = a.indexOf('=');
+            if (eq < 1) throw new IllegalArgumentException("arguments are key=value, got '" + a + "'");
+            String k = a.substring(0, eq);
+            String v = a.substring(eq + 1);
+            switch (k) {
+                case "preset" -> preset = v;
+                case "groups" -> groups = Integer.parseInt(v);
+                case "groupSize" -> groupSize = Integer.parseInt(v);
+                case "groupsPerRun" -> groupsPerRun = Integer.parseInt(v);
+                case "seed" -> seed = Long.parseLong(v);
+                default -> sets.add(a);
+            }
+        }
+        TrainConfig c = TrainConfig.resolve(preset, null, sets);
+        Method m = Method.byName(c.method());
+        EmbeddedWorld world = new EmbeddedWorld(c.imageSize());
+        GrpoTrainer.Plan plan = Jobs.plan(c);
+        RewardFunction reward = Jobs.reward(c);
+        int t = plan.sampler().steps();
+        int[] steps = new int[t - 1];
+        for (int i = 0; i < steps.length; i++) steps[i] = i + 1;
+        PreviewAgreement.Options o = new PreviewAgreement.Options(groupSize, groups, steps, c.guidanceScale(),
+                groupsPerRun < 1 ? groups : groupsPerRun, seed);
+        long t0 = System.nanoTime();
+        PreviewAgreement.Result r;
+        try (WorldModel base = Jobs.baseModel(c, m, world, System.out::println)) {
+            long t1 = System.nanoTime();
+            System.out.printf(Locale.ROOT, "base model ready in %.1f s%n", (t1 - t0) / 1e9);
+            r = PreviewAgreement.measure(base, world, Jobs.decoder(), reward, plan.sampler(), Device.parse(c.device()), o);
+            System.out.printf(Locale.ROOT, "measured in %.1f s (%,d network evaluations)%n", (System.nanoTime() - t1) / 1e9, r.nfe());
+        }
+        System.out.printf(Locale.ROOT, "%n%s base model (%s, pretrainSteps %d, image %d, width %d), reward %s, guidance %.1f, "
+                        + "%d groups of %d, seed %d%n%n", c.method(), preset, c.pretrainSteps(), c.imageSize(), c.modelWidth(),
+                c.reward(), c.guidanceScale(), groups, groupSize, seed);
+        System.out.println("| step (of " + t + ") | Pearson | se | Spearman | se | groups |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (PreviewAgreement.Step s : r.steps()) {
+            System.out.printf(Locale.ROOT, "| %d | %.3f | %.3f | %.3f | %.3f | %d |%n", s.step(), s.pearson(), s.pearsonSe(),
+                    s.spearman(), s.spearmanSe(), s.groups());
+        }
+    }
+}
