@@ -1,26 +1,26 @@
 package io.progrpo.app;
 
 import io.progrpo.app.job.Jobs;
-import io.progrpo.reward.RewardFunction;
+import io.progrpo.sampler.Decoder;
+import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.Device;
 import io.progrpo.trainer.GrpoTrainer;
 import io.progrpo.trainer.PreviewAgreement;
-import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
-import io.progrpo.world.EmbeddedWorld;
-import io.progrpo.world.model.WorldModel;
+import io.progrpo.world.latent.LatentWorld;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * The within-group preview agreement per step of the pixel world's base model ({@link PreviewAgreement}): the
- * demo preset's base model (flow, cached by its settings), its training sampler (the flow SDE), guidance and reward;
+ * The within-group preview agreement per step of a world's base model ({@link PreviewAgreement}): the job's base
+ * policy (before any training: the pixel world's cached base model, or the latent world's generator with its LoRA
+ * adapters at zero), its training sampler (the flow SDE), guidance, decoder and training reward;
  * prints a markdown table of the mean within-group Pearson and Spearman of preview against final reward after each
  * step 1..T-1, with standard errors over the groups.
  *
- * <p>Arguments are {@code key=value}: {@code preset} (default {@code flow-grpo+demo}), {@code groups} (16),
+ * <p>Arguments are {@code key=value}: {@code preset} (default {@code flow-grpo+demo}; {@code flow-grpo+demo+latent} for the latent world), {@code groups} (16),
  * {@code groupSize} (24), {@code groupsPerRun} (all groups in one run), {@code seed} (1), and any config field,
  * passed to the config as {@code --set} is (for example {@code pretrainSteps=120}).
  */
@@ -49,10 +49,7 @@ public final class PreviewAgreementMain {
             }
         }
         TrainConfig c = TrainConfig.resolve(preset, null, sets);
-        Method m = Method.byName(c.method());
-        EmbeddedWorld world = new EmbeddedWorld(c.imageSize());
         GrpoTrainer.Plan plan = Jobs.plan(c);
-        RewardFunction reward = Jobs.reward(c);
         int t = plan.sampler().steps();
         int[] steps = new int[t - 1];
         for (int i = 0; i < steps.length; i++) steps[i] = i + 1;
@@ -60,15 +57,18 @@ public final class PreviewAgreementMain {
                 groupsPerRun < 1 ? groups : groupsPerRun, seed);
         long t0 = System.nanoTime();
         PreviewAgreement.Result r;
-        try (WorldModel base = Jobs.baseModel(c, m, world, System.out::println)) {
+        // the job's base policy, world, decoder and training reward: any world (pixel or latent) through one builder
+        try (Jobs.Job job = Jobs.build(c, System.out::println)) {
             long t1 = System.nanoTime();
             System.out.printf(Locale.ROOT, "base model ready in %.1f s%n", (t1 - t0) / 1e9);
-            r = PreviewAgreement.measure(base, world, Jobs.decoder(), reward, plan.sampler(), Device.parse(c.device()), o);
+            Decoder decoder = job.world() instanceof LatentWorld lw ? lw.decoder() : Jobs.decoder();
+            r = PreviewAgreement.measure((VelocityModel) job.policy(), job.world(), decoder, job.reward(), plan.sampler(),
+                    Device.parse(c.device()), o);
             System.out.printf(Locale.ROOT, "measured in %.1f s (%,d network evaluations)%n", (System.nanoTime() - t1) / 1e9, r.nfe());
         }
-        System.out.printf(Locale.ROOT, "%n%s base model (%s, pretrainSteps %d, image %d, width %d), reward %s, guidance %.1f, "
-                        + "%d groups of %d, seed %d%n%n", c.method(), preset, c.pretrainSteps(), c.imageSize(), c.modelWidth(),
-                c.reward(), c.guidanceScale(), groups, groupSize, seed);
+        System.out.printf(Locale.ROOT, "%n%s base model (%s, world %s%s), reward %s, guidance %.1f, %d groups of %d, seed %d%n%n",
+                c.method(), preset, c.world(), c.latentWorld() ? "" : String.format(Locale.ROOT, ", pretrainSteps %d, image %d, width %d",
+                        c.pretrainSteps(), c.imageSize(), c.modelWidth()), c.reward(), c.guidanceScale(), groups, groupSize, seed);
         System.out.println("| step (of " + t + ") | Pearson | se | Spearman | se | groups |");
         System.out.println("|---|---|---|---|---|---|");
         for (PreviewAgreement.Step s : r.steps()) {
