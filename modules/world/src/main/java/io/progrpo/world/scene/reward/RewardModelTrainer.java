@@ -41,7 +41,21 @@ public final class RewardModelTrainer {
      * @throws IllegalStateException when the loss becomes NaN or infinite, naming the step
      */
     public static Result train(SceneRewardModel m, RewardTrainOptions o, Consumer<String> log) {
+        return train(m, o, null, log);
+    }
+
+    /**
+     * Trains {@code m} in place, passing images through {@code roundTrip} as {@code o.augmentation()} says.
+     *
+     * @param roundTrip the autoencoder round trip; required when {@link RewardTrainOptions#needsRoundTrip()}, else
+     *                  unused (may be null)
+     * @throws IllegalArgumentException when the options need a round trip and none is given
+     */
+    public static Result train(SceneRewardModel m, RewardTrainOptions o, ImageRoundTrip roundTrip, Consumer<String> log) {
         if (m == null || o == null) throw new IllegalArgumentException("train needs a model and options, got " + m + ", " + o);
+        if (o.needsRoundTrip() && roundTrip == null) {
+            throw new IllegalArgumentException("the options augment with an autoencoder round trip (" + o.augmentation() + ") but no round trip was given");
+        }
         Consumer<String> out = log == null ? s -> { } : log;
         SceneSplit split = SceneSplit.of(o.splitSeed());
         SceneRenderer r = new SceneRenderer(m.config().imageSize());
@@ -54,9 +68,17 @@ public final class RewardModelTrainer {
                         + "+ %d hard-negative captions each%s%s", m.parameterCount(), s, s, m.config().embedDim(), o.steps(), o.batchSize(),
                 o.negativeCaptions(), o.negativeImages() ? " + 1 hard-negative image per caption" : "",
                 o.maxSeconds() > 0 ? String.format(Locale.ROOT, ", at most %.0f s", o.maxSeconds()) : ""));
+        if (!o.augmentation().isNone() || o.sigmoidWeight() > 0) {
+            out.accept("  augmentation " + o.augmentation() + (roundTrip == null ? "" : " through " + roundTrip.identity())
+                    + (o.sigmoidWeight() > 0 ? ", sigmoid term weight " + o.sigmoidWeight() : ""));
+        }
         long start = System.nanoTime();
         m.train(true);
-        try (AdamW opt = new AdamW(m.parameters(), new AdamW.Options(o.lr(), 0.9, 0.98, 1e-6, o.weightDecay()))) {
+        // the sigmoid term's threshold: trained with the model, not part of it (the reward is s cos either way)
+        Tensor bias = o.sigmoidWeight() > 0 ? Tensor.scalar(0).setRequiresGrad(true) : null;
+        java.util.List<Tensor> params = new java.util.ArrayList<>(m.parameters());
+        if (bias != null) params.add(bias);
+        try (AdamW opt = new AdamW(params, new AdamW.Options(o.lr(), 0.9, 0.98, 1e-6, o.weightDecay()))) {
             for (int step = 0; step < o.steps(); step++) {
                 if (o.maxSeconds() > 0 && (System.nanoTime() - start) / 1e9 >= o.maxSeconds()) {
                     stopped = true;
@@ -64,16 +86,21 @@ public final class RewardModelTrainer {
                 }
                 opt.setLearningRate(0, learningRate(step, o));
                 ContrastiveBatch b = ContrastiveBatch.draw(split, r, o, rnd);
+                o.augmentation().apply(b.images(), b.count(), s, roundTrip, rnd);
+                o.augmentation().apply(b.negImages(), b.negativeImageCount(), s, roundTrip, rnd);
                 try (Scope scope = Scope.open()) {
-                    Tensor images = Tensor.of(b.images(), b.count(), 3, s, s);
-                    Tensor ids = SceneTokenizer.tensor(b.captions(), Device.CPU);
+                    Tensor images = m.imageEmbeddings(Tensor.of(b.images(), b.count(), 3, s, s));
+                    Tensor captions = m.textEmbeddings(SceneTokenizer.tensor(b.captions(), Device.CPU));
                     Tensor negs = b.negativeImageCount() == 0 ? null
                             : m.imageEmbeddings(Tensor.of(b.negImages(), b.negativeImageCount(), 3, s, s));
-                    Tensor loss = ContrastiveLoss.infoNce(m.imageEmbeddings(images), m.textEmbeddings(ids), negs, m.scale(),
-                            b.maskI2T(), b.maskT2I());
+                    Tensor scale = m.scale();
+                    Tensor loss = ContrastiveLoss.infoNce(images, captions, negs, scale, b.maskI2T(), b.maskT2I());
+                    if (bias != null) {
+                        loss = loss.add(ContrastiveLoss.sigmoid(images, captions, negs, scale, bias, b.maskI2T()).mul(o.sigmoidWeight()));
+                    }
                     opt.zeroGrad();
                     loss.backward();
-                    Autograd.clipGradNorm(m.parameters(), o.gradClip());
+                    Autograd.clipGradNorm(params, o.gradClip());
                     opt.step();
                     losses[step] = loss.item();
                 }
@@ -91,6 +118,7 @@ public final class RewardModelTrainer {
             }
         } finally {
             m.eval();
+            if (bias != null) bias.close();
         }
         double secs = (System.nanoTime() - start) / 1e9;
         Result res = new Result(java.util.Arrays.copyOf(losses, done), done, secs, stopped);
