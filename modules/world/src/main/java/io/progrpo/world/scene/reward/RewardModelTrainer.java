@@ -31,6 +31,10 @@ public final class RewardModelTrainer {
         }
     }
 
+    /** The sigmoid term's initial scale and threshold (SigLIP starts at 10 and -10; balanced classes need no such prior). */
+    static final double SIGMOID_SCALE_INIT = 10;
+    static final double SIGMOID_BIAS_INIT = 0;
+
     private RewardModelTrainer() {
     }
 
@@ -74,10 +78,15 @@ public final class RewardModelTrainer {
         }
         long start = System.nanoTime();
         m.train(true);
-        // the sigmoid term's threshold: trained with the model, not part of it (the reward is s cos either way)
-        Tensor bias = o.sigmoidWeight() > 0 ? Tensor.scalar(0).setRequiresGrad(true) : null;
+        // the sigmoid term's own log-scale and threshold: trained with the model, not part of it (the reward is s cos
+        // either way); its own scale leaves InfoNCE's temperature to InfoNCE
+        Tensor bias = o.sigmoidWeight() > 0 ? Tensor.scalar(SIGMOID_BIAS_INIT).setRequiresGrad(true) : null;
+        Tensor sigLogScale = o.sigmoidWeight() > 0 ? Tensor.scalar(Math.log(SIGMOID_SCALE_INIT)).setRequiresGrad(true) : null;
         java.util.List<Tensor> params = new java.util.ArrayList<>(m.parameters());
-        if (bias != null) params.add(bias);
+        if (bias != null) {
+            params.add(bias);
+            params.add(sigLogScale);
+        }
         try (AdamW opt = new AdamW(params, new AdamW.Options(o.lr(), 0.9, 0.98, 1e-6, o.weightDecay()))) {
             for (int step = 0; step < o.steps(); step++) {
                 if (o.maxSeconds() > 0 && (System.nanoTime() - start) / 1e9 >= o.maxSeconds()) {
@@ -96,7 +105,8 @@ public final class RewardModelTrainer {
                     Tensor scale = m.scale();
                     Tensor loss = ContrastiveLoss.infoNce(images, captions, negs, scale, b.maskI2T(), b.maskT2I());
                     if (bias != null) {
-                        loss = loss.add(ContrastiveLoss.sigmoid(images, captions, negs, scale, bias, b.maskI2T()).mul(o.sigmoidWeight()));
+                        Tensor sigScale = sigLogScale.clamp(-20, Math.log(SceneRewardModel.MAX_SCALE)).exp();
+                        loss = loss.add(ContrastiveLoss.sigmoid(images, captions, negs, sigScale, bias, b.maskI2T()).mul(o.sigmoidWeight()));
                     }
                     opt.zeroGrad();
                     loss.backward();
@@ -118,7 +128,10 @@ public final class RewardModelTrainer {
             }
         } finally {
             m.eval();
-            if (bias != null) bias.close();
+            if (bias != null) {
+                bias.close();
+                sigLogScale.close();
+            }
         }
         double secs = (System.nanoTime() - start) / 1e9;
         Result res = new Result(java.util.Arrays.copyOf(losses, done), done, secs, stopped);

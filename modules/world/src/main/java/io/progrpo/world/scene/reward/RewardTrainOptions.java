@@ -105,6 +105,6 @@ public record RewardTrainOptions(int steps, int batchSize, int negativeCaptions,
         return "steps=" + steps + ",batch=" + batchSize + ",negCaptions=" + negativeCaptions + ",negImages=" + negativeImages + ",lr=" + lr
                 + ",warmup=" + warmupSteps + ",wd=" + weightDecay + ",clip=" + gradClip + ",seed=" + seed + ",split=" + splitSeed
                 // the plain recipe keeps the key it had before these fields existed, so its cached files stay valid
-                + (augmentation.isNone() ? "" : ",aug=[" + augmentation.identity() + "]") + (sigmoidWeight == 0 ? "" : ",sigmoid=" + sigmoidWeight);
+                + (augmentation.isNone() ? "" : ",aug=[" + augmentation.identity() + "]") + (sigmoidWeight == 0 ? "" : ",sigmoidTerm=" + sigmoidWeight);
     }
 }
