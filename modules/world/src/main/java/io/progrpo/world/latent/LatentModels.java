@@ -125,6 +125,49 @@ public final class LatentModels implements AutoCloseable {
         }
     }
 
+    /**
+     * The pretrained autoencoder alone (what the reward model's round-trip augmentation needs): loaded from the same
+     * file {@link #loadOrPretrain} uses, else pretrained and saved there; frozen, in eval mode, float32 on {@code device}.
+     *
+     * @throws UncheckedIOException when the checkpoint cannot be written
+     */
+    public static LatentAutoencoder loadOrPretrainAutoencoder(Path cacheDir, LatentConfig cfg, SceneSource scenes, Device device,
+                                                              Consumer<String> log) {
+        if (cacheDir == null || cfg == null || scenes == null || device == null) {
+            throw new IllegalArgumentException("loadOrPretrainAutoencoder needs a cache dir, a config, a scene source and a device, got "
+                    + cacheDir + ", " + cfg + ", " + scenes + ", " + device);
+        }
+        Consumer<String> out = log == null ? s -> { } : log;
+        byte[] aeHash = autoencoderHash(cfg, scenes);
+        Path aeFile = autoencoderCachePath(cacheDir, cfg, scenes);
+        LatentAutoencoder ae = new LatentAutoencoder(cfg.autoencoder(), cfg.autoencoderTraining().seed(), device);
+        try {
+            String why = Files.exists(aeFile) ? tryLoad(aeFile, aeHash, Map.of("", ae), ae) : "absent";
+            if (why == null) {
+                out.accept("loaded the latent autoencoder from " + aeFile);
+            } else {
+                out.accept("latent autoencoder cache " + aeFile + " is " + (why.equals("absent") ? "absent" : "invalid (" + why + ")")
+                        + ": pretraining it");
+                LatentPretraining.trainAutoencoder(ae, scenes, cfg.autoencoderTraining(), out);
+                save(aeFile, aeHash, Map.of("", ae), ae);
+                out.accept("saved the latent autoencoder to " + aeFile);
+            }
+            ae.requiresGrad(false).eval();
+            return ae;
+        } catch (IOException e) {
+            ae.close();
+            throw new UncheckedIOException("cannot write a latent world checkpoint in " + cacheDir, e);
+        } catch (RuntimeException e) {
+            ae.close();
+            throw e;
+        }
+    }
+
+    /** The autoencoder's identity for other caches' keys: the hex of the hash its checkpoint is keyed and fingerprinted by. */
+    public static String autoencoderIdentity(LatentConfig cfg, SceneSource scenes) {
+        return "latent-vae-" + HexFormat.of().formatHex(autoencoderHash(cfg, scenes));
+    }
+
     /** The autoencoder's checkpoint file for these arguments. */
     public static Path autoencoderCachePath(Path cacheDir, LatentConfig cfg, SceneSource scenes) {
         return cacheDir.resolve("latent-vae-" + HexFormat.of().formatHex(autoencoderHash(cfg, scenes), 0, 8) + ".pt");

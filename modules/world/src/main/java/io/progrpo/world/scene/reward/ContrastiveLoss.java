@@ -57,6 +57,58 @@ public final class ContrastiveLoss {
         }
     }
 
+    /**
+     * A pairwise sigmoid term (SigLIP's, class-balanced) that gives the scores an absolute meaning the softmax lacks: a
+     * matching pair should score above a learned threshold -b for every caption, a mismatched one below it. With
+     * z = s x_i . y_j + b over the same pairs as {@link #infoNce} (image i with each of the T captions, its own the
+     * positive, masked pairs left out) and each hard-negative image z_i with caption i (a negative):
+     * <pre>
+     * L_sig = (1/2) mean_{positive pairs} softplus(-z) + (1/2) mean_{negative pairs} softplus(z)
+     * </pre>
+     * softplus(u) = log(1 + e^u), computed as relu(u) + log1p(exp(-|u|)).
+     *
+     * @param negImages [B, D] (one per own caption) or null
+     * @param bias      the scalar b (a training-only parameter; the reward does not use it)
+     */
+    public static Tensor sigmoid(Tensor images, Tensor captions, Tensor negImages, Tensor scale, Tensor bias, boolean[][] maskI2T) {
+        int b = (int) images.size(0);
+        int t = (int) captions.size(0);
+        if (t < b || captions.size(1) != images.size(1)) {
+            throw new IllegalArgumentException("the sigmoid term needs at least as many captions as images, of the same dimension; got images "
+                    + java.util.Arrays.toString(images.shape()) + ", captions " + java.util.Arrays.toString(captions.shape()));
+        }
+        if (negImages != null && negImages.size(0) != b) {
+            throw new IllegalArgumentException("the sigmoid term needs one hard-negative image per own caption (" + b + "), got " + negImages.size(0));
+        }
+        int e = negImages == null ? 0 : b;
+        int negatives = e;
+        for (int i = 0; i < b; i++) for (int j = 0; j < t; j++) if (j != i && (maskI2T == null || !maskI2T[i][j])) negatives++;
+        if (negatives == 0) throw new IllegalArgumentException("the sigmoid term has no negative pair (every pair is masked)");
+        // sign: -1 on a positive (softplus(-z)), +1 on a negative; weight: 1/(2B) per positive, 1/(2 negatives) per negative, 0 masked
+        float[] sign = new float[b * t + e];
+        float[] weight = new float[b * t + e];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                boolean pos = i == j;
+                if (!pos && maskI2T != null && maskI2T[i][j]) continue;
+                sign[i * t + j] = pos ? -1 : 1;
+                weight[i * t + j] = pos ? 0.5f / b : 0.5f / negatives;
+            }
+        }
+        for (int i = 0; i < e; i++) {
+            sign[b * t + i] = 1;
+            weight[b * t + i] = 0.5f / negatives;
+        }
+        try (Scope scope = Scope.open()) {
+            Device dev = images.device();
+            Tensor z = images.matmul(captions.transpose(0, 1)).mul(scale).reshape(b * t);
+            if (e > 0) z = Tensor.cat(List.of(z, negImages.mul(captions.narrow(0, 0, b)).sum(false, 1).mul(scale)), 0);
+            Tensor u = z.add(bias).mul(Tensor.of(sign, b * t + e).to(dev));
+            Tensor softplus = u.relu().add(u.abs().neg().exp().log1p());
+            return scope.keep(softplus.mul(Tensor.of(weight, b * t + e).to(dev)).sum());
+        }
+    }
+
     private static Tensor additive(boolean[][] mask, long rows, long cols, Device dev) {
         if (mask.length != rows) throw new IllegalArgumentException("mask has " + mask.length + " rows, expected " + rows);
         float[] v = new float[(int) (rows * cols)];

@@ -31,6 +31,10 @@ public final class RewardModelTrainer {
         }
     }
 
+    /** The sigmoid term's initial scale and threshold (SigLIP starts at 10 and -10; balanced classes need no such prior). */
+    static final double SIGMOID_SCALE_INIT = 10;
+    static final double SIGMOID_BIAS_INIT = 0;
+
     private RewardModelTrainer() {
     }
 
@@ -41,7 +45,21 @@ public final class RewardModelTrainer {
      * @throws IllegalStateException when the loss becomes NaN or infinite, naming the step
      */
     public static Result train(SceneRewardModel m, RewardTrainOptions o, Consumer<String> log) {
+        return train(m, o, null, log);
+    }
+
+    /**
+     * Trains {@code m} in place, passing images through {@code roundTrip} as {@code o.augmentation()} says.
+     *
+     * @param roundTrip the autoencoder round trip; required when {@link RewardTrainOptions#needsRoundTrip()}, else
+     *                  unused (may be null)
+     * @throws IllegalArgumentException when the options need a round trip and none is given
+     */
+    public static Result train(SceneRewardModel m, RewardTrainOptions o, ImageRoundTrip roundTrip, Consumer<String> log) {
         if (m == null || o == null) throw new IllegalArgumentException("train needs a model and options, got " + m + ", " + o);
+        if (o.needsRoundTrip() && roundTrip == null) {
+            throw new IllegalArgumentException("the options augment with an autoencoder round trip (" + o.augmentation() + ") but no round trip was given");
+        }
         Consumer<String> out = log == null ? s -> { } : log;
         SceneSplit split = SceneSplit.of(o.splitSeed());
         SceneRenderer r = new SceneRenderer(m.config().imageSize());
@@ -54,9 +72,22 @@ public final class RewardModelTrainer {
                         + "+ %d hard-negative captions each%s%s", m.parameterCount(), s, s, m.config().embedDim(), o.steps(), o.batchSize(),
                 o.negativeCaptions(), o.negativeImages() ? " + 1 hard-negative image per caption" : "",
                 o.maxSeconds() > 0 ? String.format(Locale.ROOT, ", at most %.0f s", o.maxSeconds()) : ""));
+        if (!o.augmentation().isNone() || o.sigmoidWeight() > 0) {
+            out.accept("  augmentation " + o.augmentation() + (roundTrip == null ? "" : " through " + roundTrip.identity())
+                    + (o.sigmoidWeight() > 0 ? ", sigmoid term weight " + o.sigmoidWeight() : ""));
+        }
         long start = System.nanoTime();
         m.train(true);
-        try (AdamW opt = new AdamW(m.parameters(), new AdamW.Options(o.lr(), 0.9, 0.98, 1e-6, o.weightDecay()))) {
+        // the sigmoid term's own log-scale and threshold: trained with the model, not part of it (the reward is s cos
+        // either way); its own scale leaves InfoNCE's temperature to InfoNCE
+        Tensor bias = o.sigmoidWeight() > 0 ? Tensor.scalar(SIGMOID_BIAS_INIT).setRequiresGrad(true) : null;
+        Tensor sigLogScale = o.sigmoidWeight() > 0 ? Tensor.scalar(Math.log(SIGMOID_SCALE_INIT)).setRequiresGrad(true) : null;
+        java.util.List<Tensor> params = new java.util.ArrayList<>(m.parameters());
+        if (bias != null) {
+            params.add(bias);
+            params.add(sigLogScale);
+        }
+        try (AdamW opt = new AdamW(params, new AdamW.Options(o.lr(), 0.9, 0.98, 1e-6, o.weightDecay()))) {
             for (int step = 0; step < o.steps(); step++) {
                 if (o.maxSeconds() > 0 && (System.nanoTime() - start) / 1e9 >= o.maxSeconds()) {
                     stopped = true;
@@ -64,16 +95,22 @@ public final class RewardModelTrainer {
                 }
                 opt.setLearningRate(0, learningRate(step, o));
                 ContrastiveBatch b = ContrastiveBatch.draw(split, r, o, rnd);
+                o.augmentation().apply(b.images(), b.count(), s, roundTrip, rnd);
+                o.augmentation().apply(b.negImages(), b.negativeImageCount(), s, roundTrip, rnd);
                 try (Scope scope = Scope.open()) {
-                    Tensor images = Tensor.of(b.images(), b.count(), 3, s, s);
-                    Tensor ids = SceneTokenizer.tensor(b.captions(), Device.CPU);
+                    Tensor images = m.imageEmbeddings(Tensor.of(b.images(), b.count(), 3, s, s));
+                    Tensor captions = m.textEmbeddings(SceneTokenizer.tensor(b.captions(), Device.CPU));
                     Tensor negs = b.negativeImageCount() == 0 ? null
                             : m.imageEmbeddings(Tensor.of(b.negImages(), b.negativeImageCount(), 3, s, s));
-                    Tensor loss = ContrastiveLoss.infoNce(m.imageEmbeddings(images), m.textEmbeddings(ids), negs, m.scale(),
-                            b.maskI2T(), b.maskT2I());
+                    Tensor scale = m.scale();
+                    Tensor loss = ContrastiveLoss.infoNce(images, captions, negs, scale, b.maskI2T(), b.maskT2I());
+                    if (bias != null) {
+                        Tensor sigScale = sigLogScale.clamp(-20, Math.log(SceneRewardModel.MAX_SCALE)).exp();
+                        loss = loss.add(ContrastiveLoss.sigmoid(images, captions, negs, sigScale, bias, b.maskI2T()).mul(o.sigmoidWeight()));
+                    }
                     opt.zeroGrad();
                     loss.backward();
-                    Autograd.clipGradNorm(m.parameters(), o.gradClip());
+                    Autograd.clipGradNorm(params, o.gradClip());
                     opt.step();
                     losses[step] = loss.item();
                 }
@@ -91,6 +128,10 @@ public final class RewardModelTrainer {
             }
         } finally {
             m.eval();
+            if (bias != null) {
+                bias.close();
+                sigLogScale.close();
+            }
         }
         double secs = (System.nanoTime() - start) / 1e9;
         Result res = new Result(java.util.Arrays.copyOf(losses, done), done, secs, stopped);

@@ -51,12 +51,27 @@ public final class RewardModels {
      * @throws UncheckedIOException when the file cannot be written
      */
     public static SceneRewardModel loadOrTrain(Path cacheDir, RewardModelConfig cfg, RewardTrainOptions o, Consumer<String> log) {
+        return loadOrTrain(cacheDir, cfg, o, null, log);
+    }
+
+    /**
+     * {@link #loadOrTrain(Path, RewardModelConfig, RewardTrainOptions, Consumer)} for a recipe that may augment through
+     * an autoencoder round trip: the round trip's {@link ImageRoundTrip#identity()} is then part of the cache key (other
+     * weights, another file).
+     *
+     * @param roundTrip required when {@link RewardTrainOptions#needsRoundTrip()}, else ignored (may be null)
+     */
+    public static SceneRewardModel loadOrTrain(Path cacheDir, RewardModelConfig cfg, RewardTrainOptions o, ImageRoundTrip roundTrip,
+                                               Consumer<String> log) {
         if (cacheDir == null || cfg == null || o == null) {
             throw new IllegalArgumentException("loadOrTrain needs a cache dir, a config and options, got " + cacheDir + ", " + cfg + ", " + o);
         }
+        if (o.needsRoundTrip() && roundTrip == null) {
+            throw new IllegalArgumentException("the recipe augments through an autoencoder round trip (" + o.augmentation() + "); pass one");
+        }
         Consumer<String> out = log == null ? s -> { } : log;
-        byte[] hash = hash(cfg, o);
-        Path file = cachePath(cacheDir, cfg, o);
+        byte[] hash = hash(cfg, o, roundTrip);
+        Path file = cachePath(cacheDir, cfg, o, roundTrip);
         SceneRewardModel m = new SceneRewardModel(cfg, o.seed());
         try {
             if (Files.exists(file)) {
@@ -72,7 +87,7 @@ public final class RewardModels {
             } else {
                 out.accept("no scene reward model cached at " + file + ": training one");
             }
-            RewardModelTrainer.Result r = RewardModelTrainer.train(m, o, out);
+            RewardModelTrainer.Result r = RewardModelTrainer.train(m, o, roundTrip, out);
             if (r.stoppedByTime()) {
                 out.accept("not caching the scene reward model: the time bound stopped it after " + r.steps() + " of " + o.steps() + " steps");
                 return m;
@@ -90,9 +105,14 @@ public final class RewardModels {
         }
     }
 
-    /** Where the model of these arguments is cached. */
+    /** Where the model of these arguments is cached (a recipe without a round trip). */
     public static Path cachePath(Path cacheDir, RewardModelConfig cfg, RewardTrainOptions o) {
-        return cacheDir.resolve("scene-reward-" + HexFormat.of().formatHex(hash(cfg, o), 0, 8) + ".pt");
+        return cachePath(cacheDir, cfg, o, null);
+    }
+
+    /** Where the model of these arguments is cached; {@code roundTrip} counts only when the recipe uses one. */
+    public static Path cachePath(Path cacheDir, RewardModelConfig cfg, RewardTrainOptions o, ImageRoundTrip roundTrip) {
+        return cacheDir.resolve("scene-reward-" + HexFormat.of().formatHex(hash(cfg, o, roundTrip), 0, 8) + ".pt");
     }
 
     private static String tryLoad(SceneRewardModel m, Path file, byte[] hash) {
@@ -129,8 +149,9 @@ public final class RewardModels {
     }
 
 
-    private static byte[] hash(RewardModelConfig cfg, RewardTrainOptions o) {
-        String key = "scene-reward v" + FORMAT_VERSION + "|" + cfg + "|" + o.identity();
+    private static byte[] hash(RewardModelConfig cfg, RewardTrainOptions o, ImageRoundTrip roundTrip) {
+        if (o.needsRoundTrip() && roundTrip == null) throw new IllegalArgumentException("the recipe needs a round trip for its cache key, got null");
+        String key = "scene-reward v" + FORMAT_VERSION + "|" + cfg + "|" + o.identity() + (o.needsRoundTrip() ? "|roundTrip=" + roundTrip.identity() : "");
         try {
             return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {

@@ -15,9 +15,12 @@ package io.progrpo.world.scene.reward;
  * @param splitSeed         the {@link io.progrpo.world.scene.SceneSplit} whose training prompts it trains on
  * @param logEvery          a progress line every this many steps (0: none)
  * @param maxSeconds        stop after this long (0: no bound); a time-stopped model is not cached
+ * @param augmentation      how training images are degraded toward generated ones ({@link RewardAugmentation#NONE}: not)
+ * @param sigmoidWeight     weight of the pairwise sigmoid term added to InfoNCE ({@link ContrastiveLoss#sigmoid}; 0: none)
  */
 public record RewardTrainOptions(int steps, int batchSize, int negativeCaptions, boolean negativeImages, double lr, int warmupSteps,
-                                 double weightDecay, double gradClip, long seed, long splitSeed, int logEvery, double maxSeconds) {
+                                 double weightDecay, double gradClip, long seed, long splitSeed, int logEvery, double maxSeconds,
+                                 RewardAugmentation augmentation, double sigmoidWeight) {
     /**
      * The default recipe: 1000 steps of 48 scenes, 3 hard-negative captions and one hard-negative image each, lr 2e-3
      * (about 100 s on a busy 2-core machine at the default config, see module-info-docs/world.md).
@@ -35,37 +38,73 @@ public record RewardTrainOptions(int steps, int batchSize, int negativeCaptions,
         if (!(gradClip > 0)) throw new IllegalArgumentException("gradClip must be > 0, got " + gradClip);
         if (logEvery < 0) throw new IllegalArgumentException("logEvery must be >= 0, got " + logEvery);
         if (!(maxSeconds >= 0)) throw new IllegalArgumentException("maxSeconds must be >= 0, got " + maxSeconds);
+        if (augmentation == null) throw new IllegalArgumentException("augmentation must be given (RewardAugmentation.NONE for none), got null");
+        if (!(sigmoidWeight >= 0) || Double.isInfinite(sigmoidWeight)) throw new IllegalArgumentException("sigmoidWeight must be finite and >= 0, got " + sigmoidWeight);
+    }
+
+    /** The plain recipe (InfoNCE on renders as they are): no augmentation, no sigmoid term. */
+    public RewardTrainOptions(int steps, int batchSize, int negativeCaptions, boolean negativeImages, double lr, int warmupSteps,
+                              double weightDecay, double gradClip, long seed, long splitSeed, int logEvery, double maxSeconds) {
+        this(steps, batchSize, negativeCaptions, negativeImages, lr, warmupSteps, weightDecay, gradClip, seed, splitSeed, logEvery, maxSeconds,
+                RewardAugmentation.NONE, 0);
     }
 
     /** These options with {@code s} steps and a warm-up of at most a tenth of them. */
     public RewardTrainOptions withSteps(int s) {
         return new RewardTrainOptions(s, batchSize, negativeCaptions, negativeImages, lr, Math.min(warmupSteps, Math.max(1, s / 10)), weightDecay, gradClip,
-                seed, splitSeed, logEvery, maxSeconds);
+                seed, splitSeed, logEvery, maxSeconds, augmentation, sigmoidWeight);
     }
 
     public RewardTrainOptions withBatchSize(int b) {
         return new RewardTrainOptions(steps, b, negativeCaptions, negativeImages, lr, warmupSteps, weightDecay, gradClip, seed, splitSeed,
-                logEvery, maxSeconds);
+                logEvery, maxSeconds, augmentation, sigmoidWeight);
     }
 
     public RewardTrainOptions withSeed(long s) {
         return new RewardTrainOptions(steps, batchSize, negativeCaptions, negativeImages, lr, warmupSteps, weightDecay, gradClip, s, splitSeed,
-                logEvery, maxSeconds);
+                logEvery, maxSeconds, augmentation, sigmoidWeight);
     }
 
     public RewardTrainOptions withLogEvery(int n) {
         return new RewardTrainOptions(steps, batchSize, negativeCaptions, negativeImages, lr, warmupSteps, weightDecay, gradClip, seed,
-                splitSeed, n, maxSeconds);
+                splitSeed, n, maxSeconds, augmentation, sigmoidWeight);
     }
 
     public RewardTrainOptions withMaxSeconds(double s) {
         return new RewardTrainOptions(steps, batchSize, negativeCaptions, negativeImages, lr, warmupSteps, weightDecay, gradClip, seed,
-                splitSeed, logEvery, s);
+                splitSeed, logEvery, s, augmentation, sigmoidWeight);
+    }
+
+    public RewardTrainOptions withAugmentation(RewardAugmentation a) {
+        return new RewardTrainOptions(steps, batchSize, negativeCaptions, negativeImages, lr, warmupSteps, weightDecay, gradClip, seed,
+                splitSeed, logEvery, maxSeconds, a, sigmoidWeight);
+    }
+
+    public RewardTrainOptions withSigmoidWeight(double w) {
+        return new RewardTrainOptions(steps, batchSize, negativeCaptions, negativeImages, lr, warmupSteps, weightDecay, gradClip, seed,
+                splitSeed, logEvery, maxSeconds, augmentation, w);
+    }
+
+    public RewardTrainOptions withLr(double l) {
+        return new RewardTrainOptions(steps, batchSize, negativeCaptions, negativeImages, l, warmupSteps, weightDecay, gradClip, seed,
+                splitSeed, logEvery, maxSeconds, augmentation, sigmoidWeight);
+    }
+
+    public RewardTrainOptions withNegativeCaptions(int k) {
+        return new RewardTrainOptions(steps, batchSize, k, negativeImages, lr, warmupSteps, weightDecay, gradClip, seed,
+                splitSeed, logEvery, maxSeconds, augmentation, sigmoidWeight);
+    }
+
+    /** Whether training needs an {@link ImageRoundTrip} (the augmentation's round trip is on). */
+    public boolean needsRoundTrip() {
+        return augmentation.roundTrip() > 0;
     }
 
     /** The fields that define the trained weights (everything but logging and the time bound), for cache keys. */
     public String identity() {
         return "steps=" + steps + ",batch=" + batchSize + ",negCaptions=" + negativeCaptions + ",negImages=" + negativeImages + ",lr=" + lr
-                + ",warmup=" + warmupSteps + ",wd=" + weightDecay + ",clip=" + gradClip + ",seed=" + seed + ",split=" + splitSeed;
+                + ",warmup=" + warmupSteps + ",wd=" + weightDecay + ",clip=" + gradClip + ",seed=" + seed + ",split=" + splitSeed
+                // the plain recipe keeps the key it had before these fields existed, so its cached files stay valid
+                + (augmentation.isNone() ? "" : ",aug=[" + augmentation.identity() + "]") + (sigmoidWeight == 0 ? "" : ",sigmoidTerm=" + sigmoidWeight);
     }
 }

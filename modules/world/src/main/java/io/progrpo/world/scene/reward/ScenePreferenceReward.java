@@ -8,6 +8,7 @@ import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
+import io.progrpo.world.latent.AutoencoderRoundTrip;
 import io.progrpo.world.scene.SceneTokenizer;
 
 import java.util.Arrays;
@@ -37,9 +38,17 @@ public final class ScenePreferenceReward implements RewardFunction, AutoCloseabl
         model.namedParameters().values().forEach(Tensor::unconfine);
     }
 
-    /** The default model ({@link RewardModelConfig#DEFAULT}, {@link RewardTrainOptions#DEFAULTS}), cached in {@code cacheDir}. */
+    /**
+     * The default model ({@link RewardModelConfig#DEFAULT}, {@link RewardTrainOptions#DEFAULTS}), cached in {@code cacheDir}.
+     * When the recipe augments through the autoencoder round trip, the latent world's default autoencoder comes from the
+     * same directory ({@link AutoencoderRoundTrip#sceneWorldDefault}; loaded only when the reward model must be trained).
+     */
     public static ScenePreferenceReward loadDefault(java.nio.file.Path cacheDir, java.util.function.Consumer<String> log) {
-        return new ScenePreferenceReward(RewardModels.loadOrTrain(cacheDir, RewardModelConfig.DEFAULT, RewardTrainOptions.DEFAULTS, log));
+        RewardTrainOptions o = RewardTrainOptions.DEFAULTS;
+        if (!o.needsRoundTrip()) return new ScenePreferenceReward(RewardModels.loadOrTrain(cacheDir, RewardModelConfig.DEFAULT, o, log));
+        try (AutoencoderRoundTrip rt = AutoencoderRoundTrip.sceneWorldDefault(cacheDir, log)) {
+            return new ScenePreferenceReward(RewardModels.loadOrTrain(cacheDir, RewardModelConfig.DEFAULT, o, rt, log));
+        }
     }
 
     public SceneRewardModel model() {
