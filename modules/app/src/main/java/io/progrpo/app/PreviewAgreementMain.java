@@ -1,13 +1,11 @@
 package io.progrpo.app;
 
 import io.progrpo.app.job.Jobs;
-import io.progrpo.sampler.Decoder;
 import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.Device;
 import io.progrpo.trainer.GrpoTrainer;
 import io.progrpo.trainer.PreviewAgreement;
 import io.progrpo.trainer.config.TrainConfig;
-import io.progrpo.world.latent.LatentWorld;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -61,8 +59,7 @@ public final class PreviewAgreementMain {
         try (Jobs.Job job = Jobs.build(c, System.out::println)) {
             long t1 = System.nanoTime();
             System.out.printf(Locale.ROOT, "base model ready in %.1f s%n", (t1 - t0) / 1e9);
-            Decoder decoder = job.world() instanceof LatentWorld lw ? lw.decoder() : Jobs.decoder();
-            r = PreviewAgreement.measure((VelocityModel) job.policy(), job.world(), decoder, job.reward(), plan.sampler(),
+            r = PreviewAgreement.measure((VelocityModel) job.policy(), job.world(), job.decoder(), job.reward(), plan.sampler(),
                     Device.parse(c.device()), o);
             System.out.printf(Locale.ROOT, "measured in %.1f s (%,d network evaluations)%n", (System.nanoTime() - t1) / 1e9, r.nfe());
         }

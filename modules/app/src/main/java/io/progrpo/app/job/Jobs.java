@@ -71,6 +71,11 @@ public final class Jobs {
             return new io.progrpo.app.report.ModelFlops(f, d, config.guidanceScale() != 1, config.detachUncond());
         }
 
+        /** The world's decoder: the latent world's autoencoder, or the pixel world's clamp to [0, 1]. */
+        public Decoder decoder() {
+            return world instanceof LatentWorld lw ? lw.decoder() : Jobs.decoder();
+        }
+
         /** The side in pixels of the world's square images. */
         public int imageSize() {
             return world instanceof LatentWorld lw ? lw.scenes().imageSize() : config.imageSize();
@@ -168,9 +173,12 @@ public final class Jobs {
      * expand-and-prune driver calls it with its group ids ({@code RewardFunction.score(images, prompts, groupIds)}).
      */
     public static MultiReward reward(TrainConfig c) {
-        MultiReward.Aggregation agg = c.rewardAggregation().equals("advantage-sum")
-                ? MultiReward.Aggregation.ADVANTAGE_SUM : MultiReward.Aggregation.WEIGHTED_SUM;
-        return MultiReward.parse(c.reward(), agg);
+        return MultiReward.parse(c.reward(), aggregation(c));
+    }
+
+    /** The config's {@code rewardAggregation} as the reward module's enum. */
+    static MultiReward.Aggregation aggregation(TrainConfig c) {
+        return c.rewardAggregation().equals("advantage-sum") ? MultiReward.Aggregation.ADVANTAGE_SUM : MultiReward.Aggregation.WEIGHTED_SUM;
     }
 
     /**

@@ -79,8 +79,6 @@ public final class LatentJobs {
      * world's recipe, cached beside the world's models), every other name comes from the reward registry.
      */
     static MultiReward reward(TrainConfig c, List<AutoCloseable> owned, Consumer<String> log) {
-        MultiReward.Aggregation agg = c.rewardAggregation().equals("advantage-sum")
-                ? MultiReward.Aggregation.ADVANTAGE_SUM : MultiReward.Aggregation.WEIGHTED_SUM;
         List<MultiReward.Term> terms = new ArrayList<>();
         for (Map.Entry<String, Double> e : MultiReward.parseWeights(c.reward()).entrySet()) {
             RewardFunction r;
@@ -94,7 +92,7 @@ public final class LatentJobs {
             }
             terms.add(new MultiReward.Term(r, e.getValue()));
         }
-        return new MultiReward(terms, agg);
+        return new MultiReward(terms, Jobs.aggregation(c));
     }
 
     /**
