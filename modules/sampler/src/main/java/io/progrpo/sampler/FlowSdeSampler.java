@@ -100,6 +100,12 @@ public final class FlowSdeSampler implements Sampler {
         return stdT[stepIndex];
     }
 
+    /** {@code std_t}: Flow-GRPO's code divides the KL term by {@code 2 std_t^2}. */
+    @Override
+    public double klStd(int stepIndex) {
+        return stdT(stepIndex);
+    }
+
     /** The policy std {@code s_t = std_t sqrt(-dt)} at step i. */
     public double policyStd(int stepIndex) {
         checkStep(stepIndex);

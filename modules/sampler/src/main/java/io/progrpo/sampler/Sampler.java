@@ -121,6 +121,16 @@ public interface Sampler {
         }
     }
 
+    /**
+     * The std that Flow-GRPO's code divides its KL term by at step {@code stepIndex}: the schedule's noise std
+     * {@code std_t} without the step size (the policy std is {@code s_t = std_t sqrt(-dt)}; spec section 1). NaN, the
+     * default, where a sampler has no such split: the trainer then divides by {@code s_t}, and the two KL forms agree.
+     */
+    default double klStd(int stepIndex) {
+        checkStep(stepIndex);
+        return Double.NaN;
+    }
+
     /** Whether step {@code stepIndex} is stochastic (has a log-prob): false for ODE / eta = 0 steps. */
     boolean isStochastic(int stepIndex);
 

@@ -68,6 +68,7 @@ class FlowSdeSamplerTest {
                 double std = a * Math.sqrt(sigma / (1 - (i == 0 ? sig[1] : sigma)));
                 double st = std * Math.sqrt(-dt);
                 assertEquals(std, sampler.stdT(i), 1e-12);
+                assertEquals(std, sampler.klStd(i), 1e-12, "Flow-GRPO's code divides the KL by std_t, without sqrt(-dt)");
                 assertEquals(st, sampler.policyStd(i), 1e-12);
                 float[] mean = out.mean().toFloatArray();
                 float[] next = out.next().toFloatArray();

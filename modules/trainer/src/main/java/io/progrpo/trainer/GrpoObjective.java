@@ -8,14 +8,31 @@ import io.progrpo.tensor.Tensor;
  * <pre>
  *   ratio       = exp(logp_theta - logp_old)
  *   policy_loss = mean_i max(-A_i * ratio_i, -A_i * clip(ratio_i, 1 - eps, 1 + eps))
- *   kl          = mean_i mean_elements (mu_theta - mu_ref)^2 / (2 s_t^2)        (Flow-GRPO's code form)
+ *   kl          = mean_i mean_elements (mu_theta - mu_ref)^2 / (2 d_i^2)
  *   loss        = policy_loss + beta * kl
  * </pre>
+ * The divisor {@code d_i} is the caller's: {@link KlForm#CODE} (Flow-GRPO's code, the default) passes the schedule's
+ * {@code std_t} ({@link io.progrpo.sampler.Sampler#klStd}), {@link KlForm#POLICY} the policy std
+ * {@code s_t = std_t sqrt(-dt)}, which makes the term {@code 1/|dt|} larger (10x at T = 10).
  * The log-probs are the per-row means over latent elements, which is what the tiny clip range is calibrated to.
  */
 public final class GrpoObjective {
     private final double clipRange;
     private final double beta;
+
+    /** What the KL term divides by: Flow-GRPO's code form (std_t, the default) or the policy std s_t. */
+    public enum KlForm {
+        CODE, POLICY;
+
+        /** The form of a config value, {@code code} or {@code policy}. */
+        public static KlForm of(String name) {
+            return switch (name) {
+                case "code" -> CODE;
+                case "policy" -> POLICY;
+                default -> throw new IllegalArgumentException("klForm must be 'code' or 'policy', got '" + name + "'");
+            };
+        }
+    }
 
     /** Loss (a scalar tensor with gradient) and its parts as plain numbers for the metrics. */
     public record Parts(Tensor loss, double policyLoss, double kl, double clipFraction, double meanRatio) implements AutoCloseable {
@@ -46,7 +63,7 @@ public final class GrpoObjective {
      * @param advantages [B] group advantages
      * @param mean       policy mean under the current parameters (needed only when beta > 0)
      * @param refMean    policy mean of the frozen reference (null when beta == 0)
-     * @param std        [B] policy std s_t per row (needed only when beta > 0)
+     * @param std        [B] the KL divisor d_i per row (std_t or s_t, see {@link KlForm}; needed only when beta > 0)
      */
     public Parts loss(Tensor logProb, Tensor oldLogProb, Tensor advantages, Tensor mean, Tensor refMean, Tensor std) {
         if (logProb.numel() != oldLogProb.numel() || logProb.numel() != advantages.numel()) {

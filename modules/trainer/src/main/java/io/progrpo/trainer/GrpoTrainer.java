@@ -121,7 +121,18 @@ public final class GrpoTrainer implements AutoCloseable {
     public record Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
                            double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
                            double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
-                           int evalPrompts, Device device, int shadowEvery) {
+                           int evalPrompts, Device device, int shadowEvery, GrpoObjective.KlForm klForm,
+                           double adaptiveThreshold, double computeBudget) {
+        /** The settings with the KL in Flow-GRPO's code form and the adaptive method's defaults (0.75, 1.0). */
+        public Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
+                        double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
+                        double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
+                        int evalPrompts, Device device, int shadowEvery) {
+            this(seed, groupsPerEpoch, guidanceScale, detachUncond, trainStepFraction, clipRange, advClip, stdMode, beta, lr,
+                    beta1, beta2, weightDecay, gradClip, microBatch, evalPrompts, device, shadowEvery, GrpoObjective.KlForm.CODE,
+                    0.75, 1.0);
+        }
+
         /** The settings without shadow groups. */
         public Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
                         double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
@@ -132,6 +143,7 @@ public final class GrpoTrainer implements AutoCloseable {
         }
 
         public Settings {
+            if (klForm == null) throw new IllegalArgumentException("klForm must be CODE or POLICY, got null");
             if (shadowEvery < 0) throw new IllegalArgumentException("shadowEvery must be >= 0 (0 = never), got " + shadowEvery);
             if (groupsPerEpoch < 1) throw new IllegalArgumentException("groupsPerEpoch must be >= 1, got " + groupsPerEpoch);
             if (!(trainStepFraction > 0 && trainStepFraction <= 1)) {
@@ -146,7 +158,8 @@ public final class GrpoTrainer implements AutoCloseable {
             return new Settings(c.seed(), c.groupsPerEpoch(), c.guidanceScale(), c.detachUncond(), c.trainStepFraction(),
                     c.clipRange(), c.advClip(), c.stdMode().equals("global") ? GroupAdvantages.StdMode.GLOBAL : GroupAdvantages.StdMode.GROUP,
                     c.beta(), c.lr(), c.beta1(), c.beta2(), c.weightDecay(), c.gradClip(), c.microBatch(), c.evalPrompts(),
-                    Device.parse(c.device()), c.shadowEvery());
+                    Device.parse(c.device()), c.shadowEvery(), GrpoObjective.KlForm.of(c.klForm()), c.adaptiveThreshold(),
+                    c.computeBudget());
         }
     }
 

@@ -196,7 +196,8 @@ final class PolicyUpdate {
                     }
                     sums.nfe += n;
                 }
-                try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, lp.std())) {
+                Tensor klStd = refMean == null ? null : klDivisor(lp.std(), stepIndex);
+                try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, klStd)) {
                     Tensor scaled = p.loss().mul(n / denom / unitsPerStep);
                     scaled.backward();
                     sums.loss += p.policyLoss() + cfg.beta() * p.kl();
@@ -207,5 +208,20 @@ final class PolicyUpdate {
                 }
             }
         }
+    }
+
+    /**
+     * The KL term's divisor per row: the sampler's {@code klStd} of each row's step in Flow-GRPO's code form (where the
+     * sampler has one), else the policy std s_t of the log-prob.
+     */
+    private Tensor klDivisor(Tensor policyStd, int[] stepIndex) {
+        if (cfg.klForm() == GrpoObjective.KlForm.POLICY) return policyStd;
+        float[] d = new float[stepIndex.length];
+        for (int i = 0; i < d.length; i++) {
+            double v = plan.sampler().klStd(stepIndex[i]);
+            if (Double.isNaN(v)) return policyStd;
+            d[i] = (float) v;
+        }
+        return Tensor.of(d, d.length).to(policyStd.device());
     }
 }

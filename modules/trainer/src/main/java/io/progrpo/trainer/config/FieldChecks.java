@@ -133,4 +133,54 @@ final class FieldChecks {
                     + "GroupNorm groups), got " + modelWidth);
         }
     }
+
+    /** The sampler and objective numbers whose range depends on nothing but themselves (and the method, for eta). */
+    static void samplerNumbers(String method, double eta, double guidanceScale, double trainStepFraction, double clipRange) {
+        if (method.equals("dance-grpo") && !(eta > 0 && eta <= 1)) {
+            throw new ConfigException("eta", "eta must be in (0, 1] for method dance-grpo (0 makes every DDIM step "
+                    + "deterministic, leaving nothing to train; above 1 sqrt(1 - alphabar' - sigma_t^2) is undefined), got " + eta);
+        }
+        if (!(guidanceScale >= 1 && Double.isFinite(guidanceScale))) {
+            throw new ConfigException("guidanceScale", "guidanceScale must be a finite number >= 1 (1 = no guidance), got "
+                    + guidanceScale);
+        }
+        if (!(trainStepFraction > 0 && trainStepFraction <= 1)) {
+            throw new ConfigException("trainStepFraction", "trainStepFraction must be in (0, 1], got " + trainStepFraction);
+        }
+        if (!(clipRange > 0 && clipRange < 1)) {
+            throw new ConfigException("clipRange", "clipRange must be in (0, 1), got " + clipRange);
+        }
+    }
+
+    /** A non-blank string that is a valid path. */
+    static void outDir(String outDir) {
+        nonNull("outDir", outDir);
+        if (outDir.isBlank()) throw new ConfigException("outDir", "outDir must be a directory path, got an empty string");
+        try {
+            java.nio.file.Path.of(outDir);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException("outDir", "outDir must be a valid directory path, got '" + outDir + "' (" + e.getReason() + ")");
+        }
+    }
+
+    /**
+     * The adaptive method's settings: a threshold in (0, 1) and a budget in (0, 10] always (so a config stays valid
+     * when only the method changes); for {@code pro-grpo-adaptive}, k below G_max and shadow groups on.
+     */
+    static void adaptive(String method, double threshold, double budget, int subsetSize, int groupSize, int shadowEvery) {
+        if (!(threshold > 0 && threshold < 1)) {
+            throw new ConfigException("adaptiveThreshold", "adaptiveThreshold must be a rank correlation in (0, 1), got " + threshold);
+        }
+        if (!(budget > 0 && budget <= 10)) {
+            throw new ConfigException("computeBudget", "computeBudget must be a ratio of flow-grpo's compute in (0, 10], got " + budget);
+        }
+        if (method.equals("pro-grpo-adaptive") && subsetSize >= groupSize) {
+            throw new ConfigException("subsetSize", "subsetSize (the survivors k) must be < groupSize (the largest G_max) for "
+                    + "pro-grpo-adaptive, got k = " + subsetSize + ", G_max = " + groupSize);
+        }
+        if (method.equals("pro-grpo-adaptive") && shadowEvery < 1) {
+            throw new ConfigException("shadowEvery", "pro-grpo-adaptive estimates the preview agreement on shadow groups "
+                    + "and needs shadowEvery >= 1, got " + shadowEvery);
+        }
+    }
 }

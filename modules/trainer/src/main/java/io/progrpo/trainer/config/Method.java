@@ -21,7 +21,12 @@ public enum Method {
     /** Pro-GRPO: expand to G_max and prune with OVF on one-step previews at checkpoints (Standard 48 -> 24 -> 12). */
     PRO_GRPO("pro-grpo", false, Sampling.PRUNED_DURING_SAMPLING),
     /** Pro-GRPO Flash: 24 -> 16 -> 12. */
-    PRO_GRPO_FLASH("pro-grpo-flash", false, Sampling.PRUNED_DURING_SAMPLING);
+    PRO_GRPO_FLASH("pro-grpo-flash", false, Sampling.PRUNED_DURING_SAMPLING),
+    /**
+     * Adaptive expand-and-prune: the funnel (G_max, checkpoints, sizes down to k) is chosen from the preview agreement
+     * measured on shadow groups, where it clears {@code adaptiveThreshold}, under {@code computeBudget}.
+     */
+    PRO_GRPO_ADAPTIVE("pro-grpo-adaptive", false, Sampling.PRUNED_DURING_SAMPLING);
 
     /** How a method's group reaches training. */
     private enum Sampling { FULL_GROUP, SUBSET_AFTER_SAMPLING, PRUNED_DURING_SAMPLING }
@@ -48,6 +53,11 @@ public enum Method {
     /** Whether the method prunes during sampling (expand and prune), and so needs a {@code pruneSchedule}. */
     public boolean prunesDuringSampling() {
         return sampling == Sampling.PRUNED_DURING_SAMPLING;
+    }
+
+    /** Whether the method chooses its own funnel from measured preview agreement (pro-grpo-adaptive). */
+    public boolean adaptsSchedule() {
+        return this == PRO_GRPO_ADAPTIVE;
     }
 
     /** Whether the method trains a k-subset ({@code subsetSize}) of the sampled group, chosen after sampling. */

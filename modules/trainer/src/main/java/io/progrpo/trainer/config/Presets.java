@@ -27,6 +27,9 @@ final class Presets {
                 "outDir", "runs/pro-grpo"));
         p.put("pro-grpo-flash", ordered("method", "pro-grpo-flash", "groupSize", 24,
                 "pruneSchedule", "24>16@5>12@7", "outDir", "runs/pro-grpo-flash"));
+        // pruneSchedule: the funnel of the epochs before the first estimate (none: epoch 0 has a shadow group first)
+        p.put("pro-grpo-adaptive", ordered("method", "pro-grpo-adaptive", "groupSize", 48, "subsetSize", 12,
+                "pruneSchedule", "48>24@5>12@7", "shadowEvery", 2, "outDir", "runs/pro-grpo-adaptive"));
         // Overlays: change budget or sampler setting, keep the method.
         p.put("paper-flow", ordered("samplerSteps", 10, "evalSteps", 40, "shift", 3.0, "beta", 0.01));
         // microBatch 108 = a pruned group's 12 survivors x 9 trained steps in one forward (flow-grpo's 24 x 9 in two):

@@ -34,7 +34,8 @@ import java.util.Objects;
  *                          branch), {@code uniform-subsample} (train a uniform random k of G), {@code static-ovf}
  *                          (train the Optimal Variance Filter's k of G, chosen after sampling), {@code pro-grpo} and
  *                          {@code pro-grpo-flash} (expand-and-prune: OVF on proxy rewards at the checkpoints of
- *                          {@code pruneSchedule} during sampling)
+ *                          {@code pruneSchedule} during sampling), {@code pro-grpo-adaptive} (expand-and-prune whose
+ *                          funnel is chosen from the shadow groups' measured agreement: see {@code adaptiveThreshold})
  * @param seed              master seed of the run (initial noise, prompt order, uniform subsets)
  * @param epochs            number of epochs (one epoch = sample, reward, train over {@code groupsPerEpoch} groups)
  * @param groupsPerEpoch    prompt groups sampled per epoch
@@ -98,6 +99,13 @@ import java.util.Objects;
  *                          by {@code io.progrpo.world.latent.LatentConfig}, so the three pixel fields do not apply) or
  *                          {@code latent-quick} (the same shapes pretrained for seconds, for smoke tests: its images
  *                          mean nothing)
+ * @param klForm            the KL term's divisor: {@code code} (Flow-GRPO's code, 2 std_t^2 with the schedule's std_t,
+ *                          the default) or {@code policy} (2 s_t^2 with the policy std s_t = std_t sqrt(-dt); 1/|dt|
+ *                          larger); read only when {@code beta > 0}; spec section 1
+ * @param adaptiveThreshold for {@code pro-grpo-adaptive}: the within-group Spearman agreement between preview and final
+ *                          reward, estimated on the shadow groups, that every checkpoint's step must reach, in (0, 1)
+ * @param computeBudget     for {@code pro-grpo-adaptive}: the model compute of an epoch (sampling, training, shadow
+ *                          groups) as a ratio of flow-grpo's with G = 2 x subsetSize, in (0, 10]
  */
 public record TrainConfig(
         String method,
@@ -137,13 +145,19 @@ public record TrainConfig(
         int modelWidth,
         int pretrainSteps,
         int shadowEvery,
-        String world) {
+        String world,
+        String klForm,
+        double adaptiveThreshold,
+        double computeBudget) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
 
     /** The values of {@code world}. */
     public static final List<String> WORLDS = List.of("pixel", "latent", "latent-quick");
+
+    /** The values of {@code klForm}: Flow-GRPO's code form first (the default), then the policy-std form. */
+    public static final List<String> KL_FORMS = List.of("code", "policy");
 
     /** The {@code pruneSchedule} value of methods that do not prune. */
     public static final String NO_PRUNING = "none";
@@ -187,20 +201,7 @@ public record TrainConfig(
         FieldChecks.positiveFinite("noiseLevel", noiseLevel);
         FieldChecks.positiveFinite("shift", shift);
         FieldChecks.nonNegativeFinite("eta", eta);
-        if (method.equals("dance-grpo") && !(eta > 0 && eta <= 1)) {
-            throw new ConfigException("eta", "eta must be in (0, 1] for method dance-grpo (0 makes every DDIM step "
-                    + "deterministic, leaving nothing to train; above 1 sqrt(1 - alphabar' - sigma_t^2) is undefined), got " + eta);
-        }
-        if (!(guidanceScale >= 1 && Double.isFinite(guidanceScale))) {
-            throw new ConfigException("guidanceScale", "guidanceScale must be a finite number >= 1 (1 = no guidance), got "
-                    + guidanceScale);
-        }
-        if (!(trainStepFraction > 0 && trainStepFraction <= 1)) {
-            throw new ConfigException("trainStepFraction", "trainStepFraction must be in (0, 1], got " + trainStepFraction);
-        }
-        if (!(clipRange > 0 && clipRange < 1)) {
-            throw new ConfigException("clipRange", "clipRange must be in (0, 1), got " + clipRange);
-        }
+        FieldChecks.samplerNumbers(method, eta, guidanceScale, trainStepFraction, clipRange);
         FieldChecks.positiveFinite("advClip", advClip);
         FieldChecks.oneOf("stdMode", stdMode, List.of("group", "global"));
         FieldChecks.nonNegativeFinite("beta", beta);
@@ -215,19 +216,15 @@ public record TrainConfig(
         FieldChecks.atLeast("evalEvery", evalEvery, 0, "0 = only after the last epoch");
         FieldChecks.atLeast("evalPrompts", evalPrompts, 0, "0 = all held-out prompts");
         FieldChecks.atLeast("checkpointEvery", checkpointEvery, 0, "0 = no checkpoints");
-        FieldChecks.nonNull("outDir", outDir);
-        if (outDir.isBlank()) throw new ConfigException("outDir", "outDir must be a directory path, got an empty string");
-        try {
-            Path.of(outDir);
-        } catch (java.nio.file.InvalidPathException e) {
-            throw new ConfigException("outDir", "outDir must be a valid directory path, got '" + outDir + "' (" + e.getReason() + ")");
-        }
+        FieldChecks.outDir(outDir);
         FieldChecks.device(device);
         FieldChecks.oneOf("modelDtype", modelDtype, List.of("float32", "bfloat16"));
         FieldChecks.pixelWorld(imageSize, modelWidth);
         FieldChecks.atLeast("pretrainSteps", pretrainSteps, 0, "0 = no pretraining");
         FieldChecks.atLeast("shadowEvery", shadowEvery, 0, "epochs between shadow groups; 0 = never");
         FieldChecks.oneOf("world", world, WORLDS);
+        FieldChecks.oneOf("klForm", klForm, KL_FORMS);
+        FieldChecks.adaptive(method, adaptiveThreshold, computeBudget, subsetSize, groupSize, shadowEvery);
     }
 
     /** @return true for the latent worlds ({@code latent}, {@code latent-quick}) */
@@ -248,7 +245,7 @@ public record TrainConfig(
                 0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
                 3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
                 "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 400, 0, "pixel");
+                16, 32, 400, 0, "pixel", "code", 0.75, 1.0);
     }
 
     /** @return every preset name: the methods first, then the overlays */

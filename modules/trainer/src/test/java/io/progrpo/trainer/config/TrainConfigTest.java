@@ -58,7 +58,7 @@ class TrainConfigTest {
     @Test
     void methodPresetsSetThePaperSchedules() {
         assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo",
-                "pro-grpo-flash", "paper-flow", "demo", "quick", "latent"), TrainConfig.listPresets());
+                "pro-grpo-flash", "pro-grpo-adaptive", "paper-flow", "demo", "quick", "latent"), TrainConfig.listPresets());
         TrainConfig pro = TrainConfig.preset("pro-grpo");
         assertEquals(48, pro.groupSize());
         assertEquals("48>24@5>12@7", pro.pruneSchedule());
@@ -244,6 +244,11 @@ class TrainConfigTest {
             "modelWidth; 0; got 0",
             "pretrainSteps; -5; got -5",
             "shadowEvery; -1; got -1",
+            "klForm; Code; 'Code'",
+            "adaptiveThreshold; 1.0; got 1.0",
+            "adaptiveThreshold; 0; got 0.0",
+            "computeBudget; 0; got 0.0",
+            "computeBudget; 11; got 11.0",
             "pruneSchedule; 24>12@5; got '24>12@5'",
     })
     void badValuesNameFieldAndValue(String field, String value, String expected) {
@@ -323,7 +328,7 @@ class TrainConfigTest {
                     ? (mid < g && last < mid ? g + ">" + mid + "@1>" + last + "@2" : g + ">2@1") : "none";
             TrainConfig c = TrainConfig.defaults().with(Map.of("method", method, "groupsPerEpoch", groups,
                     "samplerSteps", steps, "groupSize", g, "subsetSize", k, "guidanceScale", w,
-                    "trainStepFraction", fraction, "microBatch", micro, "pruneSchedule", schedule), "test");
+                    "trainStepFraction", fraction, "microBatch", micro, "pruneSchedule", schedule, "shadowEvery", 1), "test");
 
             int trainedGroup;
             if (method.equals("static-ovf") || method.equals("uniform-subsample")) {
@@ -428,8 +433,8 @@ class TrainConfigTest {
     /** The method list is Method's: the config accepts exactly its names, and each has a preset of the same name. */
     @Test
     void theMethodsAreMethodsNames() {
-        assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo", "pro-grpo-flash"),
-                Method.configNames());
+        assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo", "pro-grpo-flash",
+                "pro-grpo-adaptive"), Method.configNames());
         for (Method m : Method.values()) {
             TrainConfig c = TrainConfig.preset(m.configName());
             assertEquals(m.configName(), c.method());
@@ -441,5 +446,31 @@ class TrainConfigTest {
         assertTrue(e.getMessage().contains(String.join(", ", Method.configNames())), e.getMessage());
         IllegalArgumentException u = assertThrows(IllegalArgumentException.class, () -> Method.byName("grpo"));
         assertTrue(u.getMessage().contains("'grpo'") && u.getMessage().contains("pro-grpo-flash"), u.getMessage());
+    }
+
+    @Test
+    void theKlFormIsFlowGrpoCodesByDefaultAndTheOtherIsNamed() {
+        assertEquals("code", TrainConfig.defaults().klForm());
+        assertEquals(List.of("code", "policy"), TrainConfig.KL_FORMS);
+        assertEquals("policy", TrainConfig.defaults().withSets(List.of("klForm=policy")).klForm());
+    }
+
+    @Test
+    void theAdaptiveMethodNeedsShadowGroupsAndSurvivorsBelowItsLargestGroup() {
+        TrainConfig c = TrainConfig.preset("pro-grpo-adaptive");
+        assertEquals(48, c.groupSize());
+        assertEquals(12, c.subsetSize());
+        assertEquals(2, c.shadowEvery());
+        assertTrue(c.prunes());
+        assertEquals(0.75, c.adaptiveThreshold());
+        assertEquals(1.0, c.computeBudget());
+        ConfigException e = assertThrows(ConfigException.class, () -> c.withSets(List.of("shadowEvery=0")));
+        assertEquals("shadowEvery", e.field());
+        assertTrue(e.getMessage().contains("needs shadowEvery >= 1, got 0"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> c.withSets(List.of("subsetSize=48")));
+        assertEquals("subsetSize", e.field());
+        assertTrue(e.getMessage().contains("k = 48, G_max = 48"), e.getMessage());
+        // the other methods ignore both fields but a config stays valid when only the method changes
+        assertEquals(0.5, TrainConfig.defaults().withSets(List.of("adaptiveThreshold=0.5")).adaptiveThreshold());
     }
 }
