@@ -20,12 +20,15 @@ class MethodsEndToEndTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo", "pro-grpo-flash"})
+    @ValueSource(strings = {"flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo", "pro-grpo-flash",
+            "pro-grpo-dance"})
     void oneEpoch(String method) throws Exception {
         List<String> sets = new java.util.ArrayList<>(List.of("epochs=1", "groupsPerEpoch=1", "modelWidth=8", "imageSize=8",
                 "pretrainSteps=2", "evalEvery=1", "evalPrompts=2", "evalSteps=3", "checkpointEvery=1", "guidanceScale=2.0",
                 "outDir=" + tmp.resolve(method)));
         if (method.equals("dance-grpo")) sets.addAll(List.of("samplerSteps=6", "trainStepFraction=0.5"));
+        // the paper's diffusion funnel 48 -> 32 -> 8, on 6 steps instead of 50
+        if (method.equals("pro-grpo-dance")) sets.addAll(List.of("samplerSteps=6", "trainStepFraction=0.5", "pruneSchedule=48>32@3>8@4"));
         System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
         TrainConfig c = TrainConfig.resolve(method, null, sets);
         long live = MemoryLedger.liveTensors();
@@ -40,12 +43,14 @@ class MethodsEndToEndTest {
         long expectedRows = switch (method) {
             case "pro-grpo" -> 48L * 5 + 24L * 2 + 12L * 3;
             case "pro-grpo-flash" -> 24L * 5 + 16L * 2 + 12L * 3;
+            case "pro-grpo-dance" -> 48L * 3 + 32L * 1 + 8L * 2;
             default -> (long) gMax * steps;
         };
         // classifier-free guidance evaluates the model on twice the rows
         assertEquals(expectedRows * 2, ((Number) m.get("nfe_sampling")).longValue(), method);
         int trained = switch (method) {
             case "uniform-subsample", "static-ovf", "pro-grpo", "pro-grpo-flash" -> 12;
+            case "pro-grpo-dance" -> 8;
             default -> gMax;
         };
         assertEquals(trained, ((Number) m.get("trajectories_trained")).intValue());

@@ -146,7 +146,7 @@ public final class Jobs {
     public static GrpoTrainer.Plan plan(TrainConfig c) {
         Method m = Method.byName(c.method());
         SubsetStrategy strategy = SubsetStrategy.byName(m == Method.UNIFORM_SUBSAMPLE ? "uniform" : "ovf");
-        return new GrpoTrainer.Plan(m, trainSampler(c), evalSampler(c), c.samplingSchedule(), strategy, m == Method.DANCE_GRPO);
+        return new GrpoTrainer.Plan(m, trainSampler(c), evalSampler(c), c.samplingSchedule(), strategy, m.isDiffusion());
     }
 
     /** The diffusion methods' beta schedule (Stable Diffusion 1.x, 1000 training timesteps). */

@@ -136,8 +136,8 @@ final class FieldChecks {
 
     /** The sampler and objective numbers whose range depends on nothing but themselves (and the method, for eta). */
     static void samplerNumbers(String method, double eta, double guidanceScale, double trainStepFraction, double clipRange) {
-        if (method.equals("dance-grpo") && !(eta > 0 && eta <= 1)) {
-            throw new ConfigException("eta", "eta must be in (0, 1] for method dance-grpo (0 makes every DDIM step "
+        if (Method.byName(method).isDiffusion() && !(eta > 0 && eta <= 1)) {
+            throw new ConfigException("eta", "eta must be in (0, 1] for method " + method + " (0 makes every DDIM step "
                     + "deterministic, leaving nothing to train; above 1 sqrt(1 - alphabar' - sigma_t^2) is undefined), got " + eta);
         }
         if (!(guidanceScale >= 1 && Double.isFinite(guidanceScale))) {

@@ -26,7 +26,12 @@ public enum Method {
      * Adaptive expand-and-prune: the funnel (G_max, checkpoints, sizes down to k) is chosen from the preview agreement
      * measured on shadow groups, where it clears {@code adaptiveThreshold}, under {@code computeBudget}.
      */
-    PRO_GRPO_ADAPTIVE("pro-grpo-adaptive", false, Sampling.PRUNED_DURING_SAMPLING);
+    PRO_GRPO_ADAPTIVE("pro-grpo-adaptive", false, Sampling.PRUNED_DURING_SAMPLING),
+    /**
+     * Pro-GRPO in the paper's second setting, on DanceGRPO's: DDIM-eta on an epsilon model, one shared initial noise
+     * per group, expand-and-prune 48 -> 32 @30 -> 8 @40 of 50 steps (the baseline is dance-grpo with G = 16).
+     */
+    PRO_GRPO_DANCE("pro-grpo-dance", true, Sampling.PRUNED_DURING_SAMPLING);
 
     /** How a method's group reaches training. */
     private enum Sampling { FULL_GROUP, SUBSET_AFTER_SAMPLING, PRUNED_DURING_SAMPLING }

@@ -30,6 +30,9 @@ final class Presets {
         // pruneSchedule: the funnel of the epochs before the first estimate (none: epoch 0 has a shadow group first)
         p.put("pro-grpo-adaptive", ordered("method", "pro-grpo-adaptive", "groupSize", 48, "subsetSize", 12,
                 "pruneSchedule", "48>24@5>12@7", "shadowEvery", 2, "outDir", "runs/pro-grpo-adaptive"));
+        // the paper's second setting: 50 DDIM steps as the paper runs them (its baseline: dance-grpo with samplerSteps=50)
+        p.put("pro-grpo-dance", ordered("method", "pro-grpo-dance", "groupSize", 48, "samplerSteps", 50, "eta", 1.0,
+                "beta", 0.0, "detachUncond", false, "pruneSchedule", "diffusion", "outDir", "runs/pro-grpo-dance"));
         // Overlays: change budget or sampler setting, keep the method.
         p.put("paper-flow", ordered("samplerSteps", 10, "evalSteps", 40, "shift", 3.0, "beta", 0.01));
         // microBatch 108 = a pruned group's 12 survivors x 9 trained steps in one forward (flow-grpo's 24 x 9 in two):

@@ -58,7 +58,7 @@ class TrainConfigTest {
     @Test
     void methodPresetsSetThePaperSchedules() {
         assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo",
-                "pro-grpo-flash", "pro-grpo-adaptive", "paper-flow", "demo", "quick", "latent"), TrainConfig.listPresets());
+                "pro-grpo-flash", "pro-grpo-adaptive", "pro-grpo-dance", "paper-flow", "demo", "quick", "latent"), TrainConfig.listPresets());
         TrainConfig pro = TrainConfig.preset("pro-grpo");
         assertEquals(48, pro.groupSize());
         assertEquals("48>24@5>12@7", pro.pruneSchedule());
@@ -434,7 +434,7 @@ class TrainConfigTest {
     @Test
     void theMethodsAreMethodsNames() {
         assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo", "pro-grpo-flash",
-                "pro-grpo-adaptive"), Method.configNames());
+                "pro-grpo-adaptive", "pro-grpo-dance"), Method.configNames());
         for (Method m : Method.values()) {
             TrainConfig c = TrainConfig.preset(m.configName());
             assertEquals(m.configName(), c.method());
@@ -446,6 +446,17 @@ class TrainConfigTest {
         assertTrue(e.getMessage().contains(String.join(", ", Method.configNames())), e.getMessage());
         IllegalArgumentException u = assertThrows(IllegalArgumentException.class, () -> Method.byName("grpo"));
         assertTrue(u.getMessage().contains("'grpo'") && u.getMessage().contains("pro-grpo-flash"), u.getMessage());
+    }
+
+    @Test
+    void theDiffusionSettingOfThePaperIsAPreset() {
+        TrainConfig c = TrainConfig.preset("pro-grpo-dance");
+        assertEquals(50, c.samplerSteps());
+        assertEquals("48 -> 32 @30 -> 8 @40 of 50 steps (ovf)", c.samplingSchedule().describe());
+        assertEquals(8, c.trainedGroupSize());
+        assertTrue(Method.byName(c.method()).isDiffusion() && c.prunes());
+        ConfigException e = assertThrows(ConfigException.class, () -> c.withSets(List.of("eta=0")));
+        assertTrue(e.getMessage().contains("for method pro-grpo-dance"), e.getMessage());
     }
 
     @Test

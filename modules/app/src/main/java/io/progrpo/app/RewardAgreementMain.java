@@ -1,0 +1,153 @@
+package io.progrpo.app;
+
+import io.progrpo.app.job.Jobs;
+import io.progrpo.app.job.LatentJobs;
+import io.progrpo.reward.RewardFunction;
+import io.progrpo.reward.RewardOutput;
+import io.progrpo.tensor.Autograd;
+import io.progrpo.tensor.DType;
+import io.progrpo.tensor.Device;
+import io.progrpo.tensor.Scope;
+import io.progrpo.tensor.Tensor;
+import io.progrpo.trainer.config.TrainConfig;
+import io.progrpo.world.latent.AutoencoderRoundTrip;
+import io.progrpo.world.latent.BaseSampleAgreement;
+import io.progrpo.world.latent.LatentWorld;
+import io.progrpo.world.latent.SceneWorldScenes;
+import io.progrpo.world.scene.Neighbours;
+import io.progrpo.world.scene.ScenePrompt;
+import io.progrpo.world.scene.SceneTokenizer;
+import io.progrpo.world.scene.reward.RewardAugmentation;
+import io.progrpo.world.scene.reward.RewardModelConfig;
+import io.progrpo.world.scene.reward.RewardModels;
+import io.progrpo.world.scene.reward.RewardTrainOptions;
+import io.progrpo.world.scene.reward.SceneRewardModel;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The learned scene reward against the rule-based evaluator on samples of the latent world's BASE generator
+ * ({@link BaseSampleAgreement}), for a reward-model recipe and for the ways of reading the model's scores:
+ * {@code raw} (s cos, the reward GRPO trains on today) and {@code neighbour-contrast} (the log-probability of the
+ * prompt among itself and its one-attribute neighbours, {@code raw - logsumexp(raw over them)}). Two draws: the
+ * evaluation prompts of {@code SceneSplit.evalPrompts(16)} (seed {@code seed}) and the world's first
+ * {@code heldOut} held-out prompts (seed {@code seed + 1}).
+ *
+ * <p>Arguments {@code key=value}: {@code preset} (flow-grpo+demo+latent), {@code samples} (8), {@code seed} (1),
+ * {@code heldOut} (80), {@code rewardCache} (a directory for recipes other than the default; default: the job
+ * cache), recipe fields {@code steps}, {@code lr}, {@code batch}, {@code roundTrip}, {@code latentNoise}, {@code blur},
+ * {@code noise}, {@code sigmoid}; other keys go to the config as {@code --set}.
+ */
+public final class RewardAgreementMain {
+    private RewardAgreementMain() {}
+
+    public static void main(String[] args) {
+        String preset = "flow-grpo+demo+latent";
+        int samples = 8;
+        long seed = 1;
+        int heldOut = 80;
+        Path rewardCache = null;
+        RewardTrainOptions o = RewardTrainOptions.DEFAULTS;
+        double roundTrip = 0, latentNoise = 0, blur = 0, noise = 0;
+        List<String> sets = new ArrayList<>();
+        for (String a : args) {
+            int eq = a.indexOf('=');
+            if (eq < 1) throw new IllegalArgumentException("arguments are key=value, got '" + a + "'");
+            String k = a.substring(0, eq);
+            String v = a.substring(eq + 1);
+            switch (k) {
+                case "preset" -> preset = v;
+                case "samples" -> samples = Integer.parseInt(v);
+                case "seed" -> seed = Long.parseLong(v);
+                case "heldOut" -> heldOut = Integer.parseInt(v);
+                case "rewardCache" -> rewardCache = Path.of(v);
+                case "steps" -> o = o.withSteps(Integer.parseInt(v));
+                case "lr" -> o = o.withLr(Double.parseDouble(v));
+                case "batch" -> o = o.withBatchSize(Integer.parseInt(v));
+                case "sigmoid" -> o = o.withSigmoidWeight(Double.parseDouble(v));
+                case "roundTrip" -> roundTrip = Double.parseDouble(v);
+                case "latentNoise" -> latentNoise = Double.parseDouble(v);
+                case "blur" -> blur = Double.parseDouble(v);
+                case "noise" -> noise = Double.parseDouble(v);
+                default -> sets.add(a);
+            }
+        }
+        o = o.withAugmentation(new RewardAugmentation(roundTrip, latentNoise, blur, noise));
+        TrainConfig c = TrainConfig.resolve(preset, null, sets);
+        SceneWorldScenes scenes = new SceneWorldScenes();
+        Path cache = rewardCache == null ? Jobs.cacheDir() : rewardCache;
+        long t0 = System.nanoTime();
+        try (LatentWorld world = LatentWorld.loadOrPretrain(Jobs.cacheDir(), LatentJobs.latentConfig(c, scenes), scenes, Device.CPU,
+                System.out::println)) {
+            SceneRewardModel model;
+            if (o.needsRoundTrip()) {
+                try (AutoencoderRoundTrip rt = AutoencoderRoundTrip.sceneWorldDefault(Jobs.cacheDir(), System.out::println)) {
+                    model = RewardModels.loadOrTrain(cache, RewardModelConfig.DEFAULT, o, rt, System.out::println);
+                }
+            } else {
+                model = RewardModels.loadOrTrain(cache, RewardModelConfig.DEFAULT, o, System.out::println);
+            }
+            System.out.printf(Locale.ROOT, "models ready in %.1f s; recipe %s%n", (System.nanoTime() - t0) / 1e9, o);
+            model.eval();
+            Map<String, RewardFunction> readings = new LinkedHashMap<>();
+            readings.put("raw", reading(model, false));
+            readings.put("neighbour-contrast", reading(model, true));
+            List<String> evalPrompts = scenes.split().evalPrompts(16).stream().map(ScenePrompt::text).toList();
+            List<String> held = scenes.heldOutPrompts().subList(0, Math.min(heldOut, scenes.heldOutPrompts().size()));
+            for (var e : readings.entrySet()) {
+                BaseSampleAgreement.Result a = BaseSampleAgreement.measure(world, e.getValue(), evalPrompts, samples, c.guidanceScale(),
+                        c.evalSteps(), seed);
+                System.out.println("draw A evalPrompts(16), " + e.getKey() + ": " + a.summary());
+                BaseSampleAgreement.Result b = BaseSampleAgreement.measure(world, e.getValue(), held, samples, c.guidanceScale(),
+                        c.evalSteps(), seed + 1);
+                System.out.println("draw B heldOut[0, " + held.size() + "), " + e.getKey() + ": " + b.summary());
+            }
+            model.close();
+        }
+    }
+
+    /** The model's score of each image with its prompt, raw or as the log-probability among the prompt's neighbours. */
+    static RewardFunction reading(SceneRewardModel model, boolean contrast) {
+        return new RewardFunction() {
+            @Override
+            public String name() {
+                return contrast ? "scene_preference_contrast" : "scene_preference";
+            }
+
+            @Override
+            public RewardOutput score(Tensor images, List<String> prompts) {
+                int n = prompts.size();
+                double[] out = new double[n];
+                try (Scope s = Scope.open(); var ng = Autograd.noGrad()) {
+                    Tensor x = images.to(Device.CPU, DType.FLOAT32).clamp(0, 1);
+                    float[] f = model.imageEmbeddings(x).toFloatArray();
+                    int d = f.length / n;
+                    double scale = model.scaleValue();
+                    for (int i = 0; i < n; i++) {
+                        List<String> caps = new ArrayList<>();
+                        caps.add(prompts.get(i));
+                        if (contrast) for (Neighbours.Neighbour nb : Neighbours.of(ScenePrompt.parse(prompts.get(i)))) caps.add(nb.prompt().text());
+                        float[] g = model.textEmbeddings(SceneTokenizer.tensor(caps, Device.CPU)).toFloatArray();
+                        double[] logit = new double[caps.size()];
+                        double max = Double.NEGATIVE_INFINITY;
+                        for (int j = 0; j < caps.size(); j++) {
+                            double dot = 0;
+                            for (int q = 0; q < d; q++) dot += (double) f[i * d + q] * g[j * d + q];
+                            logit[j] = scale * dot;
+                            max = Math.max(max, logit[j]);
+                        }
+                        double lse = 0;
+                        for (double l : logit) lse += Math.exp(l - max);
+                        out[i] = contrast ? logit[0] - (max + Math.log(lse)) : logit[0];
+                    }
+                }
+                return new RewardOutput(out, Map.of());
+            }
+        };
+    }
+}
