@@ -197,7 +197,7 @@ public record TrainConfig(
         FieldChecks.atMost("samplerSteps", samplerSteps, MAX_STEPS);
         FieldChecks.atMost("evalSteps", evalSteps, MAX_STEPS);
         FieldChecks.nonNull("pruneSchedule", pruneSchedule);
-        FieldChecks.pruneSchedule(method, pruneSchedule, groupSize, samplerSteps);
+        PruneSchedule funnel = FieldChecks.pruneSchedule(method, pruneSchedule, groupSize, samplerSteps);
         FieldChecks.positiveFinite("noiseLevel", noiseLevel);
         FieldChecks.positiveFinite("shift", shift);
         FieldChecks.nonNegativeFinite("eta", eta);
@@ -224,7 +224,7 @@ public record TrainConfig(
         FieldChecks.atLeast("shadowEvery", shadowEvery, 0, "epochs between shadow groups; 0 = never");
         FieldChecks.oneOf("world", world, WORLDS);
         FieldChecks.oneOf("klForm", klForm, KL_FORMS);
-        FieldChecks.adaptive(method, adaptiveThreshold, computeBudget, subsetSize, groupSize, shadowEvery);
+        FieldChecks.adaptive(method, adaptiveThreshold, computeBudget, subsetSize, groupSize, shadowEvery, funnel);
     }
 
     /** @return true for the latent worlds ({@code latent}, {@code latent-quick}) */
