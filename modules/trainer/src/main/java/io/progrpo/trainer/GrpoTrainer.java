@@ -187,6 +187,8 @@ public final class GrpoTrainer implements AutoCloseable {
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference policy");
         this.cfg = cfg;
         this.plan = plan;
+        // before anything native is made: a bad adaptive setting leaks nothing
+        this.adaptive = plan.method().adaptsSchedule() ? new AdaptiveSchedule(cfg, plan.schedule()) : null;
         this.module = policy;
         this.model = (VelocityModel) policy;
         this.reference = cfg.beta() > 0 ? reference : null;
@@ -196,7 +198,6 @@ public final class GrpoTrainer implements AutoCloseable {
         this.device = cfg.device();
         this.optimizer = new AdamW(policy.parameters(), new AdamW.Options(cfg.lr(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
         this.parallel = DataParallel.single(cfg.groupsPerEpoch());
-        this.adaptive = plan.method().adaptsSchedule() ? new AdaptiveSchedule(cfg, plan.schedule()) : null;
         this.sampling = new EpochSampling(plan, world, module, uncond -> guided(model, uncond), reward, decoder, device);
         this.update = new PolicyUpdate(cfg, plan, module, world, optimizer, uncond -> new VelocityModel[] {guided(model, uncond),
                 this.reference == null ? null : guided((VelocityModel) this.reference, uncond)});
