@@ -157,6 +157,45 @@ class AdaptiveScheduleTest {
         assertEquals(4, ((Map<?, ?>) resumed.get(3).get("schedule_decision")).get("shadow_groups"));
     }
 
+    static List<Map<String, Object>> epochs(GrpoTrainer.DataParallel dp, int epochs) {
+        try (MicroBatchInvarianceTest.AffineVelocity policy = new MicroBatchInvarianceTest.AffineVelocity(0.1, 0.2, 0.0);
+             GrpoTrainer t = trainer(policy, 1)) {
+            t.dataParallel(dp);
+            List<Map<String, Object>> m = new ArrayList<>();
+            for (int e = 0; e < epochs; e++) m.add(t.runEpoch(e, new Phases(p -> { })));
+            return m;
+        }
+    }
+
+    @Test
+    void everyRankOfADataParallelJobChoosesRankZerosFunnel() throws Exception {
+        List<Map<String, Object>> one = epochs(GrpoTrainer.DataParallel.single(2), 3);
+        OneEpochPathTest.ThreadGroup group = new OneEpochPathTest.ThreadGroup(2);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        List<List<Map<String, Object>>> ranks = new ArrayList<>();
+        try {
+            List<java.util.concurrent.Future<List<Map<String, Object>>>> f = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                int rank = r;
+                f.add(pool.submit(() -> epochs(group.rank(rank), 3)));
+            }
+            for (var x : f) ranks.add(x.get(120, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+        for (int e = 0; e < 3; e++) {
+            Map<String, Object> r0 = ranks.get(0).get(e);
+            Map<String, Object> r1 = ranks.get(1).get(e);
+            assertEquals(r0.get("schedule"), r1.get("schedule"), "epoch " + e);
+            assertEquals(r0.get("schedule_decision"), r1.get("schedule_decision"), "epoch " + e + ": one estimate on both ranks");
+            assertTrue(r0.containsKey("shadow_curve") && !r1.containsKey("shadow_curve"), "rank 0 samples the shadow group");
+            assertEquals(r0.get("trajectories_sampled"), one.get(e).get("trajectories_sampled"), "epoch " + e);
+        }
+        // before any training the job is the one-rank job's, bit for bit (later epochs differ by the gradient average's rounding)
+        assertEquals(one.get(0).get("schedule_decision"), ranks.get(0).get(0).get("schedule_decision"));
+        assertEquals(one.get(0).get("shadow_curve"), ranks.get(0).get(0).get("shadow_curve"));
+    }
+
     @Test
     void theAdaptiveMethodNeedsShadowGroups() {
         try (MicroBatchInvarianceTest.AffineVelocity policy = new MicroBatchInvarianceTest.AffineVelocity(0.1, 0.2, 0.0)) {
