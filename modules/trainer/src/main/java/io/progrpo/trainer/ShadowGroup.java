@@ -16,7 +16,7 @@ import java.util.random.RandomGenerator;
  * Preview quality as a within-group quantity (spec section 8, issue 17), measured on a shadow group: one extra prompt
  * group of the pruning methods that runs all G_max trajectories unpruned to the end (under no_grad, not trained on,
  * not counted in the epoch's rewards or NFE), with every trajectory's preview scored at each checkpoint of the
- * schedule. Per checkpoint i (step s_i, size k_i), over the G_max trajectories of that one group:
+ * schedule (after every step 1..T-1 for the adaptive method, {@link Sampled}). Per checkpoint i (step s_i, size k_i), over the G_max trajectories of that one group:
  * <ul>
  *   <li>{@code pearson}, {@code spearman}: the correlation of the proxy rewards at s_i with the final rewards
  *       ({@link Correlation}); null in the metrics when one side is constant;</li>
