@@ -297,6 +297,17 @@ public record PruneSchedule(int initialGroupSize, int[] checkpoints, int[] survi
         return nfeWithoutPruning() - nfe();
     }
 
+    /**
+     * The schedule as a config spec that {@link #parse} reads back (over the same T): {@code "48>24@5>12@7"}, or
+     * {@code "24"} for a schedule without checkpoints (which parse does not take: a spec needs a prune). The
+     * strategy is not part of a spec (parse gives {@code ovf}).
+     */
+    public String spec() {
+        StringBuilder sb = new StringBuilder().append(initialGroupSize);
+        for (int i = 0; i < checkpoints.length; i++) sb.append('>').append(survivors[i]).append('@').append(checkpoints[i]);
+        return sb.toString();
+    }
+
     /** For example {@code "48 -> 24 @5 -> 12 @7 of 10 steps (ovf)"} or {@code "24 of 10 steps (no pruning)"}. */
     public String describe() {
         StringBuilder sb = new StringBuilder().append(initialGroupSize);

@@ -105,6 +105,11 @@ class PruneScheduleTest {
             assertEquals(simulatedNfe(p), p.nfe(), p.describe());
             assertEquals((long) g * t - p.nfe(), p.stepsSaved(), p.describe());
             assertEquals(n == 0 ? g : surv[n - 1], p.finalGroupSize());
+            // the spec a config writes, read back: the same schedule (parse gives ovf)
+            StringBuilder spec = new StringBuilder().append(g);
+            for (int i = 0; i < n; i++) spec.append('>').append(surv[i]).append('@').append(cps[i]);
+            assertEquals(spec.toString(), p.spec());
+            if (n > 0) assertEquals(p.withStrategy("ovf"), PruneSchedule.parse(p.spec(), t, t));
             for (int s = 0; s <= t; s++) {
                 int idx = indexOf(cps, s);
                 assertEquals(idx < 0 ? OptionalInt.empty() : OptionalInt.of(surv[idx]), p.pruneTo(s));

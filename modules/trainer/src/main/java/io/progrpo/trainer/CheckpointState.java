@@ -15,8 +15,10 @@ import java.nio.file.Path;
  * @param elapsedSeconds wall time of the run up to it
  * @param groupsPerStep  prompt groups per optimizer step it was trained with; null in checkpoints older than the field
  * @param config         the resolved config of the run that wrote it
+ * @param scheduleAgreement the adaptive method's agreement estimate ({@code schedule_agreement}, validated where it is
+ *                       restored: {@link ScheduleAgreement#fromState}); null for the other methods and older checkpoints
  */
-record CheckpointState(int epoch, double elapsedSeconds, Integer groupsPerStep, JsonNode config) {
+record CheckpointState(int epoch, double elapsedSeconds, Integer groupsPerStep, JsonNode config, JsonNode scheduleAgreement) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Parses and validates {@code text}, read from {@code file} (named in the messages). */
@@ -52,7 +54,7 @@ record CheckpointState(int epoch, double elapsedSeconds, Integer groupsPerStep, 
             }
             groups = g.intValue();
         }
-        return new CheckpointState(e.intValue(), s.doubleValue(), groups, config);
+        return new CheckpointState(e.intValue(), s.doubleValue(), groups, config, root.get("schedule_agreement"));
     }
 
     private static String show(JsonNode n) {

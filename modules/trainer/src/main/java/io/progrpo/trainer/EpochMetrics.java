@@ -70,10 +70,27 @@ final class EpochMetrics {
         m.put("groups_per_step", dp.groupsPerStep());
     }
 
-    /** The shadow group's figures ({@code shadow}) and its own network evaluations ({@code shadow_nfe}, = shadow.nfe). */
-    void shadow(ShadowGroup.Measurement s) {
+    /**
+     * The shadow group's figures ({@code shadow}), its own network evaluations ({@code shadow_nfe}, = shadow.nfe) and,
+     * for the adaptive method, its within-group agreement after every step ({@code shadow_curve}, null for the others).
+     */
+    void shadow(ShadowGroup.Measurement s, List<Map<String, Object>> curve) {
         m.put("shadow", s.toMetrics());
         m.put("shadow_nfe", s.nfe());
+        if (curve != null) m.put("shadow_curve", curve);
+    }
+
+    /**
+     * The adaptive method's funnel of the epoch ({@code schedule}, a spec such as {@code 48>12@6}) and why
+     * ({@code schedule_decision}: the decision's figures, the running agreement per step it was made from
+     * ({@code agreement_curve}) and the shadow groups behind it).
+     */
+    void schedule(ScheduleChooser.Decision d, List<Map<String, Object>> agreementCurve, int shadowGroups) {
+        m.put("schedule", d.schedule().spec());
+        Map<String, Object> dm = d.toMetrics();
+        dm.put("shadow_groups", shadowGroups);
+        dm.put("agreement_curve", agreementCurve);
+        m.put("schedule_decision", dm);
     }
 
     /** The TRAINING phase's figures. */

@@ -76,14 +76,15 @@ final class EpochSampling {
     }
 
     /**
-     * Samples every batch, in order, with the epoch's {@code prompts} (indexed by global group); adds each run's
-     * sampling and reward time to the phases. The caller closes what is returned; on a failure nothing stays open.
+     * Samples every batch, in order, with the epoch's funnel {@code schedule} (the plan's, or the adaptive method's
+     * choice) and {@code prompts} (indexed by global group); adds each run's sampling and reward time to the phases.
+     * The caller closes what is returned; on a failure nothing stays open.
      */
-    List<Sampled> run(List<Batch> batches, List<String> prompts, Phases phases) {
+    List<Sampled> run(PruneSchedule schedule, List<Batch> batches, List<String> prompts, Phases phases) {
         List<Sampled> out = new ArrayList<>(batches.size());
         try {
             for (Batch b : batches) {
-                Sampled s = sample(b, prompts);
+                Sampled s = sample(schedule, b, prompts);
                 out.add(s);
                 phases.add(Phases.SAMPLING, s.result().samplingNanos());
                 phases.add(Phases.REWARD, s.result().rewardNanos());
@@ -96,10 +97,10 @@ final class EpochSampling {
     }
 
     /** One driver run over the batch's groups, G_max rows each (rows group by group). */
-    private Sampled sample(Batch b, List<String> prompts) {
+    private Sampled sample(PruneSchedule schedule, Batch b, List<String> prompts) {
         List<String> groupPrompts = new ArrayList<>(b.groups().length);
         for (int g : b.groups()) groupPrompts.add(prompts.get(g));
-        ExpandAndPruneDriver driver = new ExpandAndPruneDriver(plan.schedule(), plan.strategy(), decoder,
+        ExpandAndPruneDriver driver = new ExpandAndPruneDriver(schedule, plan.strategy(), decoder,
                 new SplittableRandom(b.subsetSeed()));
         return drive(driver, groupPrompts, b.noiseSeed(), (result, cond) -> {
             try {

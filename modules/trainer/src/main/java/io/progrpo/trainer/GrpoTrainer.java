@@ -43,6 +43,8 @@ import java.util.Random;
  * metrics   one line ({@link EpochMetrics})
  * SHADOW    (pruning methods, every shadowEvery epochs, before SAMPLING) one untrained group of G_max run unpruned:
  *           the previews' within-group agreement with the final rewards ({@link ShadowGroup})
+ * SCHEDULE  (pro-grpo-adaptive, before SAMPLING) the shadow group's agreement per step joins the estimate, and the
+ *           epoch's funnel is chosen from it ({@link AdaptiveSchedule}, {@link ScheduleChooser})
  * EVAL      (the run's) held-out prompts, deterministic sampler (ODE / DDIM eta=0), mean reward: {@link #evaluate}
  * </pre>
  * Every random stream of an epoch is derived from (seed, epoch) ({@link Seeds}), so a run resumed from a checkpoint
@@ -174,6 +176,8 @@ public final class GrpoTrainer implements AutoCloseable {
     private final Device device;
     private final EpochSampling sampling;
     private final PolicyUpdate update;
+    /** The adaptive method's estimate and choice; null for the other methods. */
+    private final AdaptiveSchedule adaptive;
     private DataParallel parallel;
     private GroupSeeding seeding = GroupSeeding.EPOCH_STREAM;
 
@@ -183,6 +187,8 @@ public final class GrpoTrainer implements AutoCloseable {
         if (cfg.beta() > 0 && reference == null) throw new IllegalArgumentException("beta > 0 needs a reference policy");
         this.cfg = cfg;
         this.plan = plan;
+        // before anything native is made: a bad adaptive setting leaks nothing
+        this.adaptive = plan.method().adaptsSchedule() ? new AdaptiveSchedule(cfg, plan.schedule()) : null;
         this.module = policy;
         this.model = (VelocityModel) policy;
         this.reference = cfg.beta() > 0 ? reference : null;
@@ -257,18 +263,31 @@ public final class GrpoTrainer implements AutoCloseable {
      */
     public Map<String, Object> runEpoch(int epoch, Phases phases) {
         // first, so that the epoch's memory peaks and counters do not include it; the policy is the one SAMPLING uses
-        ShadowGroup.Measurement shadow = shadowGroup(epoch, phases);
+        ShadowGroup.Sampled shadow = shadowGroup(epoch, phases);
+        PruneSchedule schedule = plan.schedule();
+        ScheduleChooser.Decision decision = null;
+        if (adaptive != null) {
+            // this epoch's shadow group joins the estimate before the epoch's funnel is chosen from it
+            if (shadowDue(epoch)) adaptive.observe(shadow, parallel.rewardGather());
+            decision = adaptive.decide();
+            schedule = decision.schedule();
+        }
         EpochMetrics metrics = new EpochMetrics(epoch, plan.method(), device);
-        if (shadow != null) metrics.shadow(shadow);
+        if (decision != null) metrics.schedule(decision, adaptive.agreementMetrics(), adaptive.shadowGroups());
+        if (shadow != null) {
+            // the figures at the checkpoints of the funnel this epoch uses, on the strategy's own draws (seed, epoch, 7)
+            metrics.shadow(shadow.measure(schedule, plan.strategy(), new java.util.SplittableRandom(Seeds.mix(cfg.seed(), epoch, 7))),
+                    adaptive == null ? null : shadow.curveMetrics());
+        }
         List<String> prompts = epochPrompts(world.trainPrompts(), cfg.groupsPerEpoch(), new Random(Seeds.mix(cfg.seed(), epoch, 1)));
         List<EpochSampling.Batch> batches = EpochSampling.batches(seeding, parallel.localGroups(cfg.groupsPerEpoch()), cfg.seed(), epoch);
 
         phases.begin(Phases.SAMPLING);
-        List<EpochSampling.Sampled> sampled = sampling.run(batches, prompts, phases);
+        List<EpochSampling.Sampled> sampled = sampling.run(schedule, batches, prompts, phases);
         try {
             phases.begin(Phases.REWARD);
             EpochRewards rewards = EpochRewards.gather(sampled, parallel.rewardGather(), cfg.groupsPerEpoch(),
-                    plan.schedule().initialGroupSize(), cfg.guidanceScale() == 1 ? 1 : 2);
+                    schedule.initialGroupSize(), cfg.guidanceScale() == 1 ? 1 : 2);
             metrics.rewards(rewards, parallel);
 
             phases.begin(Phases.TRAINING);
@@ -291,26 +310,49 @@ public final class GrpoTrainer implements AutoCloseable {
     }
 
     /**
-     * The epoch's shadow group ({@link ShadowGroup}) when one is due, on rank 0 only, else null. Its random streams are
-     * its own: the prompt (a train prompt) from (seed, epoch, 5), the initial and SDE noise from (seed, epoch, 6), a
-     * random strategy's draws from (seed, epoch, 7), so the epoch's own draws, and its training, are those of a run
-     * without shadow groups. Timed as its own phase, outside the epoch's sampling, reward and training time.
+     * The epoch's shadow group ({@link ShadowGroup}) when one is due, on rank 0 only, else null: its previews scored
+     * after every step 1..T-1 for the adaptive method, after the schedule's checkpoints for the others. Its random
+     * streams are its own: the prompt (a train prompt) from (seed, epoch, 5), the initial and SDE noise from
+     * (seed, epoch, 6), so the epoch's own draws, and its training, are those of a run without shadow groups. Timed as
+     * its own phase, outside the epoch's sampling, reward and training time.
      */
-    private ShadowGroup.Measurement shadowGroup(int epoch, Phases phases) {
-        if (!ShadowGroup.due(plan.method().prunesDuringSampling(), cfg.shadowEvery(), epoch) || parallel.rank() != 0) return null;
+    private ShadowGroup.Sampled shadowGroup(int epoch, Phases phases) {
+        if (!shadowDue(epoch) || parallel.rank() != 0) return null;
         phases.begin(Phases.SHADOW);
         long t0 = System.nanoTime();
         List<String> pool = world.trainPrompts();
         String prompt = pool.get(new Random(Seeds.mix(cfg.seed(), epoch, 5)).nextInt(pool.size()));
-        PruneSchedule s = plan.schedule();
-        try (ExpandAndPruneDriver.Result r = sampling.shadow(List.of(prompt), Seeds.mix(cfg.seed(), epoch, 6), s.checkpoints())) {
+        int[] steps = adaptive != null ? adaptive.previewSteps() : plan.schedule().checkpoints();
+        try (ExpandAndPruneDriver.Result r = sampling.shadow(List.of(prompt), Seeds.mix(cfg.seed(), epoch, 6), steps)) {
             double[][] proxies = r.previews().stream().map(ExpandAndPruneDriver.Preview::proxy).toArray(double[][]::new);
             long nfe = r.counts().modelForwardRows() * (cfg.guidanceScale() == 1 ? 1 : 2);
-            return ShadowGroup.measure(prompt, s, plan.strategy(), proxies, r.finalReward().scores(),
-                    new java.util.SplittableRandom(Seeds.mix(cfg.seed(), epoch, 7)), nfe);
+            return new ShadowGroup.Sampled(prompt, steps, proxies, r.finalReward().scores(), nfe);
         } finally {
             phases.add(Phases.SHADOW, System.nanoTime() - t0);
         }
+    }
+
+    private boolean shadowDue(int epoch) {
+        return ShadowGroup.due(plan.method().prunesDuringSampling(), cfg.shadowEvery(), epoch);
+    }
+
+    /** The adaptive method's estimate as a checkpoint keeps it; null for the other methods. */
+    Map<String, Object> scheduleAgreementState() {
+        return adaptive == null ? null : adaptive.state();
+    }
+
+    /**
+     * Continues the adaptive method's estimate from a checkpoint's state (ignored by the other methods).
+     *
+     * @throws IllegalArgumentException naming the field when the state is invalid
+     */
+    void restoreScheduleAgreement(com.fasterxml.jackson.databind.JsonNode state) {
+        if (adaptive != null) adaptive.restore(state);
+    }
+
+    /** Whether this trainer chooses its funnel per epoch (pro-grpo-adaptive). */
+    boolean adaptsSchedule() {
+        return adaptive != null;
     }
 
     /**

@@ -74,11 +74,16 @@ final class PolicyUpdate {
         return out;
     }
 
+    /** The number of stored steps trained of a trajectory of {@code stored} steps: max(1, floor(f (stored - 1))). */
+    static int trainedStepCount(double fraction, int stored) {
+        return Math.max(1, (int) Math.floor(fraction * Math.max(1, stored - 1) + 1e-9));
+    }
+
     /** The stored steps trained this epoch: the first floor(f (T - 1)), or for DanceGRPO a random subset of that size. */
     private List<Integer> trainedSteps(int stored, int epoch) {
         // the spec's default trains the first T - 1 steps (Flow-GRPO's timestep fraction); a fraction f trains
         // floor(f (T - 1)), the same count TrainConfig.derivedTotals() prints
-        int nTrain = Math.max(1, (int) Math.floor(cfg.trainStepFraction() * Math.max(1, stored - 1) + 1e-9));
+        int nTrain = trainedStepCount(cfg.trainStepFraction(), stored);
         List<Integer> steps = new ArrayList<>();
         for (int k = 0; k < stored; k++) steps.add(k);
         if (plan.sharedGroupNoise() && nTrain < stored) {

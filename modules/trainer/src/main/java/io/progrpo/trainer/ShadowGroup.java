@@ -16,7 +16,7 @@ import java.util.random.RandomGenerator;
  * Preview quality as a within-group quantity (spec section 8, issue 17), measured on a shadow group: one extra prompt
  * group of the pruning methods that runs all G_max trajectories unpruned to the end (under no_grad, not trained on,
  * not counted in the epoch's rewards or NFE), with every trajectory's preview scored at each checkpoint of the
- * schedule. Per checkpoint i (step s_i, size k_i), over the G_max trajectories of that one group:
+ * schedule (after every step 1..T-1 for the adaptive method, {@link Sampled}). Per checkpoint i (step s_i, size k_i), over the G_max trajectories of that one group:
  * <ul>
  *   <li>{@code pearson}, {@code spearman}: the correlation of the proxy rewards at s_i with the final rewards
  *       ({@link Correlation}); null in the metrics when one side is constant;</li>
@@ -60,6 +60,49 @@ final class ShadowGroup {
             m.put("checkpoints", cps);
             m.put("nfe", nfe);
             return m;
+        }
+    }
+
+    /**
+     * A shadow group as sampled: its prompt, the steps after which its previews were scored (increasing),
+     * {@code proxies[i][r]} the proxy reward of row r after {@code steps[i]} steps, the final rewards and its network
+     * evaluations. The adaptive method records every step 1..T-1; the others the schedule's checkpoints.
+     */
+    record Sampled(String prompt, int[] steps, double[][] proxies, double[] finals, long nfe) {
+        /**
+         * The figures at the checkpoints of {@code schedule} ({@link #measure}), each of which must be a recorded step.
+         *
+         * @throws IllegalArgumentException for a checkpoint whose previews were not recorded
+         */
+        Measurement measure(PruneSchedule schedule, SubsetStrategy strategy, RandomGenerator rng) {
+            int[] cps = schedule.checkpoints();
+            double[][] at = new double[cps.length][];
+            for (int i = 0; i < cps.length; i++) {
+                int j = Arrays.binarySearch(steps, cps[i]);
+                if (j < 0) {
+                    throw new IllegalArgumentException("the shadow group recorded previews after steps " + Arrays.toString(steps)
+                            + ", the schedule " + schedule.spec() + " needs step " + cps[i]);
+                }
+                at[i] = proxies[j];
+            }
+            return ShadowGroup.measure(prompt, schedule, strategy, at, finals, rng, nfe);
+        }
+
+        /**
+         * The per-step curve for the metrics ({@code shadow_curve}): {@code [{step, spearman, pearson}]} over the
+         * recorded steps, the within-group correlations of the previews with the final rewards, null where undefined.
+         */
+        List<Map<String, Object>> curveMetrics() {
+            double[][] c = ScheduleAgreement.curve(proxies, finals);
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (int i = 0; i < steps.length; i++) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("step", steps[i]);
+                m.put("spearman", finiteOrNull(c[0][i]));
+                m.put("pearson", finiteOrNull(c[1][i]));
+                out.add(m);
+            }
+            return out;
         }
     }
 

@@ -26,7 +26,8 @@ import java.util.function.Consumer;
  * <pre>
  *   out/checkpoint/policy.pt         parameters (torch.load reads it: a dict name -> tensor)
  *   out/checkpoint/optimizer.bin     AdamW state (libtorch archive)
- *   out/checkpoint/state.json        epoch, elapsed time, prompt groups per optimizer step, counters and the config
+ *   out/checkpoint/state.json        epoch, elapsed time, prompt groups per optimizer step, the adaptive method's
+ *                                    agreement estimate (schedule_agreement), and the config
  *   out/checkpoint/config.json       the resolved config alone (what {@code progrpo eval --checkpoint} reads)
  *   out/checkpoint/manifest.sha256   the SHA-256 of the four, written last ({@code sha256sum -c} reads it)
  *   out/run.lock                     held (an OS file lock) while a run writes into out
@@ -216,6 +217,7 @@ public final class TrainingRun {
                     putEvaluation(m, ev);
                     phases.add("EVAL", System.nanoTime() - e0);
                 }
+                if (m.containsKey("schedule_decision")) log.accept(describeSchedule(config.method(), epoch, m));
                 m.put("seconds", phases.secondsByPhase());
                 double trainingWall = phases.seconds("SAMPLING") + phases.seconds("REWARD") + phases.seconds("TRAINING");
                 m.put("epoch_seconds", trainingWall);
@@ -272,6 +274,9 @@ public final class TrainingRun {
         state.put("epoch", epoch);
         state.put("elapsed_seconds", elapsed);
         state.put("groups_per_step", trainer.groupsPerStep());
+        // the adaptive method's estimate: a resumed run chooses the funnels an uninterrupted one chooses
+        Map<String, Object> agreement = trainer.scheduleAgreementState();
+        if (agreement != null) state.put("schedule_agreement", agreement);
         state.put("config", JSON.readTree(config.toJson()));
         byte[] stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
         new Checkpoints(out, log).save(dir -> {
@@ -289,6 +294,7 @@ public final class TrainingRun {
 
     /** Loads the parameters and the optimizer state of a checkpoint that {@link #prepare(boolean)} verified. */
     private void loadCheckpoint(Path dir) throws IOException {
+        if (trainer.adaptsSchedule()) restoreScheduleAgreement(dir.resolve("state.json"));
         Map<String, Tensor> params = TensorIO.load(dir.resolve("policy.pt"));
         try {
             trainer.policy().loadStateDict(params, true);
@@ -298,6 +304,37 @@ public final class TrainingRun {
             params.values().forEach(Tensor::close);
         }
         trainer.optimizer().load(dir.resolve("optimizer.bin"));
+    }
+
+    /** The adaptive method's agreement estimate from a checkpoint's state.json (verified by {@link #prepare}). */
+    private void restoreScheduleAgreement(Path stateFile) throws IOException {
+        CheckpointState st = CheckpointState.parse(stateFile, Files.readString(stateFile, StandardCharsets.UTF_8));
+        if (st.scheduleAgreement() == null) {
+            log.accept("warning: the checkpoint's " + stateFile.getFileName() + " holds no schedule_agreement (written by another method "
+                    + "or an earlier progrpo): the adaptive method's estimate starts afresh, so its funnels may differ from an uninterrupted run's");
+            return;
+        }
+        try {
+            trainer.restoreScheduleAgreement(st.scheduleAgreement());
+        } catch (IllegalArgumentException e) {
+            throw new IOException("checkpoint " + stateFile + " is invalid: " + e.getMessage(), e);
+        }
+    }
+
+    /** One log line for the adaptive method's choice of the epoch's funnel (the row's {@code schedule_decision}). */
+    @SuppressWarnings("unchecked")
+    static String describeSchedule(String method, int epoch, Map<String, Object> row) {
+        Map<String, Object> d = (Map<String, Object>) row.get("schedule_decision");
+        StringBuilder sb = new StringBuilder(String.format(java.util.Locale.ROOT, "[%s] epoch %d funnel %s: %s%s, cost %.3f x flow-grpo "
+                + "(budget %s), agreement", method, epoch + 1, row.get("schedule"), d.get("reason"),
+                Boolean.TRUE.equals(d.get("within_budget")) ? "" : " (over budget)", ((Number) d.get("cost_ratio")).doubleValue(),
+                d.get("budget")));
+        for (Map<String, Object> a : (List<Map<String, Object>>) d.get("agreement")) {
+            Object v = a.get("spearman");
+            sb.append(' ').append(v == null ? "none" : String.format(java.util.Locale.ROOT, "%.3f", ((Number) v).doubleValue()))
+                    .append(" @").append(a.get("step"));
+        }
+        return sb.append(" (tau ").append(d.get("tau")).append(", ").append(d.get("shadow_groups")).append(" shadow groups)").toString();
     }
 
     /**

@@ -10,7 +10,7 @@ import java.util.Map;
  * The reward model's own cost is not counted (the paper does not either).
  *
  * <pre>
- *   sampling = nfe_sampling x 2 F
+ *   sampling = (nfe_sampling + shadow_nfe) x 2 F          (shadow_nfe: the epoch's shadow group, when it has one)
  *   training = nfe_grad x 3 x 2 F + nfe_nograd x 2 F      (nfe_grad = nfe_training / 2 when detached CFG, else all)
  *   decoding = rewarded_images x 2 D                        (previews and final images)
  * </pre>
@@ -31,7 +31,7 @@ public record ModelFlops(long forwardMacsPerRow, long decoderMacsPerImage, boole
         double fwd = 2.0 * forwardMacsPerRow;
         double nfeT = num(m, "nfe_training");
         double withGrad = cfg && detachUncond ? nfeT / 2 : nfeT;
-        return new double[] {num(m, "nfe_sampling") * fwd, withGrad * 3 * fwd + (nfeT - withGrad) * fwd,
+        return new double[] {(num(m, "nfe_sampling") + num(m, "shadow_nfe")) * fwd, withGrad * 3 * fwd + (nfeT - withGrad) * fwd,
                 num(m, "rewarded_images") * 2.0 * decoderMacsPerImage};
     }
 

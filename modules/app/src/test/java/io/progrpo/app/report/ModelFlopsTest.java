@@ -21,9 +21,11 @@ class ModelFlopsTest {
             long nfeS = rnd.nextInt(10_000);
             long nfeT = 2L * rnd.nextInt(5_000);
             long images = rnd.nextInt(2_000);
-            Map<String, Object> row = Map.of("nfe_sampling", nfeS, "nfe_training", nfeT, "rewarded_images", images);
+            long shadow = rnd.nextBoolean() ? 0 : rnd.nextInt(1_000);   // an epoch without a shadow group has no key
+            Map<String, Object> row = shadow == 0 ? Map.of("nfe_sampling", nfeS, "nfe_training", nfeT, "rewarded_images", images)
+                    : Map.of("nfe_sampling", nfeS, "nfe_training", nfeT, "rewarded_images", images, "shadow_nfe", shadow);
             double grad = cfg && detach ? nfeT / 2.0 : nfeT;
-            double expected = 2.0 * f * nfeS + 6.0 * f * grad + 2.0 * f * (nfeT - grad) + 2.0 * d * images;
+            double expected = 2.0 * f * (nfeS + shadow) + 6.0 * f * grad + 2.0 * f * (nfeT - grad) + 2.0 * d * images;
             assertEquals(expected, new ModelFlops(f, d, cfg, detach).epoch(row), 1e-9 * expected);
         }
     }

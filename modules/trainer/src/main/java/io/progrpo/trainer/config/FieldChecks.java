@@ -165,9 +165,13 @@ final class FieldChecks {
 
     /**
      * The adaptive method's settings: a threshold in (0, 1) and a budget in (0, 10] always (so a config stays valid
-     * when only the method changes); for {@code pro-grpo-adaptive}, k below G_max and shadow groups on.
+     * when only the method changes); for {@code pro-grpo-adaptive}, k below G_max, shadow groups on, and the configured
+     * funnel (used until the first estimate) ending at k, so every epoch trains k per group.
+     *
+     * @param funnel the parsed pruneSchedule (null for a method that does not prune)
      */
-    static void adaptive(String method, double threshold, double budget, int subsetSize, int groupSize, int shadowEvery) {
+    static void adaptive(String method, double threshold, double budget, int subsetSize, int groupSize, int shadowEvery,
+                         PruneSchedule funnel) {
         if (!(threshold > 0 && threshold < 1)) {
             throw new ConfigException("adaptiveThreshold", "adaptiveThreshold must be a rank correlation in (0, 1), got " + threshold);
         }
@@ -181,6 +185,11 @@ final class FieldChecks {
         if (method.equals("pro-grpo-adaptive") && shadowEvery < 1) {
             throw new ConfigException("shadowEvery", "pro-grpo-adaptive estimates the preview agreement on shadow groups "
                     + "and needs shadowEvery >= 1, got " + shadowEvery);
+        }
+        if (method.equals("pro-grpo-adaptive") && funnel != null && funnel.finalGroupSize() != subsetSize) {
+            throw new ConfigException("pruneSchedule", "pruneSchedule (the funnel until the first estimate) must end at subsetSize k = "
+                    + subsetSize + " for pro-grpo-adaptive, as every funnel it chooses does, got '" + funnel.spec() + "' ending at "
+                    + funnel.finalGroupSize());
         }
     }
 }

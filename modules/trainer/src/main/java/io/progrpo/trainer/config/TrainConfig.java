@@ -41,12 +41,14 @@ import java.util.Objects;
  * @param groupsPerEpoch    prompt groups sampled per epoch
  * @param groupSize         G: the group size sampled per prompt; for {@code pro-grpo*} this is G_max, the expanded
  *                          group at step 0, and must equal the first size of {@code pruneSchedule}
- * @param subsetSize        k: trajectories kept per group by {@code static-ovf} and {@code uniform-subsample}
- *                          (ignored by the other methods); below {@code groupSize} for those two methods
+ * @param subsetSize        k: trajectories kept per group by {@code static-ovf} and {@code uniform-subsample}, and
+ *                          the survivors every funnel of {@code pro-grpo-adaptive} ends at (ignored by the other
+ *                          methods); below {@code groupSize} for those three methods
  * @param pruneSchedule     the expand-and-prune funnel for {@code pro-grpo*}: a spec {@code G_max>size@step>...}
  *                          such as {@code 48>24@5>12@7} (step = number of sampler steps already taken) or a preset
  *                          name, read by {@code io.progrpo.pruning.PruneSchedule.parse}; {@code none} for the other
- *                          methods
+ *                          methods; for {@code pro-grpo-adaptive} the funnel of the epochs without an estimate, ending
+ *                          at {@code subsetSize}
  * @param samplerSteps      T: stochastic sampler steps per training trajectory, 2 to {@link #MAX_STEPS}
  * @param evalSteps         deterministic (ODE / DDIM eta = 0) steps per evaluation sample, 1 to {@link #MAX_STEPS}
  * @param noiseLevel        a: the flow SDE noise level, std_t = a * sqrt(sigma / (1 - sigma))
@@ -197,7 +199,7 @@ public record TrainConfig(
         FieldChecks.atMost("samplerSteps", samplerSteps, MAX_STEPS);
         FieldChecks.atMost("evalSteps", evalSteps, MAX_STEPS);
         FieldChecks.nonNull("pruneSchedule", pruneSchedule);
-        FieldChecks.pruneSchedule(method, pruneSchedule, groupSize, samplerSteps);
+        PruneSchedule funnel = FieldChecks.pruneSchedule(method, pruneSchedule, groupSize, samplerSteps);
         FieldChecks.positiveFinite("noiseLevel", noiseLevel);
         FieldChecks.positiveFinite("shift", shift);
         FieldChecks.nonNegativeFinite("eta", eta);
@@ -224,7 +226,7 @@ public record TrainConfig(
         FieldChecks.atLeast("shadowEvery", shadowEvery, 0, "epochs between shadow groups; 0 = never");
         FieldChecks.oneOf("world", world, WORLDS);
         FieldChecks.oneOf("klForm", klForm, KL_FORMS);
-        FieldChecks.adaptive(method, adaptiveThreshold, computeBudget, subsetSize, groupSize, shadowEvery);
+        FieldChecks.adaptive(method, adaptiveThreshold, computeBudget, subsetSize, groupSize, shadowEvery, funnel);
     }
 
     /** @return true for the latent worlds ({@code latent}, {@code latent-quick}) */

@@ -326,6 +326,8 @@ class TrainConfigTest {
             int last = 2 + rnd.nextInt(Math.max(1, mid - 2));
             String schedule = Method.byName(method).prunesDuringSampling()
                     ? (mid < g && last < mid ? g + ">" + mid + "@1>" + last + "@2" : g + ">2@1") : "none";
+            // the adaptive method's configured funnel ends at its k
+            if (method.equals("pro-grpo-adaptive")) k = Integer.parseInt(schedule.substring(schedule.lastIndexOf('>') + 1).split("@")[0]);
             TrainConfig c = TrainConfig.defaults().with(Map.of("method", method, "groupsPerEpoch", groups,
                     "samplerSteps", steps, "groupSize", g, "subsetSize", k, "guidanceScale", w,
                     "trainStepFraction", fraction, "microBatch", micro, "pruneSchedule", schedule, "shadowEvery", 1), "test");
@@ -481,6 +483,11 @@ class TrainConfigTest {
         e = assertThrows(ConfigException.class, () -> c.withSets(List.of("subsetSize=48")));
         assertEquals("subsetSize", e.field());
         assertTrue(e.getMessage().contains("k = 48, G_max = 48"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> c.withSets(List.of("subsetSize=8")));
+        assertEquals("pruneSchedule", e.field());
+        assertTrue(e.getMessage().contains("must end at subsetSize k = 8") && e.getMessage().contains("'48>24@5>12@7' ending at 12"),
+                e.getMessage());
+        assertEquals(8, c.withSets(List.of("subsetSize=8", "pruneSchedule=48>8@6")).subsetSize());
         // the other methods ignore both fields but a config stays valid when only the method changes
         assertEquals(0.5, TrainConfig.defaults().withSets(List.of("adaptiveThreshold=0.5")).adaptiveThreshold());
     }
