@@ -32,8 +32,9 @@ public final class EpochGoldenMain {
     /** A named short run: a preset, overrides, and the prompt groups per step of a one-rank data-parallel job (0: none). */
     record Scenario(String name, String preset, List<String> sets, int dataParallelGroupsPerStep) {}
 
+    /** klForm=policy: the KL as the recorded paths computed it (the code form is KlFormTest's, against it). */
     private static final List<String> SMALL = List.of("modelWidth=8", "imageSize=8", "pretrainSteps=2", "epochs=2",
-            "evalEvery=1", "evalPrompts=2", "evalSteps=3", "checkpointEvery=0", "seed=19");
+            "evalEvery=1", "evalPrompts=2", "evalSteps=3", "checkpointEvery=0", "seed=19", "klForm=policy");
 
     static List<Scenario> scenarios() {
         return List.of(

@@ -31,8 +31,9 @@ import java.util.concurrent.TimeUnit;
  * merge ({@code epoch-golden.jsonl}, recorded from commit ff478a1 with Debian's libtorch, which reports 1.13.0). The merged path adds
  * keys only where the old paths differed ({@link #ADDED_KEYS}).
  *
- * <p>Under another libtorch the kernels round differently, so there only the keys and the counts that follow from the
- * schedule alone are compared.
+ * <p>On another CPU the BLAS kernels (AVX2, AVX-512, AMX) round differently: a number that differs from the recording
+ * must then be within float rounding of it, and the samples' checksums are compared only when every number was equal.
+ * Under another libtorch only the keys and the counts that follow from the schedule alone are compared.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class EpochGoldenTest {
@@ -107,14 +108,56 @@ class EpochGoldenTest {
             Set<String> allowed = trainingLine ? ADDED_KEYS.get(String.valueOf(g.get("scenario")).startsWith("dp1-") ? "dp" : "single") : Set.of();
             assertEquals(new TreeSet<>(allowed), added, where + ": the keys added by the merged path");
             for (String k : g.keySet()) {
-                if (sameTorch || SCHEDULE_COUNTS.contains(k) || k.equals("scenario") || k.equals("line")) {
-                    // Double.equals: bit for bit
+                if (SCHEDULE_COUNTS.contains(k) || k.equals("scenario") || k.equals("line")) {
                     assertEquals(g.get(k), a.get(k), where + " key " + k);
                     compared++;
+                } else if (sameTorch && k.endsWith("_crc")) {
+                    crcs.add(new Object[] {where + " key " + k, g.get(k), a.get(k)});
+                } else if (sameTorch) {
+                    compared += close(g.get(k), a.get(k), where + " key " + k);
                 }
             }
         }
         assertTrue(compared > 200, "compared " + compared + " values");
+        // the samples' checksums are bit for bit: they must match when every number did, on the recording's kernels
+        if (sameTorch && rounded == 0) for (Object[] c : crcs) assertEquals(c[1], c[2], (String) c[0]);
+        if (rounded > 0) System.out.println("EpochGoldenTest: " + rounded + " numbers differ from the recording in float rounding "
+                + "only (another CPU's BLAS kernels); the sample checksums were not compared");
+    }
+
+    private final List<Object[]> crcs = new ArrayList<>();
+    private int rounded;
+
+    /**
+     * Compares a recorded value with the actual one: bit for bit where they are equal, else numbers within float
+     * rounding (|a - g| <= 1e-6 + 1e-5 |g|, counted in {@link #rounded}), lists and objects element by element.
+     *
+     * @return the number of leaf values compared
+     */
+    private int close(Object g, Object a, String where) {
+        if (g instanceof Number gn && a instanceof Number an) {
+            double x = gn.doubleValue();
+            double y = an.doubleValue();
+            if (Double.compare(x, y) != 0) {
+                assertTrue(Math.abs(x - y) <= 1e-6 + 1e-5 * Math.abs(x), where + ": expected " + x + " (or within float rounding), got " + y);
+                rounded++;
+            }
+            return 1;
+        }
+        if (g instanceof Map<?, ?> gm && a instanceof Map<?, ?> am) {
+            assertEquals(gm.keySet(), am.keySet(), where);
+            int n = 0;
+            for (Object k : gm.keySet()) n += close(gm.get(k), am.get(k), where + "." + k);
+            return n;
+        }
+        if (g instanceof List<?> gl && a instanceof List<?> al) {
+            assertEquals(gl.size(), al.size(), where + ": length");
+            int n = 0;
+            for (int i = 0; i < gl.size(); i++) n += close(gl.get(i), al.get(i), where + "[" + i + "]");
+            return n;
+        }
+        assertEquals(g, a, where);
+        return 1;
     }
 
     private static String read(Path log) {
