@@ -21,6 +21,7 @@ import io.progrpo.world.scene.reward.RewardAugmentation;
 import io.progrpo.world.scene.reward.RewardModelConfig;
 import io.progrpo.world.scene.reward.RewardModels;
 import io.progrpo.world.scene.reward.RewardTrainOptions;
+import io.progrpo.world.scene.reward.ScenePreferenceReward;
 import io.progrpo.world.scene.reward.SceneRewardModel;
 
 import java.nio.file.Path;
@@ -33,8 +34,9 @@ import java.util.Map;
 /**
  * The learned scene reward against the rule-based evaluator on samples of the latent world's BASE generator
  * ({@link BaseSampleAgreement}), for a reward-model recipe and for the ways of reading the model's scores:
- * {@code raw} (s cos, the reward GRPO trains on today) and {@code neighbour-contrast} (the log-probability of the
- * prompt among itself and its one-attribute neighbours, {@code raw - logsumexp(raw over them)}). Two draws: the
+ * {@code raw} (s cos, the reward GRPO trained on until session 5), {@code neighbour-contrast} (the log-probability of the
+ * prompt among itself and its one-attribute neighbours, {@code raw - logsumexp(raw over them)}, written here in plain
+ * Java) and {@code scene_preference} (the shipped reward, which computes the latter). Two draws: the
  * evaluation prompts of {@code SceneSplit.evalPrompts(16)} (seed {@code seed}) and the world's first
  * {@code heldOut} held-out prompts (seed {@code seed + 1}).
  *
@@ -93,10 +95,11 @@ public final class RewardAgreementMain {
                 model = RewardModels.loadOrTrain(cache, RewardModelConfig.DEFAULT, o, System.out::println);
             }
             System.out.printf(Locale.ROOT, "models ready in %.1f s; recipe %s%n", (System.nanoTime() - t0) / 1e9, o);
-            model.eval();
+            ScenePreferenceReward shipped = new ScenePreferenceReward(model);
             Map<String, RewardFunction> readings = new LinkedHashMap<>();
             readings.put("raw", reading(model, false));
             readings.put("neighbour-contrast", reading(model, true));
+            readings.put("scene_preference", shipped);
             List<String> evalPrompts = scenes.split().evalPrompts(16).stream().map(ScenePrompt::text).toList();
             List<String> held = scenes.heldOutPrompts().subList(0, Math.min(heldOut, scenes.heldOutPrompts().size()));
             for (var e : readings.entrySet()) {
@@ -107,7 +110,7 @@ public final class RewardAgreementMain {
                         c.evalSteps(), seed + 1);
                 System.out.println("draw B heldOut[0, " + held.size() + "), " + e.getKey() + ": " + b.summary());
             }
-            model.close();
+            shipped.close();
         }
     }
 

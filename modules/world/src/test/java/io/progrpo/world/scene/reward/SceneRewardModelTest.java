@@ -160,10 +160,30 @@ class SceneRewardModelTest {
                 out = f.scoreChecked(Tensor.of(px, 4, 3, 32, 32), texts);
             }
             double[] cos = out.metrics().get("cosine");
+            double[] match = out.metrics().get("match");
             double s = f.model().scaleValue();
             for (int i = 0; i < 4; i++) {
                 assertTrue(Math.abs(cos[i]) <= 1 + 1e-6);
-                assertEquals(s * cos[i], out.score(i), 1e-4);
+                assertEquals(s * cos[i], match[i], 1e-4);
+                // the log-probability among the prompt and its neighbours, recomputed caption by caption in double
+                List<String> set = new java.util.ArrayList<>(List.of(texts.get(i)));
+                for (var nb : io.progrpo.world.scene.Neighbours.of(ps.get(i))) set.add(nb.prompt().text());
+                double[] z = new double[set.size()];
+                try (Scope scope = Scope.open(); var ng = io.progrpo.tensor.Autograd.noGrad()) {
+                    float[] img = f.model().imageEmbeddings(Tensor.of(java.util.Arrays.copyOfRange(px, i * 3 * 32 * 32, (i + 1) * 3 * 32 * 32),
+                            1, 3, 32, 32)).toFloatArray();
+                    for (int j = 0; j < z.length; j++) {
+                        float[] txt = f.model().textEmbeddings(io.progrpo.world.scene.SceneTokenizer.tensor(List.of(set.get(j)), Device.CPU)).toFloatArray();
+                        double dot = 0;
+                        for (int q = 0; q < img.length; q++) dot += (double) img[q] * txt[q];
+                        z[j] = s * dot;
+                    }
+                }
+                double sum = 0;
+                for (double v : z) sum += Math.exp(v);
+                assertTrue(z.length > 3, "a prompt has several neighbours: " + set);
+                assertEquals(z[0] - Math.log(sum), out.score(i), 1e-4, "score of image " + i);
+                assertTrue(out.score(i) <= 1e-9, "a log-probability");
             }
             RewardOutput other = CompletableFuture.supplyAsync(() -> {
                 try (Scope scope = Scope.open()) {
