@@ -125,6 +125,7 @@ public final class StudyCsv {
      * @throws IOException when the file already holds a row for the same (arm, seed), or a write fails
      */
     public static void append(Path out, Row row) throws IOException {
+        Files.createDirectories(out);
         Path file = out.resolve(FILE);
         StringBuilder text = new StringBuilder();
         if (Files.exists(file)) {
