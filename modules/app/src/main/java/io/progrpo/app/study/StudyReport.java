@@ -42,7 +42,7 @@ final class StudyReport {
         s.append("- Machine: ").append(ctx.machine()).append('\n');
         s.append("- Written: ").append(ctx.writtenUtc()).append("; runs finished from ").append(first).append(" to ").append(last).append('\n');
         s.append("- Command: `").append(ctx.command()).append("`\n");
-        s.append(String.format(Locale.ROOT, "- Plan: [plan.md](plan.md) (pre-registered): E = %d epochs, %d optimizer steps per epoch, %d "
+        s.append(String.format(Locale.ROOT, "- Plan: [plan.md](plan.md) (pre-registered): E = %d epoch(s), %d optimizer step(s) per epoch, %d "
                         + "samples per held-out prompt per evaluation; %d of %d planned runs finished.%n", plan.epochs(),
                 Math.max(1, groupsPerEpoch(plan) / plan.groupsPerStep()), plan.evalSamplesPerPrompt(), rows.size(), planned));
         if (ctx.base() != null) {
@@ -139,7 +139,7 @@ final class StudyReport {
                     ci = c.seeds() < 2 ? "" : String.format(Locale.ROOT, "[%+.4f, %+.4f]", c.low(), c.high());
                 }
             }
-            s.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %.2fx | %s | %.0f | %s |%n", a.name(), rs.size(), eval.meanSe(4),
+            s.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %.2fx | %s | %.1f | %s |%n", a.name(), rs.size(), eval.meanSe(4),
                     diff, ci, verdict, ratio.mean(), epochs.n() == 0 ? "" : String.format(Locale.ROOT, "%.1f", epochs.mean()), wall.mean(),
                     ov.length == 0 ? "–" : StudyStats.summary(ov).meanSe(3)));
         }

@@ -112,7 +112,7 @@ class StudyEndToEndTest {
         assertEquals(rows, StudyCsv.read(out));
         String report = Files.readString(out.resolve(Study.REPORT));
         assertTrue(report.contains("| pro-grpo-flash | 2 |") && report.contains("| flow-grpo | 2 |"), report);
-        assertTrue(report.contains("4 of 20 planned runs finished"), report);
+        assertTrue(report.contains("4 of 22 planned runs finished"), report);
 
         // 5. a changed plan is refused, in the library and on the command line (status 2)
         var e = assertThrows(PlanGuard.PlanChangedException.class,
