@@ -144,7 +144,8 @@ final class ArmRun {
     /** The progress bar, plus a snapshot of the policy after every epoch from snapshotFrom(E) on. */
     private RunListener snapshots(Jobs.Job job) {
         RunListener bar = ProgressListener.forTerminal();
-        int from = MatchedCompute.snapshotFrom(plan.epochs());
+        // the baseline is evaluated after E epochs only
+        int from = arm.name().equals(StudyPlan.BASELINE) ? plan.epochs() : MatchedCompute.snapshotFrom(plan.epochs());
         return new RunListener() {
             @Override
             public void runStarted(String method, int firstEpoch, int epochs) {
