@@ -1,5 +1,5 @@
 /**
- * The executables of progrpo: the CLI ({@code scripts/progrpo}), the demo, reports and plots, the side-by-side
+ * The executables of progrpo: the CLI ({@code scripts/progrpo}), the demo, the study, reports and plots, the side-by-side
  * benchmark, the GPU check, and the wiring of embedded-world, TorchScript and data-parallel jobs from a config.
  */
 module io.progrpo.app {
@@ -20,6 +20,7 @@ module io.progrpo.app {
     exports io.progrpo.app.report;
     exports io.progrpo.app.distributed;
     exports io.progrpo.app.torchscript;
+    exports io.progrpo.app.study;
 
     // picocli injects the annotated option fields of the subcommands and of the demo.
     opens io.progrpo.app.cli to info.picocli;

@@ -179,6 +179,27 @@ public final class ProgrpoCommands implements Commands {
         }
     }
 
+    /**
+     * Runs the study ({@link io.progrpo.app.study.Study#run}): 0 when every selected run finished; 2 when the directory
+     * registers another plan (the message names each difference); 1 when a file of the study cannot be read or written;
+     * {@link #EXIT_ABORTED} when an epoch was aborted by bad reward output (rerunning continues from its checkpoint).
+     */
+    @Override
+    public int study(io.progrpo.app.study.StudyOptions o) {
+        try {
+            return io.progrpo.app.study.Study.run(o, ProgrpoCommands::log);
+        } catch (io.progrpo.app.study.PlanGuard.PlanChangedException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        } catch (TrainingRun.TrainingAbortedException e) {
+            System.err.println("error: " + e.getMessage());
+            return EXIT_ABORTED;
+        } catch (IOException e) {
+            System.err.println("error: " + e.getMessage());
+            return 1;
+        }
+    }
+
     @Override
     public int report(List<Path> runs, Path out) {
         try {

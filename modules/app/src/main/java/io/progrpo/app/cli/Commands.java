@@ -1,5 +1,6 @@
 package io.progrpo.app.cli;
 
+import io.progrpo.app.study.StudyOptions;
 import io.progrpo.app.torchscript.TorchScriptModels;
 import io.progrpo.trainer.config.TrainConfig;
 
@@ -48,5 +49,16 @@ public interface Commands {
      */
     default int trainTorchScript(TrainConfig c, TorchScriptModels m, boolean resume) {
         throw new UnsupportedOperationException(getClass().getName() + " does not implement train-torchscript");
+    }
+
+    /**
+     * Runs the pre-registered study of {@code o} ({@code io.progrpo.app.study.Study}); its options were checked.
+     *
+     * <p>The default throws, as {@link #trainTorchScript} does: the CLI reports the message on one line, status 1.
+     *
+     * @throws UnsupportedOperationException unless overridden
+     */
+    default int study(StudyOptions o) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not implement study");
     }
 }

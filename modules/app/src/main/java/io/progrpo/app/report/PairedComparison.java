@@ -72,7 +72,7 @@ public record PairedComparison(int seeds, double mean, double se, double low, do
     }
 
     /** The 0.975 quantile of Student's t with {@code df} degrees of freedom (12.706 at 1, 2.262 at 9, 1.96 at infinity). */
-    static double tQuantile975(int df) {
+    public static double tQuantile975(int df) {
         return new TDistribution(null, df).inverseCumulativeProbability(0.975);
     }
 
