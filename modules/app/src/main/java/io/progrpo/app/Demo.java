@@ -51,13 +51,15 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--epochs", description = "epochs per run (default: the demo or quick preset's)")
     Integer epochs;
 
-    @Option(names = "--methods", split = ",", description = "methods to compare (default: flow-grpo,pro-grpo,pro-grpo-flash "
-            + "on the latent world; flow-grpo,static-ovf,uniform-subsample,pro-grpo,pro-grpo-flash on the pixel world)")
+    @Option(names = "--methods", split = ",", description = "methods to compare (default: flow-grpo,pro-grpo,pro-grpo-flash"
+            + ",pro-grpo-adaptive on the latent world; flow-grpo,static-ovf,uniform-subsample,pro-grpo,pro-grpo-flash,pro-grpo-adaptive "
+            + "on the pixel world)")
     List<String> methods;
 
     /** The latent world's default arms: the paper's Table 1 (the subset baselines are the study's, issue 18). */
-    static final List<String> LATENT_METHODS = List.of("flow-grpo", "pro-grpo", "pro-grpo-flash");
-    static final List<String> PIXEL_METHODS = List.of("flow-grpo", "static-ovf", "uniform-subsample", "pro-grpo", "pro-grpo-flash");
+    static final List<String> LATENT_METHODS = List.of("flow-grpo", "pro-grpo", "pro-grpo-flash", "pro-grpo-adaptive");
+    static final List<String> PIXEL_METHODS = List.of("flow-grpo", "static-ovf", "uniform-subsample", "pro-grpo", "pro-grpo-flash",
+            "pro-grpo-adaptive");
 
     @Option(names = "--world", description = "the world: latent (32x32 scenes in latent space, a learned reward, a held-out "
             + "evaluator) or pixel (the 16x16 pixel world, fast) (default: ${DEFAULT-VALUE})", defaultValue = "latent")
@@ -254,6 +256,7 @@ public final class Demo implements Callable<Integer> {
         claim(s, "OVF beats a uniform subset of the same size (static-ovf > uniform-subsample)", finalsBySeed, "static-ovf", "uniform-subsample");
         claim(s, "Expand-and-prune beats Flow-GRPO in reward (pro-grpo > flow-grpo)", finalsBySeed, "pro-grpo", "flow-grpo");
         claim(s, "Pro-GRPO Flash beats Flow-GRPO in reward (pro-grpo-flash > flow-grpo)", finalsBySeed, "pro-grpo-flash", "flow-grpo");
+        claim(s, "Adaptive expand-and-prune beats Flow-GRPO in reward (pro-grpo-adaptive > flow-grpo)", finalsBySeed, "pro-grpo-adaptive", "flow-grpo");
         Map<String, MethodResult> by = new LinkedHashMap<>();
         rs.forEach(r -> by.put(r.method(), r));
         MethodResult fg = by.get("flow-grpo");
