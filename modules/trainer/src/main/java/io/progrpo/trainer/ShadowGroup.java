@@ -71,10 +71,19 @@ final class ShadowGroup {
     record Sampled(String prompt, int[] steps, double[][] proxies, double[] finals, long nfe) {
         /**
          * The figures at the checkpoints of {@code schedule} ({@link #measure}), each of which must be a recorded step.
+         * A funnel that starts below the shadow group's size (the adaptive method's G_max may be smaller than the
+         * configured largest one, which the shadow group runs) is measured on the group's first G_max rows: its rows
+         * are independent draws, so any G_max of them are a group of that size.
          *
-         * @throws IllegalArgumentException for a checkpoint whose previews were not recorded
+         * @throws IllegalArgumentException for a checkpoint whose previews were not recorded, or a funnel larger than
+         *                                  the shadow group
          */
         Measurement measure(PruneSchedule schedule, SubsetStrategy strategy, RandomGenerator rng) {
+            int g = schedule.initialGroupSize();
+            if (g > finals.length) {
+                throw new IllegalArgumentException("the schedule " + schedule.spec() + " starts at " + g
+                        + " trajectories, the shadow group has " + finals.length);
+            }
             int[] cps = schedule.checkpoints();
             double[][] at = new double[cps.length][];
             for (int i = 0; i < cps.length; i++) {
@@ -83,9 +92,9 @@ final class ShadowGroup {
                     throw new IllegalArgumentException("the shadow group recorded previews after steps " + Arrays.toString(steps)
                             + ", the schedule " + schedule.spec() + " needs step " + cps[i]);
                 }
-                at[i] = proxies[j];
+                at[i] = Arrays.copyOf(proxies[j], g);
             }
-            return ShadowGroup.measure(prompt, schedule, strategy, at, finals, rng, nfe);
+            return ShadowGroup.measure(prompt, schedule, strategy, at, Arrays.copyOf(finals, g), rng, nfe);
         }
 
         /**

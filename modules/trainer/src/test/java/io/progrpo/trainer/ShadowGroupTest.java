@@ -78,6 +78,27 @@ class ShadowGroupTest {
         return s;
     }
 
+    /** The adaptive method's funnel may start below the shadow group's size: it is measured on the first G_max rows. */
+    @Test
+    void aSmallerFunnelIsMeasuredOnTheFirstRowsOfTheShadowGroup() {
+        Random rnd = new Random(5);
+        double[] finals = new double[12];
+        double[][] proxies = new double[3][12];
+        for (int r = 0; r < 12; r++) {
+            finals[r] = rnd.nextGaussian();
+            for (int i = 0; i < 3; i++) proxies[i][r] = finals[r] + rnd.nextGaussian();
+        }
+        ShadowGroup.Sampled sampled = new ShadowGroup.Sampled("p", new int[] {1, 2, 3}, proxies, finals, 7);
+        PruneSchedule small = new PruneSchedule(9, new int[] {2}, new int[] {4}, 5, "ovf");
+        ShadowGroup.Measurement m = sampled.measure(small, SubsetStrategy.OVF, new SplittableRandom(3));
+        ShadowGroup.Measurement direct = ShadowGroup.measure("p", small, SubsetStrategy.OVF,
+                new double[][] {java.util.Arrays.copyOf(proxies[1], 9)}, java.util.Arrays.copyOf(finals, 9), new SplittableRandom(3), 7);
+        assertEquals(direct.checkpoints(), m.checkpoints());
+        var e = assertThrows(IllegalArgumentException.class, () -> sampled.measure(new PruneSchedule(13, new int[] {2}, new int[] {4}, 5, "ovf"),
+                SubsetStrategy.OVF, new SplittableRandom(3)));
+        assertTrue(e.getMessage().contains("starts at 13 trajectories, the shadow group has 12"), e.getMessage());
+    }
+
     @Test
     void figuresMatchAnIndependentRecomputationOnRandomGroups() {
         PruneSchedule schedule = new PruneSchedule(10, new int[] {2, 4}, new int[] {6, 3}, 6, "ovf");
