@@ -22,7 +22,8 @@ import java.util.Map;
  *
  * <pre>
  *   epoch   = ModelFlops.epoch(row) + shadow
- *   shadow  = shadow_nfe x 2 F  +  G_max x (checkpoints + 1) x 2 D     (every preview and final image decoded once)
+ *   shadow  = G_max x (checkpoints + 1) x 2 D      (every preview and final image decoded once; the shadow group's
+ *                                                 forwards, shadow_nfe x 2 F, are in ModelFlops' sampling term)
  * </pre>
  * G_max of a shadow group is read from its first checkpoint as size / overlap_chance (overlap_chance = k / G_max).
  */
@@ -48,7 +49,7 @@ public final class StudyFlops {
         return f.epoch(m) + shadow(f, m);
     }
 
-    /** The shadow group's FLOPs in metrics row {@code m}; 0 when the epoch had none. */
+    /** The shadow group's decoder FLOPs in metrics row {@code m} (its forwards are ModelFlops'); 0 when it had none. */
     public static double shadow(ModelFlops f, Map<String, Object> m) {
         double nfe = m.get("shadow_nfe") instanceof Number n ? n.doubleValue() : 0;
         if (nfe == 0) return 0;
@@ -59,7 +60,8 @@ public final class StudyFlops {
             long gMax = Math.round(size.doubleValue() / chance.doubleValue());
             decodes = (double) gMax * (cps.size() + 1);
         }
-        return nfe * 2.0 * f.forwardMacsPerRow() + decodes * 2.0 * f.decoderMacsPerImage();
+        // its forwards (shadow_nfe x 2 F) are already in ModelFlops.epoch's sampling term: only its decodes are added
+        return decodes * 2.0 * f.decoderMacsPerImage();
     }
 
     /**

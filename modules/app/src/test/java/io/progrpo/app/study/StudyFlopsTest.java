@@ -81,8 +81,9 @@ class StudyFlopsTest {
             }
             Map<String, Object> row = Map.of("nfe_sampling", 100L, "nfe_training", 40L, "rewarded_images", 12L, "shadow_nfe", nfe,
                     "shadow", Map.of("checkpoints", cps, "nfe", nfe));
-            double plain = 100 * 2.0 * fm + (20 * 3 + 20) * 2.0 * fm + 12 * 2.0 * dm;
-            double shadow = nfe * 2.0 * fm + (double) gMax * (checkpoints + 1) * 2.0 * dm;
+            // ModelFlops counts the shadow group's forwards (once); StudyFlops adds its decodes
+            double plain = (100 + nfe) * 2.0 * fm + (20 * 3 + 20) * 2.0 * fm + 12 * 2.0 * dm;
+            double shadow = (double) gMax * (checkpoints + 1) * 2.0 * dm;
             assertEquals(plain, f.epoch(row), 1e-6);
             assertEquals(plain + shadow, StudyFlops.epoch(f, row), 1e-6);
         }
