@@ -30,7 +30,13 @@ final class StudyCommand implements Callable<Integer> {
     @Option(names = "--world", required = true, paramLabel = "pixel|latent", description = "The world to study.")
     String world;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "The study's directory (default docs/study/<world>, docs/study/<world>-quick with --quick).")
+    @Option(names = "--setting", paramLabel = "flow|diffusion", defaultValue = "flow", description = "The paper's setting: flow "
+            + "(Flow-GRPO against pro-grpo and its schedules; default) or diffusion (DanceGRPO against pro-grpo-dance, 50 DDIM steps; "
+            + "pixel world only).")
+    String setting;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "The study's directory (default docs/study/<world>, with -diffusion "
+            + "appended in the diffusion setting and -quick with --quick).")
     Path out;
 
     @Option(names = "--seeds", paramLabel = "N", description = "Paired seeds of flow-grpo and the headline arms; ablations run min(N, 5) "
@@ -49,7 +55,7 @@ final class StudyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        StudyOptions o = new StudyOptions(world, out, seeds, quick, arms, dryRun);
+        StudyOptions o = new StudyOptions(world, setting, out, seeds, quick, arms, dryRun);
         try {
             Study.plan(o);
             if (dryRun) {

@@ -145,7 +145,7 @@ final class ArmRun {
     private RunListener snapshots(Jobs.Job job) {
         RunListener bar = ProgressListener.forTerminal();
         // the baseline is evaluated after E epochs only
-        int from = arm.name().equals(StudyPlan.BASELINE) ? plan.epochs() : MatchedCompute.snapshotFrom(plan.epochs());
+        int from = arm.name().equals(plan.baseline()) ? plan.epochs() : MatchedCompute.snapshotFrom(plan.epochs());
         return new RunListener() {
             @Override
             public void runStarted(String method, int firstEpoch, int epochs) {

@@ -69,7 +69,7 @@ public final class PlanGuard {
         notes.put("command", command);
         notes.put("budget", StudyNotes.budget(plan, estimate));
         notes.put("evaluation", StudyNotes.evaluation(plan));
-        notes.put("matched_compute", StudyNotes.matchedCompute());
+        notes.put("matched_compute", StudyNotes.matchedCompute(plan));
         notes.put("cut", StudyNotes.cut(plan));
         notes.put("estimated_hours", Double.isNaN(estimate.totalSeconds()) ? null : estimate.totalSeconds() / 3600);
         doc.put("notes", notes);
@@ -92,11 +92,12 @@ public final class PlanGuard {
         }
         s.append("\n## Budget\n\n").append(StudyNotes.budget(p, est)).append("\n\n");
         s.append("## Evaluation\n\n").append(StudyNotes.evaluation(p)).append("\n\n");
-        s.append("## Matched epochs and matched compute\n\n").append(StudyNotes.matchedCompute()).append("\n\n");
-        s.append("## Verdicts\n\nPaired over seeds against flow-grpo (index s with index s): the mean difference, its standard error and "
+        s.append("## Matched epochs and matched compute\n\n").append(StudyNotes.matchedCompute(p)).append("\n\n");
+        String headline = String.join(", ", p.arms().stream().filter(a -> a.role() == StudyArm.Role.HEADLINE).map(StudyArm::name).toList());
+        s.append("## Verdicts\n\nPaired over seeds against ").append(p.baseline()).append(" (index s with index s): the mean difference, its standard error and "
                 + "the 95 % Student-t interval; \"held\" where the interval lies above 0, \"not held\" where it lies below, "
-                + "\"inconclusive\" where it contains 0, \"not testable\" below 2 paired seeds. The headline contrasts (pro-grpo, "
-                + "pro-grpo-flash, pro-grpo-adaptive against flow-grpo) are judged at matched compute.\n\n");
+                + "\"inconclusive\" where it contains 0, \"not testable\" below 2 paired seeds. The headline contrasts (")
+                .append(headline).append(" against ").append(p.baseline()).append(") are judged at matched compute.\n\n");
         s.append("## What was cut\n\n");
         for (String c : StudyNotes.cut(p)) s.append("- ").append(c).append('\n');
         s.append("\n## Estimate\n\n").append(est.markdown());

@@ -34,7 +34,7 @@ public final class Study {
 
     /** The plan of {@code o}: the arms it names must be the plan's. */
     public static StudyPlan plan(StudyOptions o) {
-        StudyPlan plan = StudyPlan.of(o.world(), o.quick(), o.seeds());
+        StudyPlan plan = StudyPlan.of(o.world(), o.setting(), o.quick(), o.seeds());
         if (o.arms() != null) o.arms().forEach(plan::arm);
         return plan;
     }
@@ -42,8 +42,8 @@ public final class Study {
     /** The arms to run now, in the plan's order; flow-grpo always (every other arm's matched compute needs its runs). */
     static List<StudyArm> selected(StudyPlan plan, List<String> names, Consumer<String> log) {
         if (names == null) return plan.arms();
-        if (!names.contains(StudyPlan.BASELINE)) log.accept("note: running " + StudyPlan.BASELINE + " too: matched compute needs its run of every seed");
-        return plan.arms().stream().filter(a -> a.name().equals(StudyPlan.BASELINE) || names.contains(a.name())).toList();
+        if (!names.contains(plan.baseline())) log.accept("note: running " + plan.baseline() + " too: matched compute needs its run of every seed");
+        return plan.arms().stream().filter(a -> a.name().equals(plan.baseline()) || names.contains(a.name())).toList();
     }
 
     /** Every selected arm's config passes the job checks before anything runs (a ConfigException otherwise). */
@@ -97,9 +97,9 @@ public final class Study {
                         continue;
                     }
                     double target = Double.NaN;
-                    if (!a.name().equals(StudyPlan.BASELINE)) {
-                        StudyCsv.Row f = StudyCsv.find(rows, StudyPlan.BASELINE, s);
-                        if (f == null) throw new IllegalStateException("flow-grpo seed index " + s + " must finish before " + a.name());
+                    if (!a.name().equals(plan.baseline())) {
+                        StudyCsv.Row f = StudyCsv.find(rows, plan.baseline(), s);
+                        if (f == null) throw new IllegalStateException(plan.baseline() + " seed index " + s + " must finish before " + a.name());
                         target = f.matchedEpochs().gflop() * 1e9;
                     }
                     log.accept(String.format(Locale.ROOT, "=== %s, seed index %d (seed %d) ===", a.name(), s, plan.seed(s)));

@@ -11,7 +11,8 @@ import java.util.Locale;
 /**
  * The compute a plan will cost, predicted from its configs alone ({@link StudyFlops#predictedEpoch}): per arm the FLOP
  * ratio to flow-grpo at E epochs, the epochs the matched-compute rule will train ({@link MatchedCompute}), the
- * evaluations, and a wall-time estimate that scales a measured flow-grpo epoch of the world by FLOPs.
+ * evaluations, and a wall-time estimate that scales a measured flow-grpo epoch of the world by FLOPs (in the diffusion
+ * setting too, whose baseline is dance-grpo).
  *
  * @param arms                 one line per arm
  * @param baselineEpochSeconds the measured wall time of one flow-grpo epoch this estimate scales (NaN: no time estimate)
@@ -49,13 +50,15 @@ public record StudyEstimate(List<Arm> arms, double baselineEpochSeconds, String 
         ModelFlops f = StudyFlops.of(base);
         int e = plan.epochs();
         double target = StudyFlops.predictedTotal(base, f, e);
-        double baseEpoch = target / e;
+        // the measured reference is a flow-grpo epoch of the world; the diffusion setting's baseline is scaled to it by FLOPs
+        TrainConfig flow = plan.diffusion() ? TrainConfig.resolve("flow-grpo+" + plan.overlay(), null, List.of()) : base;
+        double baseEpoch = plan.diffusion() ? StudyFlops.predictedEpoch(flow, StudyFlops.of(flow), 1) : target / e;
         int rows = evalRows(plan, base);
         double evalFlops = StudyFlops.evaluation(base, f, rows);
         List<Arm> out = new ArrayList<>();
         for (StudyArm a : plan.arms()) {
             TrainConfig c = plan.config(a, 0, dir);
-            boolean baseline = a.name().equals(StudyPlan.BASELINE);
+            boolean baseline = a.name().equals(plan.baseline());
             double t = baseline ? Double.NaN : target;
             List<Double> cum = new ArrayList<>();
             while (true) {
@@ -101,7 +104,8 @@ public record StudyEstimate(List<Arm> arms, double baselineEpochSeconds, String 
 
     /** A markdown table of the arms and a total line. */
     public String markdown() {
-        StringBuilder s = new StringBuilder("| arm | role | seeds | FLOPs vs flow-grpo at E | epochs trained | matched-compute epoch | evaluations | GFLOP / run | est. s / run |\n");
+        String baseline = arms.isEmpty() ? StudyPlan.BASELINE : arms.get(0).arm().name();
+        StringBuilder s = new StringBuilder("| arm | role | seeds | FLOPs vs " + baseline + " at E | epochs trained | matched-compute epoch | evaluations | GFLOP / run | est. s / run |\n");
         s.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Arm a : arms) {
             s.append(String.format(Locale.ROOT, "| %s | %s | %d | %.2fx | %d | %d | %d | %.1f | %s |%n", a.arm().name(), a.arm().role().key(),

@@ -13,6 +13,7 @@ final class StudyNotes {
             return "Smoke-test size (--quick): " + p.epochs() + " epoch(s) of the `" + p.overlay() + "` overlay, one optimizer step "
                     + "per " + p.groupsPerStep() + " group(s); it checks the machinery, its numbers mean nothing.";
         }
+        if (p.diffusion()) return diffusionBudget(p, est);
         boolean pixel = p.world().equals("pixel");
         int steps = 8 / p.groupsPerStep();
         return String.format(Locale.ROOT, "Base: the `%s` overlay (8 prompt groups per epoch, T = 10, guidance 4.5), whose 12 epochs of "
@@ -30,6 +31,18 @@ final class StudyNotes {
                 est.totalSeconds() / 3600, est.runs());
     }
 
+    private static String diffusionBudget(StudyPlan p, StudyEstimate est) {
+        int steps = 8 / p.groupsPerStep();
+        return String.format(Locale.ROOT, "The paper's second setting on the pixel world's epsilon-prediction model (the `%s` overlay: 8 prompt "
+                + "groups per epoch, guidance 4.5), with its sampler: DDIM eta = 1 over T = 50 steps, one shared initial noise per group, no "
+                + "KL, gradient through the unconditional branch (DanceGRPO). As in the flow setting, %d optimizer steps per epoch of %d "
+                + "groups. An epoch costs about 5x a pixel flow epoch (50 steps where that has 10), so E = %d epochs (%d updates), half "
+                + "the flow setting's 24. Every arm trains on the same fraction %.1f of the 49 stochastic steps (29 per trajectory, drawn "
+                + "per epoch): DanceGRPO trains on a random subset of the steps and the paper does not give the fraction. Estimated wall "
+                + "time: %.1f h for %d runs (the estimate below).", p.overlay(), steps, p.groupsPerStep(), p.epochs(), steps * p.epochs(),
+                StudyPlan.DIFFUSION_TRAIN_FRACTION, est.totalSeconds() / 3600, est.runs());
+    }
+
     static String evaluation(StudyPlan p) {
         return "Every evaluation samples " + p.evalSamplesPerPrompt() + " deterministic chains (ODE, the config's evalSteps) per held-out "
                 + "prompt from one fixed noise set (GrpoTrainer.EVAL_NOISE_SEED: the same draws for every arm, seed and epoch) and "
@@ -38,9 +51,9 @@ final class StudyNotes {
                 + "evaluator (latent world) judges the same images. TrainingRun's own one-sample evaluation is off (evalEvery = 0).";
     }
 
-    static String matchedCompute() {
+    static String matchedCompute(StudyPlan p) {
         return "Matched epochs: every arm evaluated after E epochs (the paper's protocol). Matched compute: the target is "
-                + "flow-grpo's cumulative model FLOPs after E epochs in its run of the same seed (generator forward and backward "
+                + p.baseline() + "'s cumulative model FLOPs after E epochs in its run of the same seed (generator forward and backward "
                 + "passes with guidance, decoder passes of previews and final images, shadow groups' forwards and decodes; the "
                 + "reward model not counted, as in the paper); each arm is evaluated at the epoch count whose cumulative FLOPs is "
                 + "nearest that target. Cheaper arms train on past E (resumed from their checkpoint) until one more epoch would take "
@@ -51,6 +64,15 @@ final class StudyNotes {
 
     static List<String> cut(StudyPlan p) {
         List<String> c = new ArrayList<>();
+        if (p.diffusion()) {
+            c.add("ablation arms run " + Math.min(StudyPlan.ABLATION_SEEDS, p.arms().get(0).seeds()) + " paired seeds, the baseline and "
+                    + "the headline arm " + p.arms().get(0).seeds());
+            c.add("the flow setting's arms (subsets, oracle, flash, adaptive) are not repeated here: they are the flow study's");
+            c.add("the paper's diffusion model is SD-v1.4 at 512 px with HPSv2.1 as the reward; here the pixel world's 16x16 "
+                    + "epsilon model and its alignment reward");
+            c.add("evaluations only at matched epochs and matched compute (no learning curves)");
+            return c;
+        }
         c.add("ablation arms run " + Math.min(StudyPlan.ABLATION_SEEDS, p.arms().get(0).seeds()) + " paired seeds, the baseline and "
                 + "the headline arms " + p.arms().get(0).seeds());
         c.add("the fixed-schedule pruning arms run without shadow groups (shadowEvery = 0): their schedules do not use them, and "

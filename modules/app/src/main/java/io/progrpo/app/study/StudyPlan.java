@@ -16,6 +16,9 @@ import java.util.Map;
  * PlanGuard} writes it as {@code plan.json} and {@code plan.md} and refuses to continue a study whose plan changed.
  *
  * @param world                pixel or latent
+ * @param setting              {@link #FLOW} (the paper's flow-matching setting: Flow-GRPO against pro-grpo) or
+ *                             {@link #DIFFUSION} (its second setting: DanceGRPO against pro-grpo-dance, 50 DDIM steps;
+ *                             pixel world only)
  * @param quick                the smoke-test size ({@code quick} overlay; {@code latent-quick} world)
  * @param overlay              the overlays after each arm's preset ({@code demo}, {@code demo+latent}, ...)
  * @param commonSets           overrides every arm gets before its own
@@ -25,25 +28,44 @@ import java.util.Map;
  * @param seedBase             seed index s runs with seed seedBase + s in every arm
  * @param arms                 the arms, the baseline first
  */
-public record StudyPlan(String world, boolean quick, String overlay, List<String> commonSets, int epochs, int groupsPerStep,
+public record StudyPlan(String world, String setting, boolean quick, String overlay, List<String> commonSets, int epochs, int groupsPerStep,
                         int evalSamplesPerPrompt, long seedBase, List<StudyArm> arms) {
     /** The matched-compute rule, by name in plan.json; see {@link MatchedCompute}. */
     public static final String MATCHED_COMPUTE_RULE = "nearest-cumulative-model-flops-to-flow-grpo-at-E";
     /** Seeds of the headline arms (and the baseline) in the full study; ablations get min(this, 5). */
     public static final int DEFAULT_SEEDS = 10;
     public static final int ABLATION_SEEDS = 5;
-    /** The baseline arm every contrast is paired against. */
+    /** The baseline arm every contrast of the flow setting is paired against. */
     public static final String BASELINE = "flow-grpo";
+    /** The baseline arm of the diffusion setting. */
+    public static final String DIFFUSION_BASELINE = "dance-grpo";
+    /** The settings: the paper's flow-matching one and its epsilon-prediction diffusion one. */
+    public static final String FLOW = "flow";
+    public static final String DIFFUSION = "diffusion";
+    /** E of the diffusion setting: its epoch costs about 5x a pixel flow epoch (T = 50), so half the flow setting's 24. */
+    static final int DIFFUSION_EPOCHS = 12;
+    /**
+     * The diffusion setting's trained fraction of the 49 stochastic steps, the same in every arm: DanceGRPO trains on a
+     * random subset of the steps (the spec leaves the fraction open); 0.6 keeps the study inside its 2 hours.
+     */
+    static final double DIFFUSION_TRAIN_FRACTION = 0.6;
 
     public StudyPlan {
         if (!world.equals("pixel") && !world.equals("latent")) {
             throw new IllegalArgumentException("--world must be pixel or latent, got '" + world + "'");
         }
+        checkSetting(world, setting);
         commonSets = List.copyOf(commonSets);
         arms = List.copyOf(arms);
-        if (arms.isEmpty() || !arms.get(0).name().equals(BASELINE)) {
-            throw new IllegalArgumentException("a study's first arm must be the baseline " + BASELINE + ", got "
-                    + (arms.isEmpty() ? "no arm" : arms.get(0).name()));
+        String expected = setting.equals(DIFFUSION) ? DIFFUSION_BASELINE : BASELINE;
+        if (arms.isEmpty() || !arms.get(0).name().equals(expected) || arms.get(0).role() != Role.BASELINE) {
+            throw new IllegalArgumentException("a study's first arm must be the baseline " + expected + ", got "
+                    + (arms.isEmpty() ? "no arm" : arms.get(0).name() + " (" + arms.get(0).role().key() + ")"));
+        }
+        for (int i = 1; i < arms.size(); i++) {
+            if (arms.get(i).role() == Role.BASELINE) {
+                throw new IllegalArgumentException("a study has one baseline, " + expected + "; arm " + arms.get(i).name() + " is one too");
+            }
         }
         if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
         if (groupsPerStep < 1) throw new IllegalArgumentException("groupsPerStep must be >= 1, got " + groupsPerStep);
@@ -55,11 +77,18 @@ public record StudyPlan(String world, boolean quick, String overlay, List<String
      * seeds for the baseline and headline arms (null: 10, or 2 with quick) and min(seeds, 5) for the ablations.
      */
     public static StudyPlan of(String world, boolean quick, Integer seeds) {
+        return of(world, FLOW, quick, seeds);
+    }
+
+    /** The study of {@code world} in {@code setting} ({@link #FLOW} or {@link #DIFFUSION}); see {@link #of(String, boolean, Integer)}. */
+    public static StudyPlan of(String world, String setting, boolean quick, Integer seeds) {
         boolean latent = world.equals("latent");
         if (!latent && !world.equals("pixel")) throw new IllegalArgumentException("--world must be pixel or latent, got '" + world + "'");
+        checkSetting(world, setting);
         int headline = seeds != null ? seeds : quick ? 2 : DEFAULT_SEEDS;
         if (headline < 1) throw new IllegalArgumentException("--seeds must be >= 1, got " + headline);
         int ablation = Math.min(headline, ABLATION_SEEDS);
+        if (setting.equals(DIFFUSION)) return diffusion(quick, headline, ablation);
         int epochs = quick ? 1 : latent ? 12 : 24;
         String overlay = (quick ? "quick" : "demo") + (latent ? "+latent" : "");
         List<String> common = new ArrayList<>();
@@ -97,7 +126,54 @@ public record StudyPlan(String world, boolean quick, String overlay, List<String
         TrainConfig probe = TrainConfig.resolve("flow-grpo+" + overlay, null, common);
         // two optimizer steps per epoch where the epoch has an even number of groups (Flow-GRPO's configs: twice)
         int perStep = probe.groupsPerEpoch() % 2 == 0 ? probe.groupsPerEpoch() / 2 : probe.groupsPerEpoch();
-        return new StudyPlan(world, quick, overlay, common, epochs, perStep, 4, 1000, arms);
+        return new StudyPlan(world, FLOW, quick, overlay, common, epochs, perStep, 4, 1000, arms);
+    }
+
+    /**
+     * The paper's second setting on the pixel world's epsilon-prediction model: DanceGRPO (G = 16, DDIM eta = 1, 50
+     * steps, one shared initial noise per group, no KL) against pro-grpo-dance's 48 -> 32 @30 -> 8 @40, with the
+     * paper's G_max ablation (32 / 48 / 64 -> 8; the middle funnel size of 32 and 64 is open in the paper: 16 and 32
+     * here) and an early schedule (@10 / @20) against its late one.
+     */
+    private static StudyPlan diffusion(boolean quick, int headline, int ablation) {
+        int epochs = quick ? 1 : DIFFUSION_EPOCHS;
+        String overlay = quick ? "quick" : "demo";
+        List<String> common = new ArrayList<>(List.of("epochs=" + epochs, "evalEvery=0", "checkpointEvery=1", "shadowEvery=0",
+                "samplerSteps=50", "trainStepFraction=" + DIFFUSION_TRAIN_FRACTION));
+        List<StudyArm> arms = new ArrayList<>();
+        arms.add(new StudyArm(DIFFUSION_BASELINE, "dance-grpo", List.of("groupSize=16"), Role.BASELINE, headline,
+                "DanceGRPO, the full group G = 16 (50 DDIM steps, eta 1)"));
+        arms.add(new StudyArm("pro-grpo-dance", "pro-grpo-dance", List.of("groupSize=48", "pruneSchedule=48>32@30>8@40"), Role.HEADLINE,
+                headline, "expand-and-prune, the paper's diffusion schedule 48 -> 32 @30 -> 8 @40 (also G_max = 48 of the G_max ablation)"));
+        arms.add(new StudyArm("pro-grpo-dance-gmax32", "pro-grpo-dance", List.of("groupSize=32", "pruneSchedule=32>16@30>8@40"),
+                Role.ABLATION, ablation, "G_max ablation: 32 -> 16 @30 -> 8 @40 (k = 8)"));
+        arms.add(new StudyArm("pro-grpo-dance-gmax64", "pro-grpo-dance", List.of("groupSize=64", "pruneSchedule=64>32@30>8@40"),
+                Role.ABLATION, ablation, "G_max ablation: 64 -> 32 @30 -> 8 @40 (k = 8)"));
+        arms.add(new StudyArm("pro-grpo-dance-early", "pro-grpo-dance", List.of("groupSize=48", "pruneSchedule=48>32@10>8@20"),
+                Role.ABLATION, ablation, "early checkpoints: 48 -> 32 @10 -> 8 @20"));
+        TrainConfig probe = TrainConfig.resolve("dance-grpo+" + overlay, null, common);
+        int perStep = probe.groupsPerEpoch() % 2 == 0 ? probe.groupsPerEpoch() / 2 : probe.groupsPerEpoch();
+        return new StudyPlan("pixel", DIFFUSION, quick, overlay, common, epochs, perStep, 4, 1000, arms);
+    }
+
+    private static void checkSetting(String world, String setting) {
+        if (!FLOW.equals(setting) && !DIFFUSION.equals(setting)) {
+            throw new IllegalArgumentException("--setting must be " + FLOW + " or " + DIFFUSION + ", got '" + setting + "'");
+        }
+        if (setting.equals(DIFFUSION) && !world.equals("pixel")) {
+            throw new IllegalArgumentException("the diffusion setting runs on the pixel world (its epsilon-prediction model); the "
+                    + world + " world has flow models only");
+        }
+    }
+
+    /** The arm every contrast is paired against: flow-grpo, or dance-grpo in the diffusion setting. */
+    public String baseline() {
+        return arms.get(0).name();
+    }
+
+    /** True in the diffusion setting. */
+    public boolean diffusion() {
+        return setting.equals(DIFFUSION);
     }
 
     /** The arm called {@code name}, or an exception listing the arms. */
@@ -136,14 +212,16 @@ public record StudyPlan(String world, boolean quick, String overlay, List<String
 
     /** The baseline's config for seed index 0 (the evaluation settings every arm shares). */
     public TrainConfig baselineConfig(Path out) {
-        return config(arms.get(0), 0, runDir(out, BASELINE, 0));
+        return config(arms.get(0), 0, runDir(out, baseline(), 0));
     }
 
     /** What plan.json registers and the guard compares: every field that decides what the study runs and measures. */
     public Map<String, Object> registered() {
-        TrainConfig base = TrainConfig.resolve("flow-grpo+" + overlay, null, commonSets);
+        TrainConfig base = TrainConfig.resolve(arms.get(0).preset() + "+" + overlay, null, commonSets);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("world", world);
+        // only where it is not the flow setting, so that a plan registered before settings existed still verifies
+        if (diffusion()) m.put("setting", setting);
         m.put("quick", quick);
         m.put("overlay", overlay);
         m.put("common_sets", commonSets);

@@ -34,7 +34,8 @@ final class StudyReport {
 
     static String markdown(StudyPlan plan, List<Row> rows, Context ctx) {
         StringBuilder s = new StringBuilder();
-        s.append("# progrpo study: the paper's claims on the ").append(plan.world()).append(" world").append(plan.quick() ? " (quick)" : "")
+        s.append("# progrpo study: the paper's claims on the ").append(plan.world()).append(" world")
+                .append(plan.diffusion() ? ", diffusion setting" : "").append(plan.quick() ? " (quick)" : "")
                 .append("\n\n");
         int planned = plan.arms().stream().mapToInt(StudyArm::seeds).sum();
         String first = rows.stream().map(Row::finishedUtc).min(String::compareTo).orElse("–");
@@ -51,7 +52,7 @@ final class StudyReport {
                     b.mean(), b.seNoise(), b.sePrompts(), Double.isNaN(ctx.base().overall()) ? ""
                             : String.format(Locale.ROOT, ", evaluator overall %.3f", ctx.base().overall())));
         }
-        s.append("\n").append(StudyNotes.matchedCompute()).append("\n\n");
+        s.append("\n").append(StudyNotes.matchedCompute(plan)).append("\n\n");
         s.append("## Arms at matched compute (the headline contrasts)\n\n").append(table(plan, rows, true)).append('\n');
         s.append("## Arms at matched epochs (E = ").append(plan.epochs()).append(", the paper's protocol)\n\n").append(table(plan, rows, false)).append('\n');
         s.append("## The paper's claims\n\n").append(claims(plan, rows)).append('\n');
@@ -114,8 +115,9 @@ final class StudyReport {
 
     private static String table(StudyPlan plan, List<Row> rows, boolean matchedCompute) {
         ToDoubleFunction<Row> v = matchedCompute ? MC : ME;
-        StringBuilder s = new StringBuilder("| arm | seeds | eval reward (mean ± SE over seeds) | vs flow-grpo (paired) | 95 % CI | verdict "
-                + "| compute vs flow-grpo | epochs | train wall s | evaluator overall |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
+        String b = plan.baseline();
+        StringBuilder s = new StringBuilder("| arm | seeds | eval reward (mean ± SE over seeds) | vs " + b + " (paired) | 95 % CI | verdict "
+                + "| compute vs " + b + " | epochs | train wall s | evaluator overall |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
         for (StudyArm a : plan.arms()) {
             List<Row> rs = of(rows, a.name());
             if (rs.isEmpty()) {
@@ -131,8 +133,8 @@ final class StudyReport {
             String diff = "";
             String ci = "";
             String verdict = "";
-            if (!a.name().equals(StudyPlan.BASELINE)) {
-                PairedComparison c = paired(rows, a.name(), StudyPlan.BASELINE, v);
+            if (!a.name().equals(plan.baseline())) {
+                PairedComparison c = paired(rows, a.name(), plan.baseline(), v);
                 verdict = verdict(c);
                 if (c != null) {
                     diff = c.seeds() < 2 ? String.format(Locale.ROOT, "%+.4f", c.mean()) : String.format(Locale.ROOT, "%+.4f ± %.4f", c.mean(), c.se());
@@ -150,21 +152,22 @@ final class StudyReport {
         StringBuilder s = new StringBuilder();
         s.append("Each line: arm A against arm B, paired over the seeds both finished, at matched epochs (ME) and at matched "
                 + "compute (MC). The claim holds where the difference's 95 % interval lies above 0.\n\n");
+        if (plan.diffusion()) return diffusionClaims(plan, rows, s);
         s.append("### 1. A high-variance (OVF) subset beats the full group\n\n");
         claim(s, rows, "static-ovf", "flow-grpo", "OVF 12 of 24 > the full group of 24");
         claim(s, rows, "static-ovf", "uniform-subsample", "OVF 12 of 24 > a uniform 12 of 24");
         claim(s, rows, "oracle-ovf-48", "flow-grpo", "oracle OVF 12 of 48 > the full group of 24");
         s.append("\n### 2. Expand-and-prune beats Flow-GRPO at lower cost\n\n");
         claim(s, rows, "pro-grpo", "flow-grpo", "pro-grpo 48 -> 24 @5 -> 12 @7 > flow-grpo");
-        cost(s, rows, "pro-grpo");
+        cost(plan, s, rows, "pro-grpo");
         s.append("\n### 3. Pro-GRPO Flash beats Flow-GRPO at lower cost\n\n");
         claim(s, rows, "pro-grpo-flash", "flow-grpo", "pro-grpo-flash 24 -> 16 @5 -> 12 @7 > flow-grpo");
-        cost(s, rows, "pro-grpo-flash");
+        cost(plan, s, rows, "pro-grpo-flash");
         s.append("\n### 4. A larger G_max helps, with diminishing returns (k = 12 fixed)\n\n");
         claim(s, rows, "pro-grpo", "pro-grpo-gmax32", "G_max 48 > 32");
         claim(s, rows, "pro-grpo-gmax64", "pro-grpo", "G_max 64 > 48");
         for (boolean mc : new boolean[] {false, true}) {
-            PairedComparison d = diminishing(rows, mc ? MC : ME);
+            PairedComparison d = diminishing(rows, "pro-grpo-gmax32", "pro-grpo", "pro-grpo-gmax64", mc ? MC : ME);
             s.append("- diminishing returns, (48 - 32) > (64 - 48) per seed, ").append(mc ? "MC" : "ME").append(": ").append(describe(d)).append('\n');
         }
         s.append("\n### 5. Late checkpoints beat early ones\n\n");
@@ -183,30 +186,49 @@ final class StudyReport {
         return s.toString();
     }
 
+    /** The diffusion setting's claims: expand-and-prune against DanceGRPO, the G_max ablation, late against early. */
+    private static String diffusionClaims(StudyPlan plan, List<Row> rows, StringBuilder s) {
+        s.append("### 1. Expand-and-prune beats DanceGRPO (the paper's diffusion setting)\n\n");
+        claim(s, rows, "pro-grpo-dance", plan.baseline(), "pro-grpo-dance 48 -> 32 @30 -> 8 @40 > dance-grpo G = 16");
+        cost(plan, s, rows, "pro-grpo-dance");
+        s.append("\n### 2. A larger G_max helps, with diminishing returns (k = 8 fixed; the paper: 0.386 / 0.391 / 0.393)\n\n");
+        claim(s, rows, "pro-grpo-dance", "pro-grpo-dance-gmax32", "G_max 48 > 32");
+        claim(s, rows, "pro-grpo-dance-gmax64", "pro-grpo-dance", "G_max 64 > 48");
+        for (boolean mc : new boolean[] {false, true}) {
+            PairedComparison d = diminishing(rows, "pro-grpo-dance-gmax32", "pro-grpo-dance", "pro-grpo-dance-gmax64", mc ? MC : ME);
+            s.append("- diminishing returns, (48 - 32) > (64 - 48) per seed, ").append(mc ? "MC" : "ME").append(": ").append(describe(d)).append('\n');
+        }
+        s.append("\n### 3. Late checkpoints beat early ones\n\n");
+        claim(s, rows, "pro-grpo-dance", "pro-grpo-dance-early", "the paper's @30 / @40 > early @10 / @20");
+        return s.toString();
+    }
+
     private static void claim(StringBuilder s, List<Row> rows, String a, String b, String text) {
         s.append("- ").append(text).append(": ME ").append(describe(paired(rows, a, b, ME))).append("; MC ")
                 .append(describe(paired(rows, a, b, MC))).append('\n');
     }
 
-    private static void cost(StringBuilder s, List<Row> rows, String arm) {
+    private static void cost(StudyPlan plan, StringBuilder s, List<Row> rows, String arm) {
         List<Row> rs = of(rows, arm);
         if (rs.isEmpty()) return;
         StudyStats.Summary r = StudyStats.summary(rs.stream().mapToDouble(x -> x.matchedEpochs().computeRatio()).toArray());
         StudyStats.Summary w = StudyStats.summary(rs.stream().mapToDouble(x -> {
-            Row f = StudyCsv.find(rows, StudyPlan.BASELINE, x.seedIndex());
+            Row f = StudyCsv.find(rows, plan.baseline(), x.seedIndex());
             return f == null || f.matchedEpochs().wallSeconds() <= 0 ? Double.NaN : x.matchedEpochs().wallSeconds() / f.matchedEpochs().wallSeconds();
         }).filter(Double::isFinite).toArray());
-        s.append(String.format(Locale.ROOT, "- its cost at matched epochs: %.2fx flow-grpo's model FLOPs (the paper: 1/1.26 = 0.79 for the "
-                + "standard, 1/1.41 = 0.71 for flash), %s its training wall time (paired by seed)%n", r.mean(),
+        String paper = plan.diffusion() ? "the paper reports no FLOP ratio for this setting"
+                : "the paper: 1/1.26 = 0.79 for the standard, 1/1.41 = 0.71 for flash";
+        s.append(String.format(Locale.ROOT, "- its cost at matched epochs: %.2fx %s's model FLOPs (%s), %s its training wall time (paired by seed)%n",
+                r.mean(), plan.baseline(), paper,
                 w.n() == 0 ? "–" : String.format(Locale.ROOT, "%.2fx", w.mean())));
     }
 
-    /** Per seed: (G48 - G32) against (G64 - G48); held = the first gain is larger. */
-    static PairedComparison diminishing(List<Row> rows, ToDoubleFunction<Row> v) {
+    /** Per seed: (G48 - G32) against (G64 - G48) of the three arms named; held = the first gain is larger. */
+    static PairedComparison diminishing(List<Row> rows, String arm32, String arm48, String arm64, ToDoubleFunction<Row> v) {
         List<double[]> d = new ArrayList<>();
-        for (Row g32 : of(rows, "pro-grpo-gmax32")) {
-            Row g48 = StudyCsv.find(rows, "pro-grpo", g32.seedIndex());
-            Row g64 = StudyCsv.find(rows, "pro-grpo-gmax64", g32.seedIndex());
+        for (Row g32 : of(rows, arm32)) {
+            Row g48 = StudyCsv.find(rows, arm48, g32.seedIndex());
+            Row g64 = StudyCsv.find(rows, arm64, g32.seedIndex());
             if (g48 == null || g64 == null) continue;
             d.add(new double[] {v.applyAsDouble(g48) - v.applyAsDouble(g32), v.applyAsDouble(g64) - v.applyAsDouble(g48)});
         }
@@ -235,12 +257,12 @@ final class StudyReport {
         if (rows.isEmpty()) return "No run finished yet.\n";
         StudyStats.Summary noise = StudyStats.summary(rows.stream().mapToDouble(r -> r.matchedEpochs().seNoise()).filter(Double::isFinite).toArray());
         StudyStats.Summary prompts = StudyStats.summary(rows.stream().mapToDouble(r -> r.matchedEpochs().sePrompts()).filter(Double::isFinite).toArray());
-        StudyStats.Summary seeds = StudyStats.summary(of(rows, StudyPlan.BASELINE).stream().mapToDouble(ME).toArray());
+        StudyStats.Summary seeds = StudyStats.summary(of(rows, plan.baseline()).stream().mapToDouble(ME).toArray());
         return String.format(Locale.ROOT, "Over every finished run, at matched epochs: the standard error of one evaluation over its noise "
-                        + "draws (prompts fixed, %d samples per prompt) is %.4f on average, over prompts %.4f; flow-grpo's eval reward "
+                        + "draws (prompts fixed, %d samples per prompt) is %.4f on average, over prompts %.4f; %s's eval reward "
                         + "varies over seeds with a standard deviation of %s. The noise figure is the measurement error of one run's "
                         + "value; the prompt figure is shared by every arm (the same prompts and noise), so it cancels in the paired "
-                        + "differences.%n", plan.evalSamplesPerPrompt(), noise.mean(), prompts.mean(),
+                        + "differences.%n", plan.evalSamplesPerPrompt(), noise.mean(), prompts.mean(), plan.baseline(),
                 seeds.n() < 2 ? "– (fewer than 2 seeds)" : String.format(Locale.ROOT, "%.4f", seeds.sd()));
     }
 }

@@ -74,7 +74,7 @@ class StudyReportTest {
             rows.add(row("pro-grpo", s, g32[s] + 0.03 + 0.001 * s, 0.8));          // +0.03: the first gain
             rows.add(row("pro-grpo-gmax64", s, g32[s] + 0.035 + 0.001 * s, 0.9)); // +0.005 more: a smaller second gain
         }
-        PairedComparison d = StudyReport.diminishing(rows, r -> r.matchedEpochs().eval());
+        PairedComparison d = StudyReport.diminishing(rows, "pro-grpo-gmax32", "pro-grpo", "pro-grpo-gmax64", r -> r.matchedEpochs().eval());
         assertEquals(5, d.seeds());
         assertEquals(0.027, d.mean(), 1e-9);   // mean of (0.030 + 0.001 s) - 0.005 over s = 0 .. 4
         assertEquals("held", StudyReport.verdict(d));
