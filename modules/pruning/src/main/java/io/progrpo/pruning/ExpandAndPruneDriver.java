@@ -85,6 +85,21 @@ public final class ExpandAndPruneDriver {
     private final RandomGenerator rng;
     private final int[] previewSteps;
 
+    /**
+     * A driver that keeps, at each checkpoint, the subset chosen by the strategy the schedule names
+     * ({@link PruneSchedule#strategy()}, looked up with {@link SubsetStrategy#byName}).
+     */
+    public ExpandAndPruneDriver(PruneSchedule schedule, Decoder decoder, RandomGenerator rng) {
+        this(schedule, schedule == null ? null : SubsetStrategy.byName(schedule.strategy()), decoder, rng);
+    }
+
+    /**
+     * A driver with an explicit subset strategy: a built-in one must be the one the schedule names (a schedule that says
+     * {@code ovf} never runs {@code uniform}: use {@link PruneSchedule#withStrategy} to change it), and a user's own
+     * strategy (a name that is not built in) replaces the schedule's at its checkpoints.
+     *
+     * @throws IllegalArgumentException when a pruning schedule names another built-in strategy than {@code strategy}
+     */
     public ExpandAndPruneDriver(PruneSchedule schedule, SubsetStrategy strategy, Decoder decoder, RandomGenerator rng) {
         this(schedule, strategy, decoder, rng, new int[0]);
     }
@@ -93,6 +108,12 @@ public final class ExpandAndPruneDriver {
                                  int[] previewSteps) {
         if (schedule == null || strategy == null || decoder == null || rng == null) {
             throw new IllegalArgumentException("schedule, strategy, decoder and rng must not be null");
+        }
+        if (schedule.checkpoints().length > 0 && SubsetStrategy.names().contains(strategy.name())
+                && !strategy.name().equals(schedule.strategy())) {
+            throw new IllegalArgumentException("the prune schedule " + schedule.describe() + " names subset strategy '" + schedule.strategy()
+                    + "', the driver was given '" + strategy.name() + "'; pass schedule.withStrategy(\"" + strategy.name()
+                    + "\") to prune with it, or the constructor without a strategy to use the schedule's");
         }
         this.schedule = schedule;
         this.strategy = strategy;
@@ -122,6 +143,19 @@ public final class ExpandAndPruneDriver {
 
     public PruneSchedule schedule() {
         return schedule;
+    }
+
+    /** The subset strategy this driver prunes with at the checkpoints. */
+    public SubsetStrategy strategy() {
+        return strategy;
+    }
+
+    /** The schedule in words with the strategy actually used, e.g. {@code 48 -> 24 @5 -> 12 @7 of 10 steps (ovf)}. */
+    public String describe() {
+        String d = schedule.describe();
+        String named = "(" + schedule.strategy() + ")";
+        return d.endsWith(named) && !strategy.name().equals(schedule.strategy())
+                ? d.substring(0, d.length() - named.length()) + "(" + strategy.name() + ", the caller's own strategy)" : d;
     }
 
     /** Counts rows and calls of the model it wraps. */
@@ -168,6 +202,7 @@ public final class ExpandAndPruneDriver {
         }
         CountingModel counted = new CountingModel(model);
         Pass pass = new Pass(sampler.steps(), groupPrompts, gMax, proxy, reward);
+        pass.samplerName = sampler.getClass().getName();
         long start = System.nanoTime();
         Trajectory traj = null;
         // every tensor made here is closed on every exception path (a throwing model, decoder, reward or strategy):
@@ -231,6 +266,7 @@ public final class ExpandAndPruneDriver {
         long rewardCalls;
         long rewardedImages;
         long rewardNanos;
+        String samplerName;
         Tensor noiseCopy;
         Tensor ownedCond;
         RewardOutput finalOut;
@@ -266,7 +302,7 @@ public final class ExpandAndPruneDriver {
             RewardFunction scorer = finalStep ? reward : proxy;
             String phase = finalStep ? "final, after step " + taken + " of " + steps : "proxy at step " + taken + " of " + steps;
             Tensor keptCond = cond;
-            try (Tensor images = decode(finalStep ? out.next() : out.x0Preview(), groupOf.length, phase)) {
+            try (Tensor images = decode(finalStep ? out.next() : preview(out, taken, "checkpoint"), groupOf.length, phase)) {
                 RewardOutput r = score(scorer, images, groupPrompts, groupOf, phase);
                 rewardCalls++;
                 rewardedImages += groupOf.length;
@@ -299,11 +335,22 @@ public final class ExpandAndPruneDriver {
             return keptCond;
         }
 
+        /** The step's x0 preview, or an exception naming the sampler and the step when it returned none. */
+        Tensor preview(StepOutput out, int taken, String what) {
+            Tensor p = out.x0Preview();
+            if (p == null) {
+                throw new IllegalStateException("sampler " + samplerName + " returned no x0Preview at step " + taken + " of " + steps
+                        + ", a " + what + " of " + schedule.describe() + ", which scores the step's preview of the clean sample; "
+                        + "return it in StepOutput (the step's x0 prediction), or sample with a schedule without checkpoints");
+            }
+            return p;
+        }
+
         /** A preview-only step: every active row's preview, decoded and scored with the proxy reward; nothing pruned. */
         void recordPreview(int taken, StepOutput out) {
             long t0 = System.nanoTime();
             String phase = "preview at step " + taken + " of " + steps;
-            try (Tensor images = decode(out.x0Preview(), groupOf.length, phase)) {
+            try (Tensor images = decode(preview(out, taken, "preview step"), groupOf.length, phase)) {
                 RewardOutput r = score(proxy, images, groupPrompts, groupOf, phase);
                 rewardCalls++;
                 rewardedImages += groupOf.length;
