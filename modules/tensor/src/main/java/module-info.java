@@ -10,4 +10,8 @@ module io.progrpo.tensor {
     exports io.progrpo.tensor.distributed;
     exports io.progrpo.tensor.jit;
     exports io.progrpo.tensor.files;
+    exports io.progrpo.tensor.spi;
+
+    // A natives jar (io.progrpo:progrpo-natives with a platform classifier) that carries the built shim.
+    uses io.progrpo.tensor.spi.NativeLibraryProvider;
 }

@@ -36,7 +36,7 @@ public final class Tokenizer {
         return i + 1;
     }
 
-    /** The word of an id; "<pad>" for {@link #PAD}. */
+    /** The word of an id; {@code "<pad>"} for {@link #PAD}. */
     public static String word(long id) {
         if (id == PAD) return "<pad>";
         if (id < 1 || id >= VOCABULARY_SIZE) throw new IllegalArgumentException("token id must be in [0, " + VOCABULARY_SIZE + "), got " + id);

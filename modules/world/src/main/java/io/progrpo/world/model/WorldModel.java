@@ -24,7 +24,7 @@ import java.util.List;
  * [x, coord_y, coord_x]            CoordConv: the prompt names an absolute position
  *   -> conv3x3 stem -> 2 x ResBlock (full resolution)  ------------------- skip
  *   -> avg-pool /2 -> conv3x3 (2w) -> 2 x ResBlock (half resolution)        |
- *   -> conv1x1 (w) -> nearest upsample x2 -> concat skip <------------------
+ *   -> conv1x1 (w) -> nearest upsample x2 -> concat skip &lt;------------------
  *   -> conv3x3 -> GroupNorm, SiLU -> conv3x3 to 3 channels (zero-initialised: the net starts at output 0)
  * ResBlock(h) = h + conv3x3(SiLU(FiLM(GroupNorm(h), e)))
  * FiLM(h, e)  = h * (1 + scale(e)) + shift(e)

@@ -24,7 +24,7 @@ public enum Relation {
         return words;
     }
 
-    /** The relation that holds when this one holds with the objects swapped (left of <-> right of, above <-> below). */
+    /** The relation that holds when this one holds with the objects swapped (left of &lt;-&gt; right of, above &lt;-&gt; below). */
     public Relation converse() {
         return switch (this) {
             case LEFT_OF -> RIGHT_OF;

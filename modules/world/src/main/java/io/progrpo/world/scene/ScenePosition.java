@@ -7,9 +7,9 @@ import java.util.Optional;
  * Absolute positions of the position category ("a red circle at the left"): where the object's centroid is drawn (an
  * anchor, as fractions of the width and height) and the region the evaluator accepts.
  *
- * <p>Regions, with (x, y) the centroid as fractions of the side: left x <= 0.40 and |x - 0.5| >= |y - 0.5| (the
- * horizontal offset dominates), right x >= 0.60 likewise, top y <= 0.40 and |y - 0.5| >= |x - 0.5|, bottom y >= 0.60
- * likewise, center max(|x - 0.5|, |y - 0.5|) <= 0.12. The regions are disjoint.
+ * <p>Regions, with (x, y) the centroid as fractions of the side: left x &lt;= 0.40 and |x - 0.5| &gt;= |y - 0.5| (the
+ * horizontal offset dominates), right x &gt;= 0.60 likewise, top y &lt;= 0.40 and |y - 0.5| &gt;= |x - 0.5|, bottom y &gt;= 0.60
+ * likewise, center max(|x - 0.5|, |y - 0.5|) &lt;= 0.12. The regions are disjoint.
  */
 public enum ScenePosition {
     LEFT(0.28, 0.5), RIGHT(0.72, 0.5), TOP(0.5, 0.28), BOTTOM(0.5, 0.72), CENTER(0.5, 0.5);

@@ -13,7 +13,7 @@ import java.util.Set;
  * A seeded train / held-out split of {@link SceneGrammar#all()} into unseen combinations (compositional
  * generalisation, as GenEval measures it): every word occurs in training, but
  * <ul>
- *   <li>{@value #HELD_OUT_PAIRS} colour-shape pairings, one per shape and each of another colour (e.g. "red
+ *   <li>{@link #HELD_OUT_PAIRS} colour-shape pairings, one per shape and each of another colour (e.g. "red
  *       triangle"), occur only in held-out prompts: every prompt with such an object is held out;</li>
  *   <li>{@value #HELD_OUT_ARRANGEMENTS} spatial arrangements of two different shapes (e.g. circle left of square)
  *       occur only in held-out relation prompts, in both phrasings ("a ... circle left of a ... square" and "a ...

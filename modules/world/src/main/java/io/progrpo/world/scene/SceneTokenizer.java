@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The word-level tokenizer of the scene world: a fixed vocabulary of the grammar's {@value #WORD_COUNT} words, id 0
+ * The word-level tokenizer of the scene world: a fixed vocabulary of the grammar's {@link #WORD_COUNT} words, id 0
  * for padding, every prompt encoded to {@link #SEQUENCE_LENGTH} ids (its words in order, then padding). The null
  * prompt of classifier-free guidance is the all-padding row. Any text made of vocabulary words encodes (the
  * hard-negative captions of the reward model, say), so encoding does not check the grammar; {@link ScenePrompt#parse}
@@ -55,7 +55,7 @@ public final class SceneTokenizer {
         return i + 1;
     }
 
-    /** The word of an id; "<pad>" for {@link #PAD}. */
+    /** The word of an id; {@code "<pad>"} for {@link #PAD}. */
     public static String word(long id) {
         if (id == PAD) return "<pad>";
         if (id < 1 || id > WORD_COUNT) throw new IllegalArgumentException("token id must be in [0, " + vocabularySize() + "), got " + id);

@@ -17,8 +17,9 @@ import java.util.Optional;
  * an exception at the first public call that needs native code.
  *
  * <p>Search order: system property {@code progrpo.shim} (the file), system property {@code progrpo.shim.dir},
- * environment variable {@code PROGRPO_SHIM} (file or directory), then {@code native/build/} in the working directory
- * or any of its parents (the default build location of {@code scripts/setup}).
+ * environment variable {@code PROGRPO_SHIM} (file or directory), then a natives jar on the module or class path
+ * ({@link io.progrpo.tensor.spi.NativeLibraryProvider}, extracted by {@link NativeBundles}), then {@code native/build/}
+ * in the working directory or any of its parents (the default build location of {@code scripts/setup}).
  *
  * <p>Before the load, OMP_WAIT_POLICY (PASSIVE, see {@link #OMP_WAIT_POLICY_PROPERTY}) and UCX's signal settings are
  * set where the environment leaves them unset. The load runs inside {@link SignalGuard}: libtorch builds that link MPI
@@ -32,15 +33,20 @@ public final class ShimLibrary {
     private static final SymbolLookup LOOKUP;
     private static final String FAILURE;
     private static final Path PATH;
+    /** The natives jar the shim came from, or null (set by locate, read by the load's failure message). */
+    private static io.progrpo.tensor.spi.NativeLibraryProvider BUNDLE;
 
     static {
         SymbolLookup lookup = null;
         String failure = null;
         Path path = null;
         List<Path> tried = new ArrayList<>();
-        Optional<Path> found = locate(tried);
+        String[] bundleFailure = {null};
+        Optional<Path> found = locate(tried, bundleFailure);
         if (found.isEmpty()) {
-            failure = FILE_NAME + " was not found (looked at " + tried + "). Build it with scripts/setup, or point "
+            failure = bundleFailure[0] != null ? bundleFailure[0]
+                    : FILE_NAME + " was not found (looked at " + tried + "). Add io.progrpo:progrpo-natives with your platform's "
+                    + "classifier to the module or class path, build it with scripts/setup, or point "
                     + "-Dprogrpo.shim=/path/to/" + FILE_NAME + " (or the PROGRPO_SHIM environment variable) at it.";
         } else {
             path = found.get();
@@ -58,7 +64,8 @@ public final class ShimLibrary {
                         + NATIVE_ACCESS_FLAG + " (or --enable-native-access=ALL-UNNAMED on the class path). " + e.getMessage();
             } catch (IllegalArgumentException e) {
                 String m = String.valueOf(e.getMessage());
-                failure = (m.contains("libtorch") || m.contains("libc10")
+                failure = BUNDLE != null ? NativeBundles.loadFailure(BUNDLE, path, m, NativeBundles.installedLibtorch(NativeBundles.libraryDirs()))
+                        : (m.contains("libtorch") || m.contains("libc10")
                         ? "libtorch could not be loaded for " + path + ": install it (scripts/setup installs Debian's "
                         + "libtorch-dev) or rebuild the shim against an installed libtorch. "
                         : "the shim " + path + " could not be loaded; rebuild it with scripts/setup. ")
@@ -101,7 +108,7 @@ public final class ShimLibrary {
         NativeEnv.setIfUnset("OMP_WAIT_POLICY", p.toUpperCase(java.util.Locale.ROOT));
     }
 
-    private static Optional<Path> locate(List<Path> tried) {
+    private static Optional<Path> locate(List<Path> tried, String[] bundleFailure) {
         String prop = System.getProperty("progrpo.shim");
         if (prop != null) return check(Path.of(prop), tried);
         String dir = System.getProperty("progrpo.shim.dir");
@@ -113,6 +120,12 @@ public final class ShimLibrary {
         if (env != null && !env.isBlank()) {
             Path p = Path.of(env);
             return check(Files.isDirectory(p) ? p.resolve(FILE_NAME) : p, tried);
+        }
+        NativeBundles.Choice bundle = NativeBundles.choose(NativeBundles.found(), NativeBundles.platform());
+        if (bundle.provider() != null || bundle.failure() != null) {
+            Optional<Path> p = NativeBundles.fromProviders(bundle, tried, bundleFailure);
+            if (p.isPresent()) BUNDLE = bundle.provider();
+            return p;
         }
         for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
             Optional<Path> p = check(d.resolve("native/build").resolve(FILE_NAME), tried);
