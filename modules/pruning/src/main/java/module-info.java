@@ -4,4 +4,7 @@ module io.progrpo.pruning {
     requires transitive io.progrpo.reward;
 
     exports io.progrpo.pruning;
+
+    // the io.progrpo.PruneCheckpoint Flight Recorder event
+    requires jdk.jfr;
 }

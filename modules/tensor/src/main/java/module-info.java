@@ -11,6 +11,10 @@ module io.progrpo.tensor {
     exports io.progrpo.tensor.jit;
     exports io.progrpo.tensor.files;
     exports io.progrpo.tensor.spi;
+    exports io.progrpo.tensor.jfr;
+
+    // Flight Recorder events of memory and phases (io.progrpo.*); recorded only when a recording enables them
+    requires jdk.jfr;
 
     // A natives jar (io.progrpo:progrpo-natives with a platform classifier) that carries the built shim.
     uses io.progrpo.tensor.spi.NativeLibraryProvider;

@@ -13,6 +13,7 @@ import io.progrpo.sampler.VelocityModel;
 import io.progrpo.tensor.Autograd;
 import io.progrpo.tensor.Generator;
 import io.progrpo.tensor.Tensor;
+import io.progrpo.tensor.jfr.TensorEvents;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -317,11 +318,32 @@ public final class ExpandAndPruneDriver {
                 proxyByRow.add(expandToOriginal(r.scores(), original, rowsAtStart));
                 if (record) previewsTaken.add(new Preview(taken, proxyByRow.getLast().clone()));
                 // pruned rows stop here: their stored transitions are released at once
-                traj.keepRows(keep);
-                if (cond != null) {
-                    keptCond = cond.indexSelect(0, toLongs(keep)).unscoped();
-                    ownedCond.close();
-                    ownedCond = keptCond;
+                long ledgerBefore = TensorEvents.ledgerBytes();
+                TensorEvents.enterPhase("prune", taken);
+                try {
+                    traj.keepRows(keep);
+                    if (cond != null) {
+                        keptCond = cond.indexSelect(0, toLongs(keep)).unscoped();
+                        ownedCond.close();
+                        ownedCond = keptCond;
+                    }
+                } finally {
+                    TensorEvents.leavePhase();
+                }
+                // made after the prune, so its timestamp follows the storage events of the prune phase
+                PruneCheckpointEvent event = new PruneCheckpointEvent();
+                if (event.isEnabled()) {
+                    long ledgerAfter = TensorEvents.ledgerBytes();
+                    event.step = taken;
+                    event.totalSteps = steps;
+                    event.groups = groupPrompts.size();
+                    event.sizeBefore = groupOf.length / groupPrompts.size();
+                    event.sizeAfter = keep.length / groupPrompts.size();
+                    event.proxyStdBefore = before;
+                    event.proxyStdAfter = after;
+                    event.bytesReleased = ledgerBefore - ledgerAfter;
+                    event.ledgerBytesAfter = ledgerAfter;
+                    event.commit();
                 }
                 groupOf = keptGroups;
                 original = pickInt(original, keep);

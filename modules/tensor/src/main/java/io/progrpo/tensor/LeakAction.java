@@ -47,7 +47,8 @@ final class LeakAction implements Runnable {
     public void run() {
         if (explicit) return;
         progrpo_torch_h.pt_tensor_free(MemorySegment.ofAddress(address));
-        MemoryLedger.onFree(device, storageKey);
+        long freed = MemoryLedger.onFree(device, storageKey);
+        if (freed > 0) io.progrpo.tensor.jfr.TensorEvents.freed(freed, device, true);
         MemoryLedger.onLeak();
         if (createdAt != null) {
             LOG.log(System.Logger.Level.WARNING, "leaked tensor freed by the safety net; created at:", createdAt);

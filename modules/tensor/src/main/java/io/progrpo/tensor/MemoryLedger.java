@@ -138,7 +138,8 @@ public final class MemoryLedger {
         return device == Device.CPU || device.equals(Device.CPU) ? CPU : DEVICES.computeIfAbsent(device, d -> new DeviceCounters());
     }
 
-    static void onCreate(Device device, long storageKey, long storageBytes) {
+    /** Records a new tensor; true when its storage is new to the ledger (its bytes were added). */
+    static boolean onCreate(Device device, long storageKey, long storageBytes) {
         synchronized (LOCK) {
             CREATED_PLAIN++;
             DeviceCounters c = counters(device);
@@ -146,17 +147,21 @@ public final class MemoryLedger {
             if (storageKey != 0 && STORAGES.add(storageKey, storageBytes)) {
                 c.bytes += storageBytes;
                 if (c.bytes > c.peakBytes) c.peakBytes = c.bytes;
+                return true;
             }
+            return false;
         }
     }
 
-    static void onFree(Device device, long storageKey) {
+    /** Records a freed tensor; the bytes that left the ledger (its storage's last reference), else -1. */
+    static long onFree(Device device, long storageKey) {
         synchronized (LOCK) {
             DeviceCounters c = counters(device);
             c.liveTensors--;
-            if (storageKey == 0) return;
+            if (storageKey == 0) return -1;
             long b = STORAGES.remove(storageKey);
             if (b >= 0) c.bytes -= b;
+            return b;
         }
     }
 

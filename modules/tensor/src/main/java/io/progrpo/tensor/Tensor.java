@@ -83,7 +83,9 @@ public final class Tensor implements AutoCloseable {
         long bytes = info.getAtIndex(ValueLayout.JAVA_LONG, 5);
         long key = info.getAtIndex(ValueLayout.JAVA_LONG, 6);
         Tensor t = new Tensor(h, dt, dev, dim, numel, key);
-        MemoryLedger.onCreate(dev, key, bytes);
+        if (MemoryLedger.onCreate(dev, key, bytes)) {
+            io.progrpo.tensor.jfr.TensorEvents.allocated(bytes, dev, dt.name(), () -> java.util.Arrays.toString(t.shape()));
+        }
         t.moveTo(Scope.current());
         return t;
     }
@@ -189,7 +191,8 @@ public final class Tensor implements AutoCloseable {
         handle = null;
         if (leak != null) leak.disarm();
         progrpo_torch_h.pt_tensor_free(h);
-        MemoryLedger.onFree(device, storageKey);
+        long freed = MemoryLedger.onFree(device, storageKey);
+        if (freed > 0) io.progrpo.tensor.jfr.TensorEvents.freed(freed, device, false);
     }
 
     // ---- metadata ------------------------------------------------------------------------------------------------

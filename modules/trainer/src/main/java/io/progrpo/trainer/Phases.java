@@ -1,5 +1,7 @@
 package io.progrpo.trainer;
 
+import io.progrpo.tensor.jfr.TensorEvents;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -19,13 +21,31 @@ public final class Phases {
 
     private final Map<String, Long> nanos = new LinkedHashMap<>();
     private final Consumer<String> onBegin;
+    private final int epoch;
+    private boolean open;
 
     public Phases(Consumer<String> onBegin) {
-        this.onBegin = onBegin;
+        this(-1, onBegin);
     }
 
+    /** Phases of epoch {@code epoch}, each also an {@code io.progrpo.Phase} Flight Recorder event ({@link TensorEvents}). */
+    public Phases(int epoch, Consumer<String> onBegin) {
+        this.onBegin = onBegin;
+        this.epoch = epoch;
+    }
+
+    /** Announces {@code phase}; the phase begun before it (on this thread) ends here. */
     public void begin(String phase) {
         onBegin.accept(phase);
+        if (open) TensorEvents.leavePhase();
+        TensorEvents.enterPhase(phase, epoch);
+        open = true;
+    }
+
+    /** Ends the phase begun last, if any (its Flight Recorder event is committed). */
+    public void end() {
+        if (open) TensorEvents.leavePhase();
+        open = false;
     }
 
     public void add(String phase, long ns) {

@@ -201,7 +201,7 @@ public final class TrainingRun {
             listener.runStarted(config.method(), startEpoch, config.epochs());
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
                 final int current = epoch;
-                Phases phases = new Phases(p -> listener.phaseEntered(current, p));
+                Phases phases = new Phases(current, p -> listener.phaseEntered(current, p));
                 Map<String, Object> m;
                 GrpoTrainer.Evaluation ev = null;
                 try {
@@ -209,11 +209,17 @@ public final class TrainingRun {
                 } catch (IllegalStateException | IllegalArgumentException e) {
                     throw new TrainingAbortedException("epoch " + epoch + " aborted, no parameter was changed: " + e.getMessage()
                             + (Files.isDirectory(checkpointDir()) ? "; the last good checkpoint in " + checkpointDir() + " is intact" : ""), e);
+                } finally {
+                    phases.end();
                 }
                 if (config.evalEvery() > 0 && ((epoch + 1) % config.evalEvery() == 0 || epoch == config.epochs() - 1)) {
                     long e0 = System.nanoTime();
-                    listener.phaseEntered(epoch, "EVAL");
-                    ev = evaluate(epoch);
+                    phases.begin(Phases.EVAL);
+                    try {
+                        ev = evaluate(epoch);
+                    } finally {
+                        phases.end();
+                    }
                     putEvaluation(m, ev);
                     phases.add("EVAL", System.nanoTime() - e0);
                 }

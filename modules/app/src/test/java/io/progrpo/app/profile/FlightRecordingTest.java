@@ -1,0 +1,95 @@
+package io.progrpo.app.profile;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.progrpo.app.job.Jobs;
+import io.progrpo.tensor.jfr.TensorEvents;
+import io.progrpo.trainer.config.TrainConfig;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A short pro-grpo run recorded with progrpo.jfc and read back with jdk.jfr.consumer: phase, prune-checkpoint and
+ * storage events are there, and at each prune the bytes the checkpoint event reports released (the ledger's drop) equal
+ * the storage events of the prune phase summed one by one (freed minus allocated).
+ */
+class FlightRecordingTest {
+    @TempDir
+    Path tmp;
+
+    @AfterEach
+    void restore() {
+        TensorEvents.setMinBytes(Long.getLong("progrpo.jfr.minBytes", 65536L));
+    }
+
+    @Test
+    void aRecordedProGrpoEpochAccountsForThePrunedBytes() throws Exception {
+        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        TensorEvents.setMinBytes(0); // every storage, so the sums can be compared with the ledger
+        TrainConfig c = TrainConfig.resolve("pro-grpo+quick", null, List.of("outDir=" + tmp.resolve("run"), "evalEvery=1"));
+        Path file = tmp.resolve("run.jfr");
+        try (Jobs.Job job = Jobs.build(c, s -> { })) {
+            try (Recording r = new Recording(TensorEvents.configuration())) {
+                r.start();
+                job.run(tmp.resolve("run"), s -> { }).run(false);
+                r.stop();
+                r.dump(file);
+            }
+        }
+        List<RecordedEvent> events = new ArrayList<>(RecordingFile.readAllEvents(file));
+        Set<String> types = new TreeSet<>();
+        for (RecordedEvent e : events) types.add(e.getEventType().getName());
+        assertTrue(types.containsAll(List.of("io.progrpo.Phase", "io.progrpo.PruneCheckpoint", "io.progrpo.StorageAllocated",
+                "io.progrpo.StorageFreed")), types.toString());
+        assertTrue(types.stream().allMatch(t -> t.startsWith("io.progrpo.") || t.startsWith("jdk.Active")), "only progrpo's events: " + types);
+
+        Set<String> phases = new TreeSet<>();
+        for (RecordedEvent e : events) {
+            if (!e.getEventType().getName().equals("io.progrpo.Phase")) continue;
+            phases.add(e.getString("phase"));
+            assertTrue(e.getLong("rssEnd") > 0 && e.getLong("ledgerBytesEnd") >= 0, e.toString());
+            assertTrue(!e.getEndTime().isBefore(e.getStartTime()), e.toString());
+        }
+        assertTrue(phases.containsAll(List.of("SAMPLING", "REWARD", "TRAINING", "EVAL", "prune")), phases.toString());
+
+        // walk the events in time order on the training thread: the prune phase's storage events, then its checkpoint
+        events.sort(Comparator.comparing(RecordedEvent::getStartTime));
+        long net = 0;
+        List<long[]> checkpoints = new ArrayList<>();
+        for (RecordedEvent e : events) {
+            String t = e.getEventType().getName();
+            boolean inPrune = "prune".equals(safePhase(e));
+            if (t.equals("io.progrpo.StorageFreed") && inPrune) net += e.getLong("bytes");
+            if (t.equals("io.progrpo.StorageAllocated") && inPrune) net -= e.getLong("bytes");
+            if (t.equals("io.progrpo.PruneCheckpoint")) {
+                checkpoints.add(new long[] {e.getInt("step"), e.getInt("sizeBefore"), e.getInt("sizeAfter"), e.getLong("bytesReleased"), net});
+                net = 0;
+            }
+        }
+        // one training group: 48 -> 24 at step 5, 24 -> 12 at step 7
+        assertEquals(2, checkpoints.size(), "one driver run of one group, two checkpoints");
+        assertEquals(List.of(5L, 48L, 24L), List.of(checkpoints.get(0)[0], checkpoints.get(0)[1], checkpoints.get(0)[2]));
+        assertEquals(List.of(7L, 24L, 12L), List.of(checkpoints.get(1)[0], checkpoints.get(1)[1], checkpoints.get(1)[2]));
+        for (long[] cp : checkpoints) {
+            assertTrue(cp[3] > 0, "a prune releases memory: " + cp[3]);
+            assertEquals(cp[3], cp[4], "bytes released at step " + cp[0] + " = the prune phase's storage events, freed minus allocated");
+        }
+    }
+
+    private static String safePhase(RecordedEvent e) {
+        return e.hasField("phase") ? e.getString("phase") : null;
+    }
+}
