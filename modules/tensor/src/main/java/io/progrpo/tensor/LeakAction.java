@@ -47,11 +47,14 @@ final class LeakAction implements Runnable {
     public void run() {
         if (explicit) return;
         progrpo_torch_h.pt_tensor_free(MemorySegment.ofAddress(address));
+        if (LiveTensors.TRACK) LiveTensors.freed(address);
         long freed = MemoryLedger.onFree(device, storageKey);
         if (freed > 0) io.progrpo.tensor.jfr.TensorEvents.freed(freed, device, true);
         MemoryLedger.onLeak();
         if (createdAt != null) {
-            LOG.log(System.Logger.Level.WARNING, "leaked tensor freed by the safety net; created at:", createdAt);
+            LOG.log(System.Logger.Level.WARNING, "leaked tensor on " + device + " freed by the safety net, "
+                    + (freed > 0 ? MemoryLedger.human(freed) + " of storage released" : "its storage still referenced by another tensor")
+                    + "; created at:", createdAt);
         }
     }
 }

@@ -240,6 +240,40 @@ public final class MemoryLedger {
         Native.check(progrpo_torch_h.pt_cuda_empty_cache(), "cuda_empty_cache");
     }
 
+    /**
+     * Live tensors of one creation site, shape, dtype and device.
+     *
+     * @param site  the first stack frame outside io.progrpo.tensor that made them ({@code Class.method:line})
+     * @param count live tensors in the group
+     * @param bytes their storages' bytes, a storage shared with an earlier tensor counted there only
+     */
+    public record LiveGroup(String site, long[] shape, DType dtype, Device device, long count, long bytes) {}
+
+    /**
+     * The live tensors grouped by creation site, shape, dtype and device, largest first. Needs
+     * {@code -Dprogrpo.tensor.track=true} (which records every tensor's site: a debugging aid).
+     *
+     * @throws IllegalStateException without that property, saying how to turn it on
+     */
+    public static List<LiveGroup> snapshot() {
+        if (!LiveTensors.TRACK) {
+            throw new IllegalStateException("live-tensor attribution is off: start the JVM with -Dprogrpo.tensor.track=true "
+                    + "(it records each tensor's creation site; the ledger's totals need nothing: report(), usage())");
+        }
+        return LiveTensors.groups();
+    }
+
+    /** {@link #snapshot()} as a table: the {@code top} largest groups. */
+    public static String snapshotReport(int top) {
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "  %12s %6s  %-8s %-7s %-18s %s%n", "bytes", "count", "dtype", "device", "shape", "site"));
+        List<LiveGroup> g = snapshot();
+        for (LiveGroup x : g.subList(0, Math.min(top, g.size()))) {
+            s.append(String.format(Locale.ROOT, "  %12s %6d  %-8s %-7s %-18s %s%n", human(x.bytes()), x.count(), x.dtype(), x.device(),
+                    java.util.Arrays.toString(x.shape()), x.site()));
+        }
+        return s.toString();
+    }
+
     /** A printable table of every device's numbers, the CUDA statistics where present, and the leak count. */
     public static String report() {
         StringBuilder s = new StringBuilder("memory ledger\n");
