@@ -118,6 +118,7 @@ public final class MemoryLedger {
         long liveTensors;
         long bytes;
         long peakBytes;
+        long windowPeakBytes; // the peak since resetWindowPeaks(), independent of peakBytes
     }
 
     /** One device's Java-side numbers. */
@@ -147,6 +148,7 @@ public final class MemoryLedger {
             if (storageKey != 0 && STORAGES.add(storageKey, storageBytes)) {
                 c.bytes += storageBytes;
                 if (c.bytes > c.peakBytes) c.peakBytes = c.bytes;
+                if (c.bytes > c.windowPeakBytes) c.windowPeakBytes = c.bytes;
                 return true;
             }
             return false;
@@ -190,6 +192,25 @@ public final class MemoryLedger {
         synchronized (LOCK) {
             DeviceCounters c = DEVICES.get(device);
             return c == null ? 0 : c.peakBytes;
+        }
+    }
+
+    /**
+     * Starts a new peak window (per phase, say): every device's window peak becomes its current bytes. The window peak
+     * is kept apart from {@link #peakBytes}, so a caller's windows do not move the peaks others read.
+     */
+    public static void resetWindowPeaks() {
+        synchronized (LOCK) {
+            for (DeviceCounters c : DEVICES.values()) c.windowPeakBytes = c.bytes;
+        }
+    }
+
+    /** The sum over devices of each device's peak Java-side bytes since {@link #resetWindowPeaks()}. */
+    public static long windowPeakBytes() {
+        synchronized (LOCK) {
+            long b = 0;
+            for (DeviceCounters c : DEVICES.values()) b += c.windowPeakBytes;
+            return b;
         }
     }
 

@@ -1,5 +1,6 @@
 package io.progrpo.trainer;
 
+import io.progrpo.tensor.MemoryLedger;
 import io.progrpo.tensor.jfr.TensorEvents;
 
 import java.util.LinkedHashMap;
@@ -22,7 +23,9 @@ public final class Phases {
     private final Map<String, Long> nanos = new LinkedHashMap<>();
     private final Consumer<String> onBegin;
     private final int epoch;
-    private boolean open;
+    private final Map<String, long[]> memory = new LinkedHashMap<>();
+    private String openPhase;
+    private boolean rssReset;
 
     public Phases(Consumer<String> onBegin) {
         this(-1, onBegin);
@@ -37,15 +40,40 @@ public final class Phases {
     /** Announces {@code phase}; the phase begun before it (on this thread) ends here. */
     public void begin(String phase) {
         onBegin.accept(phase);
-        if (open) TensorEvents.leavePhase();
+        end();
         TensorEvents.enterPhase(phase, epoch);
-        open = true;
+        MemoryLedger.resetWindowPeaks();
+        rssReset = TensorEvents.resetRssPeak();
+        openPhase = phase;
     }
 
-    /** Ends the phase begun last, if any (its Flight Recorder event is committed). */
+    /** Ends the phase begun last, if any: its memory peaks are recorded and its Flight Recorder event committed. */
     public void end() {
-        if (open) TensorEvents.leavePhase();
-        open = false;
+        if (openPhase == null) return;
+        long[] m = memory.computeIfAbsent(openPhase, k -> new long[] {0, -1, -1});
+        m[0] = Math.max(m[0], MemoryLedger.windowPeakBytes());
+        long rss = rssReset ? TensorEvents.rssPeakBytes() : TensorEvents.rssBytes();
+        m[rssReset ? 1 : 2] = Math.max(m[rssReset ? 1 : 2], rss);
+        TensorEvents.leavePhase();
+        openPhase = null;
+    }
+
+    /**
+     * Memory per phase, for the metrics line: {@code ledger_peak_bytes} (the Java-side tensors' peak within the
+     * phase) and {@code rss_peak_bytes} (the process's resident-set high-water mark within the phase, reset at its
+     * start), or {@code rss_end_bytes} (the RSS at its end) where the kernel does not allow the reset; the largest
+     * over the phase's occurrences in the epoch.
+     */
+    public Map<String, Map<String, Long>> memoryByPhase() {
+        Map<String, Map<String, Long>> out = new LinkedHashMap<>();
+        memory.forEach((p, m) -> {
+            Map<String, Long> x = new LinkedHashMap<>();
+            x.put("ledger_peak_bytes", m[0]);
+            if (m[1] >= 0) x.put("rss_peak_bytes", m[1]);
+            if (m[2] >= 0) x.put("rss_end_bytes", m[2]);
+            out.put(p, x);
+        });
+        return out;
     }
 
     public void add(String phase, long ns) {

@@ -225,6 +225,7 @@ public final class TrainingRun {
                 }
                 if (m.containsKey("schedule_decision")) log.accept(describeSchedule(config.method(), epoch, m));
                 m.put("seconds", phases.secondsByPhase());
+                m.put("memory", phases.memoryByPhase());
                 double trainingWall = phases.seconds("SAMPLING") + phases.seconds("REWARD") + phases.seconds("TRAINING");
                 m.put("epoch_seconds", trainingWall);
                 m.put("wall_seconds", elapsedBefore + (System.nanoTime() - t0) / 1e9);

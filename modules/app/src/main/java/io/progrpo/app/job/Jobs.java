@@ -146,7 +146,10 @@ public final class Jobs {
     public static GrpoTrainer.Plan plan(TrainConfig c) {
         Method m = Method.byName(c.method());
         SubsetStrategy strategy = SubsetStrategy.byName(m == Method.UNIFORM_SUBSAMPLE ? "uniform" : "ovf");
-        return new GrpoTrainer.Plan(m, trainSampler(c), evalSampler(c), c.samplingSchedule(), strategy, m.isDiffusion());
+        // the schedule names the strategy its checkpoints use (the uniform subset's single checkpoint at T included)
+        PruneSchedule schedule = c.samplingSchedule();
+        if (schedule.checkpoints().length > 0 && !schedule.strategy().equals(strategy.name())) schedule = schedule.withStrategy(strategy.name());
+        return new GrpoTrainer.Plan(m, trainSampler(c), evalSampler(c), schedule, strategy, m.isDiffusion());
     }
 
     /** The diffusion methods' beta schedule (Stable Diffusion 1.x, 1000 training timesteps). */

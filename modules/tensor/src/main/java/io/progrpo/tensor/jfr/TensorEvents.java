@@ -128,6 +128,31 @@ public final class TensorEvents {
         return b;
     }
 
+    /**
+     * Resets the kernel's resident-set high-water mark (VmHWM) to the current RSS by writing 5 to /proc/self/clear_refs
+     * (Linux 4.0 and later); false where that is not allowed, and {@link #rssPeakBytes()} then counts from the start.
+     */
+    public static boolean resetRssPeak() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The resident-set high-water mark (VmHWM of /proc/self/status) in bytes; -1 where there is none. */
+    public static long rssPeakBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024L;
+            }
+            return -1;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** The process's resident set in bytes, from /proc/self/statm; -1 where there is none. */
     public static long rssBytes() {
         try {
