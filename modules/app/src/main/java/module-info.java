@@ -13,6 +13,7 @@ module io.progrpo.app {
     requires org.knowm.xchart;          // automatic module (Automatic-Module-Name in its manifest)
     requires me.tongfei.progressbar;    // explicit module (requires org.jline.terminal)
     requires commons.math3;             // automatic module (derived from the jar's name): Student-t quantiles
+    requires jdk.jfr;                   // progrpo profile reads Flight Recorder files
 
     exports io.progrpo.app;
     exports io.progrpo.app.job;
@@ -21,6 +22,7 @@ module io.progrpo.app {
     exports io.progrpo.app.distributed;
     exports io.progrpo.app.torchscript;
     exports io.progrpo.app.study;
+    exports io.progrpo.app.profile;
 
     // picocli injects the annotated option fields of the subcommands and of the demo.
     opens io.progrpo.app.cli to info.picocli;

@@ -87,6 +87,23 @@ class FlightRecordingTest {
             assertTrue(cp[3] > 0, "a prune releases memory: " + cp[3]);
             assertEquals(cp[3], cp[4], "bytes released at step " + cp[0] + " = the prune phase's storage events, freed minus allocated");
         }
+
+        // the timeline and the table of progrpo profile, from the same recording
+        MemoryTimeline t = MemoryTimeline.read(file);
+        assertEquals(2, t.prunes().size());
+        assertEquals(checkpoints.get(0)[3] + checkpoints.get(1)[3], t.prunes().stream().mapToLong(MemoryTimeline.Prune::bytesReleased).sum());
+        assertTrue(t.phases().stream().map(MemoryTimeline.Phase::name).toList().containsAll(List.of("SAMPLING", "TRAINING", "EVAL")));
+        for (MemoryTimeline.Phase p : t.phases()) {
+            assertTrue(p.ledgerPeak() >= Math.max(p.ledgerStart(), p.ledgerEnd()), p.toString());
+        }
+        Profile.Output o = Profile.run(file, tmp.resolve("profile"));
+        assertTrue(o.table().contains("| TRAINING |") && o.table().contains("2 prune checkpoints released"), o.table());
+        assertTrue(java.nio.file.Files.size(tmp.resolve("profile").resolve("memory-timeline.png")) > 1000, "a figure was drawn");
+        // the run's metrics have the per-phase memory too
+        Profile.Output fromRun = Profile.run(tmp.resolve("run"), tmp.resolve("profile-run"));
+        assertTrue(fromRun.table().contains("| SAMPLING |") && fromRun.table().contains("| TRAINING |"), fromRun.table());
+        var bad = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> MemoryTimeline.read(tmp.resolve("run").resolve("metrics.jsonl")));
+        assertTrue(bad.getMessage().contains("is not a readable Flight Recorder file"), bad.getMessage());
     }
 
     private static String safePhase(RecordedEvent e) {
