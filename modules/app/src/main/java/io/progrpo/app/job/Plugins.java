@@ -250,8 +250,9 @@ public final class Plugins implements AutoCloseable {
     }
 
     /**
-     * Where a provider class came from: the plug-in jar that holds it, else {@code built in (module NAME)} for
-     * progrpo's own modules, else {@code class path (LOCATION)}.
+     * Where a provider class came from: {@code plug-in JAR} for the plug-in jar that holds it, {@code built in} (with
+     * its module when progrpo runs on the module path) for progrpo's own, else {@code module NAME} or
+     * {@code class path}, with the location.
      */
     public String origin(Class<?> c) {
         if (layer != null && c.getModule().getLayer() == layer) {
@@ -260,8 +261,11 @@ public final class Plugins implements AutoCloseable {
         }
         Path jar = location(c);
         if (classPath != null && c.getClassLoader() == classPath) return "plug-in " + (jar == null ? "(class path)" : jar);
-        if (c.getModule().isNamed()) return "built in (module " + c.getModule().getName() + ")";
-        return "class path" + (jar == null ? "" : " (" + jar + ")");
+        String where = jar == null ? "" : " (" + jar + ")";
+        if (c.getName().startsWith("io.progrpo.")) {
+            return "built in" + (c.getModule().isNamed() ? " (module " + c.getModule().getName() + ")" : "");
+        }
+        return c.getModule().isNamed() ? "module " + c.getModule().getName() + where : "class path" + where;
     }
 
     private static Path location(Class<?> c) {
