@@ -159,7 +159,11 @@ public final class Main implements Callable<Integer> {
             if (file != null && !Files.isRegularFile(file)) {
                 throw new ConfigException("--config", "config file " + file + " does not exist or is not a file");
             }
-            return TrainConfig.resolve(preset, file, all);
+            try {
+                return TrainConfig.resolve(preset, file, all);
+            } catch (ConfigException e) {
+                throw JobCheck.withRegisteredRewards(e);
+            }
         }
     }
 

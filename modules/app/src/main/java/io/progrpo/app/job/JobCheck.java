@@ -240,6 +240,21 @@ public final class JobCheck {
         }
     }
 
+    /**
+     * {@code e} with the registered rewards (plug-ins included) appended when it is about the reward spec and does not
+     * list them yet (a spec the grammar refuses, such as an upper-case name); other exceptions unchanged.
+     */
+    public static ConfigException withRegisteredRewards(ConfigException e) {
+        if (!e.field().equals("reward") || e.getMessage().contains("expected one of")) return e;
+        List<String> available;
+        try {
+            available = RewardRegistry.available(Plugins.active().loader());
+        } catch (IllegalStateException listing) {
+            return e;
+        }
+        return new ConfigException("reward", e.getMessage() + "; registered rewards: " + String.join(", ", available), e);
+    }
+
     /** An epoch's prompts are distinct train prompts; evaluation takes at most the held-out ones. */
     static void prompts(TrainConfig c, PromptWorld world) {
         prompts(c, world.trainPrompts().size(), world.evalPrompts().size());

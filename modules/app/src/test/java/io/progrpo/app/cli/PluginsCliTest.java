@@ -153,12 +153,20 @@ class PluginsCliTest {
             assertTrue(line.startsWith("config error (sampler): sampler 'NOPE' is not registered"), line);
             assertTrue(line.contains("default") && line.contains("ddim") && line.contains("flow-sde") && line.contains("cp-sde"), line);
 
-            args.set(args.indexOf("sampler=NOPE"), "reward=NOPE");
+            args.set(args.indexOf("sampler=NOPE"), "reward=nope");
             err.getBuffer().setLength(0);
             assertEquals(2, run(args.toArray(String[]::new)));
             line = errLine();
-            assertTrue(line.startsWith("config error (reward): reward 'NOPE' in 'NOPE' is not registered"), line);
+            assertTrue(line.startsWith("config error (reward): reward 'nope' in 'nope' is not registered; expected one of "), line);
             assertTrue(line.contains("alignment") && line.contains("cp_redness"), line);
+
+            // a name the spec grammar refuses lists them too
+            args.set(args.indexOf("reward=nope"), "reward=NOPE");
+            err.getBuffer().setLength(0);
+            assertEquals(2, run(args.toArray(String[]::new)));
+            line = errLine();
+            assertTrue(line.startsWith("config error (reward): reward term 'NOPE' in 'NOPE' must be name or name:weight"), line);
+            assertTrue(line.contains("; registered rewards: ") && line.contains("alignment") && line.contains("cp_redness"), line);
         }
         // without --plugins the plug-in's names are unknown
         err.getBuffer().setLength(0);
