@@ -505,12 +505,15 @@ class TrainConfigTest {
         Path file = dir.resolve("config.json");
         Files.writeString(file, old);
         assertEquals(TrainConfig.preset("pro-grpo"), TrainConfig.fromJsonFile(file));
-        for (String bad : List.of("sampler=", "sampler=my sde", "sampler= my-sde")) {
+        assertEquals("my-sde", TrainConfig.defaults().withSets(List.of("sampler= my-sde")).sampler(), "--set trims its values");
+        for (String bad : List.of("sampler=", "sampler=my sde", "sampler=my\tsde")) {
             ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of(bad)));
             assertEquals("sampler", e.field(), bad);
             assertTrue(e.getMessage().startsWith("sampler must be 'default' (the method's own sampler) or a sampler's name"), e.getMessage());
         }
-        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.fromJson("{\"sampler\": null}"));
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.fromJson("{\"sampler\": \" my-sde\"}"));
+        assertEquals("sampler", e.field());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.fromJson("{\"sampler\": null}"));
         assertEquals("sampler", e.field());
     }
 }
