@@ -3,4 +3,10 @@ module io.progrpo.sampler {
     requires transitive io.progrpo.tensor;
 
     exports io.progrpo.sampler;
+
+    uses io.progrpo.sampler.SamplerProvider;
+
+    provides io.progrpo.sampler.SamplerProvider with
+            io.progrpo.sampler.BuiltInSamplers.FlowSde,
+            io.progrpo.sampler.BuiltInSamplers.Ddim;
 }

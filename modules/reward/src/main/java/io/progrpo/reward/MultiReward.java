@@ -68,19 +68,29 @@ public final class MultiReward implements RewardFunction {
 
     /** Rewards from {@link RewardRegistry} by name with their weights (iteration order kept). */
     public static MultiReward of(Map<String, Double> weights, Aggregation aggregation) {
+        return of(weights, aggregation, null);
+    }
+
+    /** {@link #of(Map, Aggregation)}, looking the names up in {@code loader} too (a plug-in class loader, or null). */
+    public static MultiReward of(Map<String, Double> weights, Aggregation aggregation, ClassLoader loader) {
         Objects.requireNonNull(weights, "weights");
         // check every weight before creating any reward, so a bad spec fails fast and names the reward
         weights.forEach((name, w) -> {
             if (w == null || !Double.isFinite(w)) throw new IllegalArgumentException("weight of reward '" + name + "' must be finite, got " + w);
         });
         List<Term> terms = new ArrayList<>();
-        weights.forEach((name, w) -> terms.add(new Term(RewardRegistry.create(name), w)));
+        weights.forEach((name, w) -> terms.add(new Term(RewardRegistry.create(name, loader), w)));
         return new MultiReward(terms, aggregation);
     }
 
     /** {@link #of} with the weights of {@link #parseWeights(String)}. */
     public static MultiReward parse(String spec, Aggregation aggregation) {
-        return of(parseWeights(spec), aggregation);
+        return of(parseWeights(spec), aggregation, null);
+    }
+
+    /** {@link #parse(String, Aggregation)}, looking the names up in {@code loader} too (a plug-in class loader, or null). */
+    public static MultiReward parse(String spec, Aggregation aggregation, ClassLoader loader) {
+        return of(parseWeights(spec), aggregation, loader);
     }
 
     /**

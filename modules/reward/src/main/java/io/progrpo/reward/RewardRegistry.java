@@ -16,7 +16,8 @@ import java.util.TreeMap;
  * <p>Lookup covers both deployments: providers declared with {@code provides} in named modules and providers listed
  * in {@code META-INF/services/io.progrpo.reward.RewardProvider} on the class path (ServiceLoader ignores that file
  * inside named modules, and ignores class-path entries whose class lives in a named module). It asks the thread's
- * context class loader and this module's class loader, so plug-ins visible to either are found. Every call looks
+ * context class loader and this module's class loader, so plug-ins visible to either are found, and, in the methods
+ * that take one, an extra class loader (the CLI's {@code --plugins}). Every call looks
  * again, so a class loader created later is seen.
  *
  * <p>Rewards returned by {@link #create} check their own contract on every call, on both entry points: N prompts (and
@@ -29,13 +30,23 @@ public final class RewardRegistry {
 
     /** The names of every reward found, sorted. */
     public static List<String> available() {
-        return List.copyOf(providers(null).keySet());
+        return available(null);
+    }
+
+    /** {@link #available()}, also searching {@code loader} (a plug-in class loader); null for the defaults only. */
+    public static List<String> available(ClassLoader loader) {
+        return List.copyOf(providers(loader).keySet());
     }
 
     /** Name to description of every reward found, sorted by name. */
     public static Map<String, String> descriptions() {
+        return descriptions(null);
+    }
+
+    /** {@link #descriptions()}, also searching {@code loader} (a plug-in class loader); null for the defaults only. */
+    public static Map<String, String> descriptions(ClassLoader loader) {
         Map<String, String> out = new LinkedHashMap<>();
-        providers(null).forEach((k, v) -> out.put(k, v.description()));
+        providers(loader).forEach((k, v) -> out.put(k, v.description()));
         return out;
     }
 
@@ -61,8 +72,14 @@ public final class RewardRegistry {
         return f instanceof Checked ? f : new Checked(name, f);
     }
 
-    /** Every provider found, by name. Two providers of different classes with the same name are an error. */
-    static Map<String, RewardProvider> providers(ClassLoader extra) {
+    /**
+     * Every provider found, by name (sorted), searching {@code extra} first (a plug-in class loader; null for none),
+     * then the context class loader and this module's loader. The loader of a {@link ModuleLayer}'s modules covers
+     * that layer's {@code provides} too.
+     *
+     * @throws IllegalStateException when a provider cannot be loaded, or two of different classes share a name
+     */
+    public static Map<String, RewardProvider> providers(ClassLoader extra) {
         List<ClassLoader> loaders = new ArrayList<>();
         if (extra != null) loaders.add(extra);
         ClassLoader context = Thread.currentThread().getContextClassLoader();

@@ -32,7 +32,7 @@ import java.util.regex.PatternSyntaxException;
 import java.util.stream.Collectors;
 
 /**
- * {@code progrpo train|train-torchscript|eval|report|study|presets}.
+ * {@code progrpo train|train-torchscript|eval|report|study|presets|plugins}.
  *
  * <p>Exit status: 0 success; 1 the command failed (as returned by {@link Commands}) or no {@link Commands}
  * implementation is registered; 2 bad usage or bad configuration, with a one-line error naming the field to fix.
@@ -41,13 +41,17 @@ import java.util.stream.Collectors;
  * and, for {@code train}, the launcher's environment variables. A {@link ConfigException} thrown later still ends as
  * that one line and status 2.
  *
+ * <p>{@code train}, {@code eval}, {@code train-torchscript} and {@code plugins} take {@code --plugins PATH[:PATH...]}
+ * (after the {@code PROGRPO_PLUGINS} environment variable): jars whose reward and sampler providers the config selects
+ * by name ({@link PluginOptions}, {@link io.progrpo.app.job.Plugins}).
+ *
  * <p>Configuration is resolved as {@code --preset} &lt; {@code --config FILE} &lt; {@code --set key=value} (in the
  * order given) &lt; {@code --out}; see {@link TrainConfig#resolve}.
  */
 @Command(name = "progrpo", mixinStandardHelpOptions = true, version = "progrpo 0.1.0",
         description = "GRPO alignment of image generators with expand-and-prune (Pro-GRPO) and its baselines.",
         subcommands = {Main.Train.class, TrainTorchScriptCommand.class, Main.Eval.class, Main.Report.class, StudyCommand.class,
-                Main.Presets.class})
+                Main.Presets.class, PluginsCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Exit status for a command that failed or could not run. */
@@ -155,7 +159,11 @@ public final class Main implements Callable<Integer> {
             if (file != null && !Files.isRegularFile(file)) {
                 throw new ConfigException("--config", "config file " + file + " does not exist or is not a file");
             }
-            return TrainConfig.resolve(preset, file, all);
+            try {
+                return TrainConfig.resolve(preset, file, all);
+            } catch (ConfigException e) {
+                throw JobCheck.withRegisteredRewards(e);
+            }
         }
     }
 
@@ -189,8 +197,15 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--dry-run", description = "Print the resolved config and per-epoch totals, then exit.")
         boolean dryRun;
 
+        @Mixin
+        PluginOptions plugins = new PluginOptions();
+
         @Override
         public Integer call() {
+            return plugins.run(spec, this::train);
+        }
+
+        private Integer train() {
             return withConfig(spec, () -> {
                 TrainConfig c = cfg.resolve(null);
                 JobCheck.embeddedJob(c, true);
@@ -222,8 +237,15 @@ public final class Main implements Callable<Integer> {
         @Mixin
         ConfigOptions cfg = new ConfigOptions();
 
+        @Mixin
+        PluginOptions plugins = new PluginOptions();
+
         @Override
         public Integer call() {
+            return plugins.run(spec, this::eval);
+        }
+
+        private Integer eval() {
             if (!Files.isDirectory(checkpoint)) {
                 spec.commandLine().getErr().println("error: checkpoint directory " + checkpoint + " does not exist");
                 return EXIT_USAGE;

@@ -111,8 +111,15 @@ final class TrainTorchScriptCommand implements Callable<Integer> {
                     + "downsampling at 512 px).")
     String latentShape;
 
+    @Mixin
+    PluginOptions plugins = new PluginOptions();
+
     @Override
     public Integer call() {
+        return plugins.run(spec, this::trainTorchScript);
+    }
+
+    private Integer trainTorchScript() {
         PrintWriter err = spec.commandLine().getErr();
         TorchScriptModels models;
         try {

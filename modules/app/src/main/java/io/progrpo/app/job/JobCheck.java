@@ -1,10 +1,14 @@
 package io.progrpo.app.job;
 
 import io.progrpo.reward.RewardRegistry;
+import io.progrpo.sampler.BuiltInSamplers;
 import io.progrpo.sampler.DdimSampler;
 import io.progrpo.sampler.FlowSchedule;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.PromptWorld;
+import io.progrpo.sampler.SamplerProvider;
+import io.progrpo.sampler.SamplerRegistry;
+import io.progrpo.sampler.SamplerSettings;
 import io.progrpo.tensor.Torch;
 import io.progrpo.tensor.TorchUnavailableException;
 import io.progrpo.trainer.config.ConfigException;
@@ -15,9 +19,11 @@ import io.progrpo.world.latent.SceneWorldScenes;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * What a {@link TrainConfig} must satisfy for a job to be built from it, beyond the record's own field rules: the
@@ -66,12 +72,50 @@ public final class JobCheck {
 
     // ---------------------------------------------------------------- samplers
 
-    /** The training and evaluation samplers of the method exist and compute finite float32 steps. */
+    /**
+     * The training and evaluation samplers exist and compute finite float32 steps: the method's own ({@code sampler =
+     * default}), or the named provider's, which must be registered (plug-ins included), suit the method's model, and
+     * build from the config's settings.
+     */
     static void samplers(TrainConfig c) {
-        if (Method.byName(c.method()).isDiffusion()) {
-            ddim(c);
-        } else {
-            flow(c);
+        String name = c.sampler();
+        if (name.equals(TrainConfig.METHOD_SAMPLER)) {
+            if (Method.byName(c.method()).isDiffusion()) {
+                ddim(c);
+            } else {
+                flow(c);
+            }
+            return;
+        }
+        ClassLoader plugins = Plugins.active().loader();
+        List<String> available;
+        try {
+            available = SamplerRegistry.available(plugins);
+        } catch (IllegalStateException e) {
+            throw new ConfigException("sampler", "cannot list the registered samplers: " + e.getMessage(), e);
+        }
+        if (!available.contains(name)) {
+            throw new ConfigException("sampler", "sampler '" + name + "' is not registered; expected "
+                    + TrainConfig.METHOD_SAMPLER + " (the method's own sampler) or one of " + String.join(", ", available));
+        }
+        SamplerProvider p = SamplerRegistry.provider(name, plugins);
+        SamplerSettings.Prediction prediction = Jobs.prediction(c);
+        if (!p.supports(prediction)) {
+            String suits = Arrays.stream(SamplerSettings.Prediction.values()).filter(p::supports).map(Object::toString)
+                    .collect(Collectors.joining(" or "));
+            throw new ConfigException("sampler", "sampler '" + name + "' samples " + (suits.isEmpty() ? "no" : suits)
+                    + " models, but method '" + c.method() + "' trains a " + prediction + " model; expected a sampler for "
+                    + prediction + " models, or " + TrainConfig.METHOD_SAMPLER);
+        }
+        // the built-in samplers' float32 limits apply to them whatever selects them
+        if (p instanceof BuiltInSamplers.FlowSde) flow(c);
+        if (p instanceof BuiltInSamplers.Ddim) ddim(c);
+        try {
+            Jobs.trainSampler(c);
+            Jobs.evalSampler(c);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new ConfigException("sampler", "sampler '" + name + "' (" + p.getClass().getName() + ") cannot be built "
+                    + "from this config: " + e.getMessage(), e);
         }
     }
 
@@ -184,7 +228,7 @@ public final class JobCheck {
     static void rewards(TrainConfig c) {
         List<String> available;
         try {
-            available = RewardRegistry.available();
+            available = RewardRegistry.available(Plugins.active().loader());
         } catch (IllegalStateException e) {
             throw new ConfigException("reward", "cannot list the registered rewards: " + e.getMessage(), e);
         }
@@ -194,6 +238,21 @@ public final class JobCheck {
                         + "expected one of " + String.join(", ", available));
             }
         }
+    }
+
+    /**
+     * {@code e} with the registered rewards (plug-ins included) appended when it is about the reward spec and does not
+     * list them yet (a spec the grammar refuses, such as an upper-case name); other exceptions unchanged.
+     */
+    public static ConfigException withRegisteredRewards(ConfigException e) {
+        if (!e.field().equals("reward") || e.getMessage().contains("expected one of")) return e;
+        List<String> available;
+        try {
+            available = RewardRegistry.available(Plugins.active().loader());
+        } catch (IllegalStateException listing) {
+            return e;
+        }
+        return new ConfigException("reward", e.getMessage() + "; registered rewards: " + String.join(", ", available), e);
     }
 
     /** An epoch's prompts are distinct train prompts; evaluation takes at most the held-out ones. */

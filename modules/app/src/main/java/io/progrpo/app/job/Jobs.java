@@ -11,6 +11,8 @@ import io.progrpo.sampler.Decoder;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.PromptWorld;
 import io.progrpo.sampler.Sampler;
+import io.progrpo.sampler.SamplerRegistry;
+import io.progrpo.sampler.SamplerSettings;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.nn.Module;
@@ -157,26 +159,46 @@ public final class Jobs {
         return BetaSchedule.stableDiffusion();
     }
 
-    /** The stochastic sampler of training: DDIM-eta for diffusion methods, the flow SDE otherwise. */
+    /**
+     * The stochastic sampler of training: with {@code sampler = default}, DDIM-eta for diffusion methods and the flow
+     * SDE otherwise; else the named provider's ({@link SamplerRegistry}, plug-ins of {@link Plugins#active()} included).
+     */
     static Sampler trainSampler(TrainConfig c) {
+        if (!c.sampler().equals(TrainConfig.METHOD_SAMPLER)) {
+            return SamplerRegistry.trainSampler(c.sampler(), samplerSettings(c), Plugins.active().loader());
+        }
         return Method.byName(c.method()).isDiffusion()
                 ? new DdimSampler(betaSchedule(), c.samplerSteps(), c.eta())
                 : new FlowSdeSampler(c.samplerSteps(), c.shift(), c.noiseLevel());
     }
 
-    /** The deterministic sampler of evaluation: DDIM eta = 0, or the flow ODE. */
+    /** The deterministic sampler of evaluation: DDIM eta = 0 or the flow ODE, else the named provider's. */
     static Sampler evalSampler(TrainConfig c) {
+        if (!c.sampler().equals(TrainConfig.METHOD_SAMPLER)) {
+            return SamplerRegistry.evalSampler(c.sampler(), samplerSettings(c), Plugins.active().loader());
+        }
         return Method.byName(c.method()).isDiffusion()
                 ? new DdimSampler(betaSchedule(), c.evalSteps(), 0.0)
                 : FlowSdeSampler.ode(c.evalSteps(), c.shift());
     }
 
+    /** What a {@link io.progrpo.sampler.SamplerProvider} builds the job's samplers from. */
+    public static SamplerSettings samplerSettings(TrainConfig c) {
+        return new SamplerSettings(c.samplerSteps(), c.evalSteps(), c.shift(), c.noiseLevel(), c.eta(), prediction(c), betaSchedule());
+    }
+
+    /** What the method's model predicts: epsilon for the diffusion methods, a velocity otherwise. */
+    public static SamplerSettings.Prediction prediction(TrainConfig c) {
+        return Method.byName(c.method()).isDiffusion() ? SamplerSettings.Prediction.EPSILON : SamplerSettings.Prediction.VELOCITY;
+    }
+
     /**
-     * The configured reward (one or several, weighted): a {@link MultiReward}, itself a RewardFunction. The
+     * The configured reward (one or several, weighted; plug-ins of {@link Plugins#active()} included): a {@link
+     * MultiReward}, itself a RewardFunction. The
      * expand-and-prune driver calls it with its group ids ({@code RewardFunction.score(images, prompts, groupIds)}).
      */
     public static MultiReward reward(TrainConfig c) {
-        return MultiReward.parse(c.reward(), aggregation(c));
+        return MultiReward.parse(c.reward(), aggregation(c), Plugins.active().loader());
     }
 
     /** The config's {@code rewardAggregation} as the reward module's enum. */

@@ -88,7 +88,7 @@ public final class LatentJobs {
                 owned.add(p);
                 r = p;
             } else {
-                r = RewardRegistry.create(e.getKey());
+                r = RewardRegistry.create(e.getKey(), Plugins.active().loader());
             }
             terms.add(new MultiReward.Term(r, e.getValue()));
         }

@@ -26,6 +26,15 @@ final class FieldChecks {
         }
     }
 
+    /** {@code sampler}: a name without blanks (the registry's names are checked by the job, which knows the plug-ins). */
+    static void samplerName(String sampler) {
+        nonNull("sampler", sampler);
+        if (sampler.isBlank() || !sampler.equals(sampler.strip()) || sampler.chars().anyMatch(Character::isWhitespace)) {
+            throw new ConfigException("sampler", "sampler must be '" + TrainConfig.METHOD_SAMPLER + "' (the method's own "
+                    + "sampler) or a sampler's name, without blanks, got '" + sampler + "'");
+        }
+    }
+
     static void positive(String field, int v) {
         if (v < 1) throw new ConfigException(field, field + " must be >= 1, got " + v);
     }

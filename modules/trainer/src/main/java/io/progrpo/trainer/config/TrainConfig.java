@@ -108,6 +108,9 @@ import java.util.Objects;
  *                          reward, estimated on the shadow groups, that every checkpoint's step must reach, in (0, 1)
  * @param computeBudget     for {@code pro-grpo-adaptive}: the model compute of an epoch (sampling, training, shadow
  *                          groups) as a ratio of flow-grpo's with G = 2 x subsetSize, in (0, 10]
+ * @param sampler           {@value #METHOD_SAMPLER} (the method's own sampler: the flow SDE and ODE, or DDIM for the
+ *                          diffusion methods) or the name of a {@code io.progrpo.sampler.SamplerProvider} (built in:
+ *                          {@code flow-sde}, {@code ddim}; a plug-in's), which builds both samplers from the fields above
  */
 public record TrainConfig(
         String method,
@@ -150,7 +153,8 @@ public record TrainConfig(
         String world,
         String klForm,
         double adaptiveThreshold,
-        double computeBudget) {
+        double computeBudget,
+        String sampler) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
@@ -160,6 +164,9 @@ public record TrainConfig(
 
     /** The values of {@code klForm}: Flow-GRPO's code form first (the default), then the policy-std form. */
     public static final List<String> KL_FORMS = List.of("code", "policy");
+
+    /** The {@code sampler} value that means the method's own sampler (the default). */
+    public static final String METHOD_SAMPLER = "default";
 
     /** The {@code pruneSchedule} value of methods that do not prune. */
     public static final String NO_PRUNING = "none";
@@ -227,6 +234,7 @@ public record TrainConfig(
         FieldChecks.oneOf("world", world, WORLDS);
         FieldChecks.oneOf("klForm", klForm, KL_FORMS);
         FieldChecks.adaptive(method, adaptiveThreshold, computeBudget, subsetSize, groupSize, shadowEvery, funnel);
+        FieldChecks.samplerName(sampler);
     }
 
     /** @return true for the latent worlds ({@code latent}, {@code latent-quick}) */
@@ -247,7 +255,7 @@ public record TrainConfig(
                 0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
                 3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
                 "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 400, 0, "pixel", "code", 0.75, 1.0);
+                16, 32, 400, 0, "pixel", "code", 0.75, 1.0, METHOD_SAMPLER);
     }
 
     /** @return every preset name: the methods first, then the overlays */

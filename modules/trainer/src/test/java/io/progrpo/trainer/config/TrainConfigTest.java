@@ -491,4 +491,29 @@ class TrainConfigTest {
         // the other methods ignore both fields but a config stays valid when only the method changes
         assertEquals(0.5, TrainConfig.defaults().withSets(List.of("adaptiveThreshold=0.5")).adaptiveThreshold());
     }
+
+    /** sampler: 'default' (the method's own) unless named; a config.json written before the key existed still reads. */
+    @Test
+    void theSamplerKeyDefaultsToTheMethodsOwnAndOldConfigsLackingItRead(@TempDir Path dir) throws Exception {
+        assertEquals("default", TrainConfig.defaults().sampler());
+        assertEquals(TrainConfig.METHOD_SAMPLER, TrainConfig.preset("pro-grpo-dance").sampler());
+        assertEquals("my-sde", TrainConfig.defaults().withSets(List.of("sampler=my-sde")).sampler());
+        String json = TrainConfig.preset("pro-grpo").toJson();
+        assertTrue(json.contains("\"sampler\" : \"default\""), json);
+        String old = json.replaceFirst(",\\s*\"sampler\" : \"default\"", "");
+        assertFalse(old.contains("\"sampler\""), old);
+        Path file = dir.resolve("config.json");
+        Files.writeString(file, old);
+        assertEquals(TrainConfig.preset("pro-grpo"), TrainConfig.fromJsonFile(file));
+        assertEquals("my-sde", TrainConfig.defaults().withSets(List.of("sampler= my-sde")).sampler(), "--set trims its values");
+        for (String bad : List.of("sampler=", "sampler=my sde", "sampler=my\tsde")) {
+            ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.defaults().withSets(List.of(bad)));
+            assertEquals("sampler", e.field(), bad);
+            assertTrue(e.getMessage().startsWith("sampler must be 'default' (the method's own sampler) or a sampler's name"), e.getMessage());
+        }
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.fromJson("{\"sampler\": \" my-sde\"}"));
+        assertEquals("sampler", e.field());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.fromJson("{\"sampler\": null}"));
+        assertEquals("sampler", e.field());
+    }
 }
