@@ -85,6 +85,7 @@ public final class ExpandAndPruneDriver {
     private final Decoder decoder;
     private final RandomGenerator rng;
     private final int[] previewSteps;
+    private final DriverListener listener;
 
     /**
      * A driver that keeps, at each checkpoint, the subset chosen by the strategy the schedule names
@@ -102,11 +103,11 @@ public final class ExpandAndPruneDriver {
      * @throws IllegalArgumentException when a pruning schedule names another built-in strategy than {@code strategy}
      */
     public ExpandAndPruneDriver(PruneSchedule schedule, SubsetStrategy strategy, Decoder decoder, RandomGenerator rng) {
-        this(schedule, strategy, decoder, rng, new int[0]);
+        this(schedule, strategy, decoder, rng, new int[0], DriverListener.NONE);
     }
 
     private ExpandAndPruneDriver(PruneSchedule schedule, SubsetStrategy strategy, Decoder decoder, RandomGenerator rng,
-                                 int[] previewSteps) {
+                                 int[] previewSteps, DriverListener listener) {
         if (schedule == null || strategy == null || decoder == null || rng == null) {
             throw new IllegalArgumentException("schedule, strategy, decoder and rng must not be null");
         }
@@ -121,6 +122,7 @@ public final class ExpandAndPruneDriver {
         this.decoder = decoder;
         this.rng = rng;
         this.previewSteps = previewSteps;
+        this.listener = listener == null ? DriverListener.NONE : listener;
     }
 
     /**
@@ -139,7 +141,12 @@ public final class ExpandAndPruneDriver {
                         + schedule.totalSteps() + "], got " + steps[i] + " at index " + i + " of " + Arrays.toString(steps));
             }
         }
-        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, steps.clone());
+        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, steps.clone(), listener);
+    }
+
+    /** This driver, telling {@code l} of every step and prune of its runs (null: none). */
+    public ExpandAndPruneDriver withListener(DriverListener l) {
+        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, previewSteps, l);
     }
 
     public PruneSchedule schedule() {
@@ -293,6 +300,7 @@ public final class ExpandAndPruneDriver {
             int taken = step + 1;
             boolean record = nextPreview < previewSteps.length && previewSteps[nextPreview] == taken;
             if (record) nextPreview++;
+            listener.stepTaken(taken, steps, groupOf.length);
             if (next >= checkpoints.length || checkpoints[next] != taken) {
                 if (record) recordPreview(taken, out);
                 return cond;
@@ -330,10 +338,12 @@ public final class ExpandAndPruneDriver {
                 } finally {
                     TensorEvents.leavePhase();
                 }
+                long ledgerAfterPrune = TensorEvents.ledgerBytes();
+                listener.checkpointPruned(stats.getLast(), ledgerBefore - ledgerAfterPrune);
                 // made after the prune, so its timestamp follows the storage events of the prune phase
                 PruneCheckpointEvent event = new PruneCheckpointEvent();
                 if (event.isEnabled()) {
-                    long ledgerAfter = TensorEvents.ledgerBytes();
+                    long ledgerAfter = ledgerAfterPrune;
                     event.step = taken;
                     event.totalSteps = steps;
                     event.groups = groupPrompts.size();

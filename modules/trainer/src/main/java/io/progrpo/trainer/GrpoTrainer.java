@@ -262,6 +262,14 @@ public final class GrpoTrainer implements AutoCloseable {
      * training metrics (loss, kl, ...) are this rank's.
      */
     public Map<String, Object> runEpoch(int epoch, Phases phases) {
+        try {
+            return epoch(epoch, phases);
+        } finally {
+            phases.end(); // the last phase of the epoch ends with it (its memory recorded, its listeners told)
+        }
+    }
+
+    private Map<String, Object> epoch(int epoch, Phases phases) {
         // first, so that the epoch's memory peaks and counters do not include it; the policy is the one SAMPLING uses
         ShadowGroup.Sampled shadow = shadowGroup(epoch, phases);
         PruneSchedule schedule = plan.schedule();

@@ -22,18 +22,23 @@ public final class Phases {
 
     private final Map<String, Long> nanos = new LinkedHashMap<>();
     private final Consumer<String> onBegin;
+    private final Consumer<String> onEnd;
     private final int epoch;
     private final Map<String, long[]> memory = new LinkedHashMap<>();
     private String openPhase;
     private boolean rssReset;
 
     public Phases(Consumer<String> onBegin) {
-        this(-1, onBegin);
+        this(-1, onBegin, p -> { });
     }
 
-    /** Phases of epoch {@code epoch}, each also an {@code io.progrpo.Phase} Flight Recorder event ({@link TensorEvents}). */
-    public Phases(int epoch, Consumer<String> onBegin) {
+    /**
+     * Phases of epoch {@code epoch}, each also an {@code io.progrpo.Phase} Flight Recorder event ({@link TensorEvents});
+     * {@code onBegin} and {@code onEnd} hear each phase begin and end.
+     */
+    public Phases(int epoch, Consumer<String> onBegin, Consumer<String> onEnd) {
         this.onBegin = onBegin;
+        this.onEnd = onEnd;
         this.epoch = epoch;
     }
 
@@ -55,7 +60,9 @@ public final class Phases {
         long rss = rssReset ? TensorEvents.rssPeakBytes() : TensorEvents.rssBytes();
         m[rssReset ? 1 : 2] = Math.max(m[rssReset ? 1 : 2], rss);
         TensorEvents.leavePhase();
+        String left = openPhase;
         openPhase = null;
+        onEnd.accept(left);
     }
 
     /**

@@ -17,6 +17,9 @@ public interface RunListener {
     /** A phase of {@code epoch} begins (SAMPLING, REWARD, TRAINING, EVAL). */
     default void phaseEntered(int epoch, String phase) {}
 
+    /** The phase of {@code epoch} begun last ends (the next begins, the epoch's sampling and training are done, or its eval is). */
+    default void phaseLeft(int epoch, String phase) {}
+
     /** The metrics row of {@code epoch}, as written to metrics.jsonl. */
     default void epochDone(int epoch, Map<String, Object> metrics) {}
 

@@ -201,7 +201,7 @@ public final class TrainingRun {
             listener.runStarted(config.method(), startEpoch, config.epochs());
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
                 final int current = epoch;
-                Phases phases = new Phases(current, p -> listener.phaseEntered(current, p));
+                Phases phases = new Phases(current, p -> listener.phaseEntered(current, p), p -> listener.phaseLeft(current, p));
                 Map<String, Object> m;
                 GrpoTrainer.Evaluation ev = null;
                 try {

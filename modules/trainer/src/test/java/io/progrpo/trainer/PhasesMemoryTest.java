@@ -20,7 +20,8 @@ class PhasesMemoryTest {
     void eachPhaseHasItsOwnLedgerPeak() {
         Torch.ensureAvailable();
         List<String> announced = new ArrayList<>();
-        Phases p = new Phases(3, announced::add);
+        List<String> left = new ArrayList<>();
+        Phases p = new Phases(3, announced::add, left::add);
         long base = TensorEvents.ledgerBytes();
         long peakBefore = MemoryLedger.peakBytes(io.progrpo.tensor.Device.CPU);
         p.begin(Phases.SAMPLING);
@@ -35,6 +36,7 @@ class PhasesMemoryTest {
         p.end(); // a second end does nothing
         Map<String, Map<String, Long>> m = p.memoryByPhase();
         assertEquals(List.of(Phases.SAMPLING, Phases.TRAINING), announced);
+        assertEquals(List.of(Phases.SAMPLING, Phases.TRAINING), left, "each phase left once, the second end() a no-op");
         assertEquals(List.of(Phases.SAMPLING, Phases.TRAINING), List.copyOf(m.keySet()));
         assertEquals(base + 512L * 512 * 4, m.get(Phases.SAMPLING).get("ledger_peak_bytes"));
         assertEquals(base + 64L * 64 * 4, m.get(Phases.TRAINING).get("ledger_peak_bytes"), "the training phase's own peak");
