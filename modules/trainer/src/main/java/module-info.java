@@ -6,6 +6,8 @@
 module io.progrpo.trainer {
     requires transitive io.progrpo.pruning;
     requires com.fasterxml.jackson.databind;
+    // the io.progrpo.OptimizerStep and io.progrpo.CheckpointWrite Flight Recorder events
+    requires jdk.jfr;
 
     exports io.progrpo.trainer;
     exports io.progrpo.trainer.config;

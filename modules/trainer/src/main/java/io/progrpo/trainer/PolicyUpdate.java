@@ -124,9 +124,20 @@ final class PolicyUpdate {
                 if (++inStep == unitsPerStep || u == units.size() - 1) {
                     int global = sync.sync(module.parameters(), contributing);
                     if (global > 0) {
-                        gradNormSum += Autograd.clipGradNorm(module.parameters(), cfg.gradClip());
+                        TrainerEvents.OptimizerStep ev = new TrainerEvents.OptimizerStep();
+                        ev.begin();
+                        double norm = Autograd.clipGradNorm(module.parameters(), cfg.gradClip());
+                        gradNormSum += norm;
                         optimizer.step();
                         optimizerSteps++;
+                        if (ev.isEnabled()) {
+                            ev.epoch = epoch;
+                            ev.step = optimizerSteps;
+                            ev.gradNorm = norm;
+                            ev.groups = global;
+                            ev.ledgerBytes = io.progrpo.tensor.jfr.TensorEvents.ledgerBytes();
+                            ev.commit();
+                        }
                     }
                     optimizer.zeroGrad();
                     contributing = 0;

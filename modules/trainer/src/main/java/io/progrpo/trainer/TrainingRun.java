@@ -286,6 +286,18 @@ public final class TrainingRun {
         if (agreement != null) state.put("schedule_agreement", agreement);
         state.put("config", JSON.readTree(config.toJson()));
         byte[] stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
+        TrainerEvents.CheckpointWrite ev = new TrainerEvents.CheckpointWrite();
+        ev.begin();
+        ev.epoch = epoch;
+        ev.directory = out.toString();
+        try {
+            writeCheckpoint(stateJson);
+        } finally {
+            ev.commit();
+        }
+    }
+
+    private void writeCheckpoint(byte[] stateJson) throws IOException {
         new Checkpoints(out, log).save(dir -> {
             TensorIO.save(dir.resolve("policy.pt"), trainer.policy().stateDict());
             FaultPoints.reach("checkpoint.policy-written");

@@ -56,6 +56,11 @@ class FlightRecordingTest {
                 "io.progrpo.StorageFreed")), types.toString());
         assertTrue(types.stream().allMatch(t -> t.startsWith("io.progrpo.") || t.startsWith("jdk.Active")), "only progrpo's events: " + types);
 
+        // one epoch of one group: one optimizer step, one checkpoint written
+        List<RecordedEvent> steps = events.stream().filter(e -> e.getEventType().getName().equals("io.progrpo.OptimizerStep")).toList();
+        assertEquals(1, steps.size(), types.toString());
+        assertTrue(steps.get(0).getDouble("gradNorm") > 0 && steps.get(0).getInt("epoch") == 0, steps.get(0).toString());
+        assertEquals(1, events.stream().filter(e -> e.getEventType().getName().equals("io.progrpo.CheckpointWrite")).count());
         Set<String> phases = new TreeSet<>();
         for (RecordedEvent e : events) {
             if (!e.getEventType().getName().equals("io.progrpo.Phase")) continue;
