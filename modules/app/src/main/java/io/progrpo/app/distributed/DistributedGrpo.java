@@ -56,7 +56,7 @@ public final class DistributedGrpo {
      * Job-level settings that are not part of the training config.
      *
      * @param timeout       bound of every collective and of the rendezvous
-     * @param groupsPerStep prompt groups per optimizer step over all ranks; 0 = groupsPerEpoch (one step per epoch,
+     * @param groupsPerStep prompt groups per optimizer step over all ranks; 0 = groupsPerEpoch / optimizerStepsPerEpoch of the config (one step per epoch by default,
      *                      as the single-process loop does)
      * @param backend       null = by device (NCCL for CUDA, Gloo otherwise)
      */
@@ -99,7 +99,7 @@ public final class DistributedGrpo {
 
     /** The data-parallel settings for a rank, checked against the config (fails before any process group exists). */
     public static GrpoTrainer.DataParallel.Shape shape(TrainConfig c, int worldSize, Options o) {
-        int k = o.groupsPerStep() == 0 ? c.groupsPerEpoch() : o.groupsPerStep();
+        int k = o.groupsPerStep() == 0 ? c.groupsPerEpoch() / c.optimizerStepsPerEpoch() : o.groupsPerStep();
         if (k % worldSize != 0) {
             throw new IllegalArgumentException("groupsPerStep " + k + " must be a multiple of the world size " + worldSize
                     + " (a prompt group never splits across ranks)");

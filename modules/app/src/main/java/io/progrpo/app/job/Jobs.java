@@ -154,6 +154,17 @@ public final class Jobs {
         return new GrpoTrainer.Plan(m, trainSampler(c), evalSampler(c), schedule, strategy, m.isDiffusion());
     }
 
+    /**
+     * The config's optimizer steps per epoch on a single-process trainer: groupsPerEpoch / optimizerStepsPerEpoch groups
+     * per AdamW step (a data-parallel job or the study sets its own shape afterwards).
+     */
+    public static GrpoTrainer optimizerSteps(GrpoTrainer trainer, TrainConfig c) {
+        if (c.optimizerStepsPerEpoch() > 1) {
+            trainer.dataParallel(GrpoTrainer.DataParallel.single(c.groupsPerEpoch() / c.optimizerStepsPerEpoch()));
+        }
+        return trainer;
+    }
+
     /** The diffusion methods' beta schedule (Stable Diffusion 1.x, 1000 training timesteps). */
     static BetaSchedule betaSchedule() {
         return BetaSchedule.stableDiffusion();
@@ -221,7 +232,7 @@ public final class Jobs {
         WorldModel reference = null;
         try {
             reference = c.beta() > 0 ? baseModel(c, m, world, log) : null;
-            GrpoTrainer trainer = new GrpoTrainer(GrpoTrainer.Settings.of(c), plan, policy, reference, world, reward, decoder());
+            GrpoTrainer trainer = optimizerSteps(new GrpoTrainer(GrpoTrainer.Settings.of(c), plan, policy, reference, world, reward, decoder()), c);
             return new Job(c, world, policy, reference, trainer, reward, null, List.of());
         } catch (RuntimeException | Error e) {
             // what was built so far is freed here, not left to the leak safety net

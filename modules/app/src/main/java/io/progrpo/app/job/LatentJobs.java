@@ -64,7 +64,8 @@ public final class LatentJobs {
             MultiReward reward = reward(c, owned, out);
             policy = world.policy(TrainingMode.LORA);
             reference = c.beta() > 0 ? policy.reference() : null;
-            GrpoTrainer trainer = new GrpoTrainer(GrpoTrainer.Settings.of(c), Jobs.plan(c), policy, reference, world, reward, world.decoder());
+            GrpoTrainer trainer = Jobs.optimizerSteps(new GrpoTrainer(GrpoTrainer.Settings.of(c), Jobs.plan(c), policy, reference, world, reward,
+                    world.decoder()), c);
             return new Jobs.Job(c, world, policy, reference, trainer, reward, heldOut(), owned);
         } catch (RuntimeException | Error e) {
             if (reference != null) reference.close();

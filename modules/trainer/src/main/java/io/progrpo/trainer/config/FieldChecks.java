@@ -35,6 +35,14 @@ final class FieldChecks {
         }
     }
 
+    /** {@code optimizerStepsPerEpoch}: >= 1 and a divisor of groupsPerEpoch (each step takes the same number of groups). */
+    static void optimizerSteps(int steps, int groupsPerEpoch) {
+        if (steps < 1 || groupsPerEpoch % steps != 0) {
+            throw new ConfigException("optimizerStepsPerEpoch", "optimizerStepsPerEpoch must be >= 1 and divide groupsPerEpoch ("
+                    + groupsPerEpoch + "), so that every step takes the same number of prompt groups; got " + steps);
+        }
+    }
+
     static void positive(String field, int v) {
         if (v < 1) throw new ConfigException(field, field + " must be >= 1, got " + v);
     }

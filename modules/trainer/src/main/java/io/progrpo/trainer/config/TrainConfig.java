@@ -111,6 +111,8 @@ import java.util.Objects;
  * @param sampler           {@value #METHOD_SAMPLER} (the method's own sampler: the flow SDE and ODE, or DDIM for the
  *                          diffusion methods) or the name of a {@code io.progrpo.sampler.SamplerProvider} (built in:
  *                          {@code flow-sde}, {@code ddim}; a plug-in's), which builds both samplers from the fields above
+ * @param optimizerStepsPerEpoch AdamW steps per epoch, each over groupsPerEpoch / optimizerStepsPerEpoch prompt groups
+ *                          (gradient accumulation); it must divide groupsPerEpoch; 1 (the default) is one step per epoch
  */
 public record TrainConfig(
         String method,
@@ -154,7 +156,8 @@ public record TrainConfig(
         String klForm,
         double adaptiveThreshold,
         double computeBudget,
-        String sampler) {
+        String sampler,
+        int optimizerStepsPerEpoch) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
@@ -235,6 +238,7 @@ public record TrainConfig(
         FieldChecks.oneOf("klForm", klForm, KL_FORMS);
         FieldChecks.adaptive(method, adaptiveThreshold, computeBudget, subsetSize, groupSize, shadowEvery, funnel);
         FieldChecks.samplerName(sampler);
+        FieldChecks.optimizerSteps(optimizerStepsPerEpoch, groupsPerEpoch);
     }
 
     /** @return true for the latent worlds ({@code latent}, {@code latent-quick}) */
@@ -255,7 +259,7 @@ public record TrainConfig(
                 0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
                 3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
                 "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 400, 0, "pixel", "code", 0.75, 1.0, METHOD_SAMPLER);
+                16, 32, 400, 0, "pixel", "code", 0.75, 1.0, METHOD_SAMPLER, 1);
     }
 
     /** @return every preset name: the methods first, then the overlays */
