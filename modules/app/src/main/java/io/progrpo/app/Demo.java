@@ -114,7 +114,13 @@ public final class Demo implements Callable<Integer> {
                 log(String.format(Locale.ROOT, "=== %s, seed %d (%d epochs of %d groups) ===", method, s, c.epochs(), c.groupsPerEpoch()));
                 try (Jobs.Job job = Jobs.build(c, Demo::log)) {
                     if (flops == null) flops = job.flops();
-                    List<Map<String, Object>> h = job.run(Path.of(c.outDir()), Demo::log).replaceExisting(true).run(false);
+                    TrainingRun run = job.run(Path.of(c.outDir()), Demo::log).replaceExisting(true);
+                    if (s == 0 && TIMELINE_METHODS.contains(method)) {
+                        // the first epoch of seed 0, recorded for the memory timelines (the other epochs unrecorded)
+                        run.listener(new io.progrpo.app.profile.EpochRecorder(io.progrpo.app.report.ProgressListener.forTerminal(),
+                                timelineRecording(out, method)));
+                    }
+                    List<Map<String, Object>> h = run.run(false);
                     histories.computeIfAbsent(method, k -> new ArrayList<>()).add(h);
                 }
             }
@@ -128,6 +134,10 @@ public final class Demo implements Callable<Integer> {
         figure(figures, missing, "the eval curves", () -> evalCurves(histories, out));
         ModelFlops costs = flops;
         figure(figures, missing, "the eval curves against FLOPs", () -> evalCurvesFlops(histories, costs, out));
+        for (String m : TIMELINE_METHODS) {
+            if (!histories.containsKey(m)) continue;
+            figure(figures, missing, "the memory timeline of " + m, () -> memoryTimeline(out, m));
+        }
         figure(figures, missing, "the sample grid",
                 () -> sampleGrid(firstConfig, out, List.copyOf(histories.keySet())));
         List<MethodResult> results = new ArrayList<>();
@@ -365,6 +375,26 @@ public final class Demo implements Callable<Integer> {
         Path png = out.resolve("fig1-reward-histogram.png");
         Plots.histogram(png, "Reward minus its group mean, 4 groups of 24 base-model samples: full vs uniform vs OVF subsets", series, 20);
         return new ReportWriter.Figure("Reward clustering (paper's Figure 1): rewards relative to their group mean; most samples sit near it, the OVF subset keeps the tails", png);
+    }
+
+    /** The methods whose first epoch (seed 0) the demo records for a memory timeline, side by side in the report. */
+    static final List<String> TIMELINE_METHODS = List.of("flow-grpo", "pro-grpo");
+
+    static Path timelineRecording(Path out, String method) {
+        return out.resolve("runs").resolve(method + "-seed0").resolve("epoch0.jfr");
+    }
+
+    /** The memory timeline of {@code method}'s recorded first epoch (seed 0), with its peaks in the caption. */
+    static ReportWriter.Figure memoryTimeline(Path out, String method) throws Exception {
+        io.progrpo.app.profile.MemoryTimeline t = io.progrpo.app.profile.MemoryTimeline.read(timelineRecording(out, method));
+        Path png = out.resolve("memory-timeline-" + method + ".png");
+        t.plot(png, "Memory of epoch 0 of " + method + " (seed 0): ledger, RSS, phases, prunes");
+        long peak = t.phases().stream().mapToLong(io.progrpo.app.profile.MemoryTimeline.Phase::ledgerPeak).max().orElse(0);
+        long released = t.prunes().stream().mapToLong(io.progrpo.app.profile.MemoryTimeline.Prune::bytesReleased).sum();
+        return new ReportWriter.Figure(String.format(Locale.ROOT, "Memory timeline of one %s epoch: ledger peak %.1f MiB%s "
+                + "(`progrpo profile %s`)", method, peak / 1048576.0, t.prunes().isEmpty() ? ", no prune"
+                : String.format(Locale.ROOT, ", %d prunes released %.1f MiB", t.prunes().size(), released / 1048576.0),
+                out.relativize(timelineRecording(out, method))), png);
     }
 
     /** Figure 5: eval reward against cumulative wall time, per method (first seed). */

@@ -131,8 +131,9 @@ public record MemoryTimeline(List<double[]> ledger, List<double[]> rss, List<Pha
             if (p.end() <= p.start()) continue;
             XYSeries band = c.addSeries("phase-" + (i++), new double[] {p.start(), p.end()}, new double[] {top, top});
             band.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Area);
-            band.setFillColor(colours.getOrDefault(p.name(), new Color(180, 180, 180, 70)));
-            band.setLineColor(new Color(0, 0, 0, 0));
+            Color fill = colours.getOrDefault(p.name(), new Color(180, 180, 180, 70));
+            band.setFillColor(fill);
+            band.setLineColor(fill); // the legend's swatch shows the line colour
             band.setMarker(SeriesMarkers.NONE);
             boolean first = shown.putIfAbsent(p.name(), true) == null;
             band.setShowInLegend(first);
