@@ -338,23 +338,9 @@ public final class ExpandAndPruneDriver {
                 } finally {
                     TensorEvents.leavePhase();
                 }
-                long ledgerAfterPrune = TensorEvents.ledgerBytes();
-                listener.checkpointPruned(stats.getLast(), ledgerBefore - ledgerAfterPrune);
-                // made after the prune, so its timestamp follows the storage events of the prune phase
-                PruneCheckpointEvent event = new PruneCheckpointEvent();
-                if (event.isEnabled()) {
-                    long ledgerAfter = ledgerAfterPrune;
-                    event.step = taken;
-                    event.totalSteps = steps;
-                    event.groups = groupPrompts.size();
-                    event.sizeBefore = groupOf.length / groupPrompts.size();
-                    event.sizeAfter = keep.length / groupPrompts.size();
-                    event.proxyStdBefore = before;
-                    event.proxyStdAfter = after;
-                    event.bytesReleased = ledgerBefore - ledgerAfter;
-                    event.ledgerBytesAfter = ledgerAfter;
-                    event.commit();
-                }
+                long ledgerAfter = TensorEvents.ledgerBytes();
+                listener.checkpointPruned(stats.getLast(), ledgerBefore - ledgerAfter);
+                PruneCheckpointEvent.record(stats.getLast(), steps, groupPrompts.size(), ledgerBefore - ledgerAfter, ledgerAfter);
                 groupOf = keptGroups;
                 original = pickInt(original, keep);
                 if (finalStep) {

@@ -28,4 +28,20 @@ final class PruneCheckpointEvent extends jdk.jfr.Event {
     @Label("Proxy std after") double proxyStdAfter;
     @Label("Bytes released") @DataAmount long bytesReleased;
     @Label("Ledger bytes after") @DataAmount long ledgerBytesAfter;
+
+    /** Commits one checkpoint's event when recording is on; made after the prune, so it follows the prune's storage events. */
+    static void record(ExpandAndPruneDriver.CheckpointStats s, int totalSteps, int groups, long released, long ledgerAfter) {
+        PruneCheckpointEvent e = new PruneCheckpointEvent();
+        if (!e.isEnabled()) return;
+        e.step = s.step();
+        e.totalSteps = totalSteps;
+        e.groups = groups;
+        e.sizeBefore = s.sizeBefore();
+        e.sizeAfter = s.sizeAfter();
+        e.proxyStdBefore = s.withinGroupStdBefore();
+        e.proxyStdAfter = s.withinGroupStdAfter();
+        e.bytesReleased = released;
+        e.ledgerBytesAfter = ledgerAfter;
+        e.commit();
+    }
 }

@@ -47,9 +47,7 @@ final class LeakAction implements Runnable {
     public void run() {
         if (explicit) return;
         progrpo_torch_h.pt_tensor_free(MemorySegment.ofAddress(address));
-        if (LiveTensors.TRACK) LiveTensors.freed(address);
-        long freed = MemoryLedger.onFree(device, storageKey);
-        if (freed > 0) io.progrpo.tensor.jfr.TensorEvents.freed(freed, device, true);
+        long freed = MemoryLedger.released(address, device, storageKey, true);
         MemoryLedger.onLeak();
         if (createdAt != null) {
             LOG.log(System.Logger.Level.WARNING, "leaked tensor on " + device + " freed by the safety net, "

@@ -139,6 +139,22 @@ public final class MemoryLedger {
         return device == Device.CPU || device.equals(Device.CPU) ? CPU : DEVICES.computeIfAbsent(device, d -> new DeviceCounters());
     }
 
+    /** A new Java tensor at {@code address}: the ledger, the live-tensor attribution and the allocation event. */
+    static void adopted(Tensor t, long address, DType dt, Device dev, long key, long bytes) {
+        if (LiveTensors.TRACK) LiveTensors.created(address, dt, dev, t.shape(), key, bytes);
+        if (onCreate(dev, key, bytes)) {
+            io.progrpo.tensor.jfr.TensorEvents.allocated(bytes, dev, dt.name(), () -> java.util.Arrays.toString(t.shape()));
+        }
+    }
+
+    /** A Java tensor freed (by close, or by the safety net when {@code leak}); the bytes that left the ledger, else -1. */
+    static long released(long address, Device device, long key, boolean leak) {
+        if (LiveTensors.TRACK) LiveTensors.freed(address);
+        long freed = onFree(device, key);
+        if (freed > 0) io.progrpo.tensor.jfr.TensorEvents.freed(freed, device, leak);
+        return freed;
+    }
+
     /** Records a new tensor; true when its storage is new to the ledger (its bytes were added). */
     static boolean onCreate(Device device, long storageKey, long storageBytes) {
         synchronized (LOCK) {

@@ -83,10 +83,7 @@ public final class Tensor implements AutoCloseable {
         long bytes = info.getAtIndex(ValueLayout.JAVA_LONG, 5);
         long key = info.getAtIndex(ValueLayout.JAVA_LONG, 6);
         Tensor t = new Tensor(h, dt, dev, dim, numel, key);
-        if (LiveTensors.TRACK) LiveTensors.created(h.address(), dt, dev, t.shape(), key, bytes);
-        if (MemoryLedger.onCreate(dev, key, bytes)) {
-            io.progrpo.tensor.jfr.TensorEvents.allocated(bytes, dev, dt.name(), () -> java.util.Arrays.toString(t.shape()));
-        }
+        MemoryLedger.adopted(t, h.address(), dt, dev, key, bytes);
         t.moveTo(Scope.current());
         return t;
     }
@@ -192,9 +189,7 @@ public final class Tensor implements AutoCloseable {
         handle = null;
         if (leak != null) leak.disarm();
         progrpo_torch_h.pt_tensor_free(h);
-        if (LiveTensors.TRACK) LiveTensors.freed(h.address());
-        long freed = MemoryLedger.onFree(device, storageKey);
-        if (freed > 0) io.progrpo.tensor.jfr.TensorEvents.freed(freed, device, false);
+        MemoryLedger.released(h.address(), device, storageKey, false);
     }
 
     // ---- metadata ------------------------------------------------------------------------------------------------

@@ -43,6 +43,20 @@ final class FieldChecks {
         }
     }
 
+    /** {@code groupSize} (>= 2, the rows of an epoch fit an int) and {@code subsetSize} (>= 2, below G where it is trained). */
+    static void groupSizes(String method, int groupsPerEpoch, int groupSize, int subsetSize) {
+        atLeast("groupSize", groupSize, 2, "a group needs two samples for a reward std");
+        if ((long) groupsPerEpoch * groupSize > Integer.MAX_VALUE) {
+            throw new ConfigException("groupSize", "groupsPerEpoch x groupSize (the rows sampled per epoch) must be at most "
+                    + Integer.MAX_VALUE + ", got " + groupsPerEpoch + " x " + groupSize + " = " + (long) groupsPerEpoch * groupSize);
+        }
+        atLeast("subsetSize", subsetSize, 2, "a subset needs two samples for a reward std");
+        if (Method.byName(method).trainsSubset() && subsetSize >= groupSize) {
+            throw new ConfigException("subsetSize", "subsetSize must be < groupSize (" + groupSize + ") for method "
+                    + method + " (it trains k of the G sampled; k = G is flow-grpo), got " + subsetSize);
+        }
+    }
+
     static void positive(String field, int v) {
         if (v < 1) throw new ConfigException(field, field + " must be >= 1, got " + v);
     }

@@ -194,16 +194,7 @@ public record TrainConfig(
         FieldChecks.oneOf("method", method, Method.configNames());
         FieldChecks.positive("epochs", epochs);
         FieldChecks.positive("groupsPerEpoch", groupsPerEpoch);
-        FieldChecks.atLeast("groupSize", groupSize, 2, "a group needs two samples for a reward std");
-        if ((long) groupsPerEpoch * groupSize > Integer.MAX_VALUE) {
-            throw new ConfigException("groupSize", "groupsPerEpoch x groupSize (the rows sampled per epoch) must be at most "
-                    + Integer.MAX_VALUE + ", got " + groupsPerEpoch + " x " + groupSize + " = " + (long) groupsPerEpoch * groupSize);
-        }
-        FieldChecks.atLeast("subsetSize", subsetSize, 2, "a subset needs two samples for a reward std");
-        if (Method.byName(method).trainsSubset() && subsetSize >= groupSize) {
-            throw new ConfigException("subsetSize", "subsetSize must be < groupSize (" + groupSize + ") for method "
-                    + method + " (it trains k of the G sampled; k = G is flow-grpo), got " + subsetSize);
-        }
+        FieldChecks.groupSizes(method, groupsPerEpoch, groupSize, subsetSize);
         FieldChecks.atLeast("samplerSteps", samplerSteps, 2, "one stochastic step to train and one to finish");
         FieldChecks.positive("evalSteps", evalSteps);
         FieldChecks.atMost("samplerSteps", samplerSteps, MAX_STEPS);
