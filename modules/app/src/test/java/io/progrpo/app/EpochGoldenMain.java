@@ -27,7 +27,7 @@ public final class EpochGoldenMain {
     private EpochGoldenMain() {}
 
     /** Wall-clock keys: the only ones that may differ between two runs of the same code. */
-    static final Set<String> TIMING_KEYS = Set.of("seconds", "epoch_seconds", "wall_seconds");
+    static final Set<String> TIMING_KEYS = Set.of("seconds", "epoch_seconds", "wall_seconds", "memory");
 
     /** A named short run: a preset, overrides, and the prompt groups per step of a one-rank data-parallel job (0: none). */
     record Scenario(String name, String preset, List<String> sets, int dataParallelGroupsPerStep) {}

@@ -45,8 +45,8 @@ class EpochGoldenTest {
      * and on data-parallel lines the checkpoint statistics and per-reward statistics the single-process path had.
      */
     static final Map<String, Set<String>> ADDED_KEYS = Map.of(
-            "single", Set.of("world_size", "groups_per_step", "memory"),
-            "dp", Set.of("checkpoints", "reward_alignment_mean", "reward_alignment_std", "memory"));
+            "single", Set.of("world_size", "groups_per_step"),
+            "dp", Set.of("checkpoints", "reward_alignment_mean", "reward_alignment_std"));
 
     /** Counts fixed by the config and schedule alone (the same under any libtorch). */
     private static final List<String> SCHEDULE_COUNTS = List.of("epoch", "method", "trajectories_sampled",

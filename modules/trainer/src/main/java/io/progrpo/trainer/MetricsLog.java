@@ -249,8 +249,11 @@ public final class MetricsLog implements AutoCloseable {
         }
     }
 
-    /** The keys of a metrics row that measure time (wall and per-phase seconds), which no two runs share. */
-    public static final List<String> TIMING_KEYS = List.of("wall_seconds", "epoch_seconds", "seconds");
+    /**
+     * The keys of a metrics row that measure the process rather than the computation, which no two runs share: time
+     * (wall and per-phase seconds) and the per-phase memory (its resident-set figures).
+     */
+    public static final List<String> TIMING_KEYS = List.of("wall_seconds", "epoch_seconds", "seconds", "memory");
 
     /**
      * The rows without {@link #TIMING_KEYS}: what two runs of the same config and seed must agree on bit for bit
