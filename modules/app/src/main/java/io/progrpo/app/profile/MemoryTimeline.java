@@ -88,9 +88,14 @@ public record MemoryTimeline(List<double[]> ledger, List<double[]> rss, List<Pha
         ledger.sort(Comparator.comparingDouble(p -> p[0]));
         rss.sort(Comparator.comparingDouble(p -> p[0]));
         List<Phase> withPeaks = new ArrayList<>();
+        double[] times = storage.stream().mapToDouble(s -> s[0]).toArray(); // in time order, as the events were sorted
         for (Phase p : phases) {
             long peak = Math.max(p.ledgerStart(), p.ledgerEnd());
-            for (double[] s : storage) if (s[0] >= p.start() && s[0] <= p.end()) peak = Math.max(peak, (long) s[1]);
+            // the storage events inside the phase: a binary search for the first, then a scan to its end
+            int i = java.util.Arrays.binarySearch(times, p.start());
+            if (i < 0) i = -i - 1;
+            while (i > 0 && times[i - 1] == p.start()) i--;
+            for (; i < times.length && times[i] <= p.end(); i++) peak = Math.max(peak, (long) storage.get(i)[1]);
             withPeaks.add(new Phase(p.name(), p.epoch(), p.start(), p.end(), p.ledgerStart(), p.ledgerEnd(), peak, p.rssEnd()));
         }
         return new MemoryTimeline(List.copyOf(ledger), List.copyOf(rss), List.copyOf(withPeaks), List.copyOf(prunes));

@@ -36,7 +36,7 @@ final class StudyNotes {
         return String.format(Locale.ROOT, "The paper's second setting on the pixel world's epsilon-prediction model (the `%s` overlay: 8 prompt "
                 + "groups per epoch, guidance 4.5), with its sampler: DDIM eta = 1 over T = 50 steps, one shared initial noise per group, no "
                 + "KL, gradient through the unconditional branch (DanceGRPO). As in the flow setting, %d optimizer steps per epoch of %d "
-                + "groups. An epoch costs about 5x a pixel flow epoch (50 steps where that has 10), so E = %d epochs (%d updates), half "
+                + "groups. An epoch costs about 3x a pixel flow epoch in model FLOPs (50 steps where that has 10, 29 of them trained), so E = %d epochs (%d updates), half "
                 + "the flow setting's 24. Every arm trains on the same fraction %.1f of the 49 stochastic steps (29 per trajectory, drawn "
                 + "per epoch): DanceGRPO trains on a random subset of the steps and the paper does not give the fraction. Estimated wall "
                 + "time: %.1f h for %d runs (the estimate below).", p.overlay(), steps, p.groupsPerStep(), p.epochs(), steps * p.epochs(),

@@ -42,7 +42,7 @@ public record StudyPlan(String world, String setting, boolean quick, String over
     /** The settings: the paper's flow-matching one and its epsilon-prediction diffusion one. */
     public static final String FLOW = "flow";
     public static final String DIFFUSION = "diffusion";
-    /** E of the diffusion setting: its epoch costs about 5x a pixel flow epoch (T = 50), so half the flow setting's 24. */
+    /** E of the diffusion setting: its epoch costs about 3x a pixel flow epoch in model FLOPs (T = 50, 29 steps trained; the plan's estimate), so half the flow setting's 24. */
     static final int DIFFUSION_EPOCHS = 12;
     /**
      * The diffusion setting's trained fraction of the 49 stochastic steps, the same in every arm: DanceGRPO trains on a
