@@ -43,6 +43,21 @@ final class FieldChecks {
         }
     }
 
+    /** {@code emaDecay}: 0 (off) or a decay in (0, 1). */
+    static void emaDecay(double d) {
+        if (!(d >= 0 && d < 1)) {
+            throw new ConfigException("emaDecay", "emaDecay must be in [0, 1) (0 = no EMA; 0.9 to 0.999 are usual), got " + d);
+        }
+    }
+
+    /** {@code ratioNorm=grpo-guard} needs a Gaussian flow step's noise and mean: not the diffusion (DDIM) methods. */
+    static void ratioNorm(String method, String ratioNorm) {
+        if (!ratioNorm.equals("none") && Method.byName(method).isDiffusion()) {
+            throw new ConfigException("ratioNorm", "ratioNorm=" + ratioNorm + " is defined for the flow samplers (GRPO-Guard's "
+                    + "regulated ratio of a flow SDE step), got method " + method + " (DDIM); use ratioNorm=none");
+        }
+    }
+
     /** {@code groupSize} (>= 2, the rows of an epoch fit an int) and {@code subsetSize} (>= 2, below G where it is trained). */
     static void groupSizes(String method, int groupsPerEpoch, int groupSize, int subsetSize) {
         atLeast("groupSize", groupSize, 2, "a group needs two samples for a reward std");

@@ -9,6 +9,23 @@ import java.util.Objects;
 final class Presets {
     private Presets() {}
 
+    /**
+     * The value of every field of {@link TrainConfig#defaults()}, by name: Flow-GRPO on the pixel world (16x16 images, a
+     * 32-channel model), the paper's sampler settings (T = 10, a = 0.7, w = 4.5) and optimizer defaults (AdamW 3e-4,
+     * betas 0.9/0.999, weight decay 1e-4, grad clip 1.0), no KL term.
+     */
+    static final Map<String, Object> DEFAULTS = ordered(
+            "method", "flow-grpo", "seed", 42L, "epochs", 50, "groupsPerEpoch", 8, "groupSize", 24, "subsetSize", 12,
+            "pruneSchedule", TrainConfig.NO_PRUNING, "samplerSteps", 10, "evalSteps", 20,
+            "noiseLevel", 0.7, "shift", 1.0, "eta", 1.0, "guidanceScale", 4.5, "detachUncond", true,
+            "trainStepFraction", 1.0, "clipRange", 1e-4, "advClip", 5.0, "stdMode", "group", "beta", 0.0,
+            "lr", 3e-4, "beta1", 0.9, "beta2", 0.999, "weightDecay", 1e-4, "gradClip", 1.0, "microBatch", 24,
+            "reward", "alignment", "rewardAggregation", "weighted-sum", "evalEvery", 5, "evalPrompts", 0,
+            "checkpointEvery", 10, "outDir", "runs/flow-grpo", "device", "cpu", "modelDtype", "float32",
+            "imageSize", 16, "modelWidth", 32, "pretrainSteps", 400, "shadowEvery", 0, "world", "pixel",
+            "klForm", "code", "adaptiveThreshold", 0.75, "computeBudget", 1.0, "sampler", TrainConfig.METHOD_SAMPLER,
+            "optimizerStepsPerEpoch", 1, "emaDecay", 0.0, "ratioNorm", "none", "trajectoryDtype", "float32");
+
     static final Map<String, Map<String, Object>> ALL = buildPresets();
 
     private static Map<String, Map<String, Object>> buildPresets() {

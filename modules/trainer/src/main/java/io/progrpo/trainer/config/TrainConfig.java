@@ -5,9 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.progrpo.pruning.PruneSchedule;
 
-import java.lang.reflect.Constructor;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -113,6 +110,15 @@ import java.util.Objects;
  *                          {@code flow-sde}, {@code ddim}; a plug-in's), which builds both samplers from the fields above
  * @param optimizerStepsPerEpoch AdamW steps per epoch, each over groupsPerEpoch / optimizerStepsPerEpoch prompt groups
  *                          (gradient accumulation); it must divide groupsPerEpoch; 1 (the default) is one step per epoch
+ * @param emaDecay          decay d of an exponential moving average of the trained parameters, updated after every
+ *                          optimizer step as ema = d ema + (1 - d) theta; evaluated beside the raw weights (metrics key
+ *                          {@code eval_ema}) and kept in the checkpoint; 0 (the default) = no EMA; in [0, 1)
+ * @param ratioNorm         the importance ratio of the clipped objective: {@code none} (the plain ratio
+ *                          exp(log pi - log pi_old), the default) or {@code grpo-guard} (GRPO-Guard's regulated ratio
+ *                          exp(mean(eps * (mu - mu_old))) with eps the sampling noise and mu_old the sampling-time
+ *                          policy mean: centred at 0 and without the 1/s_t scale; flow samplers only); spec section 1
+ * @param trajectoryDtype   dtype of the stored trajectory latents and policy means: {@code float32} (the default),
+ *                          {@code float16} or {@code bfloat16}; log-probs are stored and recomputed in float32
  */
 public record TrainConfig(
         String method,
@@ -157,7 +163,10 @@ public record TrainConfig(
         double adaptiveThreshold,
         double computeBudget,
         String sampler,
-        int optimizerStepsPerEpoch) {
+        int optimizerStepsPerEpoch,
+        double emaDecay,
+        String ratioNorm,
+        String trajectoryDtype) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
@@ -167,6 +176,12 @@ public record TrainConfig(
 
     /** The values of {@code klForm}: Flow-GRPO's code form first (the default), then the policy-std form. */
     public static final List<String> KL_FORMS = List.of("code", "policy");
+
+    /** The values of {@code ratioNorm}: the plain ratio first (the default), then GRPO-Guard's regulated ratio. */
+    public static final List<String> RATIO_NORMS = List.of("none", "grpo-guard");
+
+    /** The values of {@code trajectoryDtype}, float32 (the default) first. */
+    public static final List<String> TRAJECTORY_DTYPES = List.of("float32", "float16", "bfloat16");
 
     /** The {@code sampler} value that means the method's own sampler (the default). */
     public static final String METHOD_SAMPLER = "default";
@@ -186,7 +201,7 @@ public record TrainConfig(
      */
     static final String RETIRED_ASYNC_REWARD = "asyncReward";
 
-    private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
+    private static final TrainConfig DEFAULTS = ConfigRecords.fromMap(new LinkedHashMap<>(Presets.DEFAULTS));
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** Validates every field; see the record's parameter documentation for the meaning of each. */
@@ -230,6 +245,10 @@ public record TrainConfig(
         FieldChecks.adaptive(method, adaptiveThreshold, computeBudget, subsetSize, groupSize, shadowEvery, funnel);
         FieldChecks.samplerName(sampler);
         FieldChecks.optimizerSteps(optimizerStepsPerEpoch, groupsPerEpoch);
+        FieldChecks.emaDecay(emaDecay);
+        FieldChecks.oneOf("ratioNorm", ratioNorm, RATIO_NORMS);
+        FieldChecks.ratioNorm(method, ratioNorm);
+        FieldChecks.oneOf("trajectoryDtype", trajectoryDtype, TRAJECTORY_DTYPES);
     }
 
     /** @return true for the latent worlds ({@code latent}, {@code latent-quick}) */
@@ -245,12 +264,7 @@ public record TrainConfig(
      * grad clip 1.0), no KL term.
      */
     public static TrainConfig defaults() {
-        return new TrainConfig(
-                "flow-grpo", 42L, 50, 8, 24, 12, NO_PRUNING, 10, 20,
-                0.7, 1.0, 1.0, 4.5, true, 1.0, 1e-4, 5.0, "group", 0.0,
-                3e-4, 0.9, 0.999, 1e-4, 1.0, 24,
-                "alignment", "weighted-sum", 5, 0, 10, "runs/flow-grpo", "cpu", "float32",
-                16, 32, 400, 0, "pixel", "code", 0.75, 1.0, METHOD_SAMPLER, 1);
+        return DEFAULTS;
     }
 
     /** @return every preset name: the methods first, then the overlays */
@@ -352,63 +366,20 @@ public record TrainConfig(
 
     /** @return field name to value (boxed), in declaration order; a fresh mutable map */
     public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (RecordComponent c : COMPONENTS) {
-            try {
-                m.put(c.getName(), c.getAccessor().invoke(this));
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot read config field " + c.getName(), e);
-            }
-        }
-        return m;
+        return ConfigRecords.toMap(this);
     }
 
     /** @return the field names, in declaration order */
     public static List<String> fieldNames() {
-        return COMPONENTS.stream().map(RecordComponent::getName).toList();
+        return ConfigRecords.fieldNames();
     }
 
     private static void putAllTyped(Map<String, Object> values, Map<String, ?> overrides, String source) {
-        for (Map.Entry<String, ?> e : overrides.entrySet()) {
-            if (e.getKey().equals(RETIRED_ASYNC_REWARD)) {
-                if (!Boolean.FALSE.equals(ConfigSources.convert(e.getKey(), boolean.class, e.getValue(), source))) {
-                    throw new ConfigException(e.getKey(), "config field 'asyncReward' in " + source + " was removed: no code "
-                            + "ever read it (rewards are scored on the sampling thread); got true, expected the key gone (or false)");
-                }
-                continue;
-            }
-            RecordComponent c = component(e.getKey(), source);
-            values.put(c.getName(), ConfigSources.convert(c, e.getValue(), source));
-        }
-    }
-
-    private static RecordComponent component(String name, String source) {
-        for (RecordComponent c : COMPONENTS) {
-            if (c.getName().equals(name)) return c;
-        }
-        String hint = ConfigSources.closestField(name, fieldNames());
-        throw new ConfigException(name, "unknown config field '" + name + "' in " + source
-                + (hint == null ? "" : " (did you mean '" + hint + "'?)")
-                + "; valid fields: " + String.join(", ", fieldNames()));
+        ConfigRecords.putAllTyped(values, overrides, source);
     }
 
     private static TrainConfig fromMap(Map<String, Object> values) {
-        Object[] args = new Object[COMPONENTS.size()];
-        Class<?>[] types = new Class<?>[COMPONENTS.size()];
-        for (int i = 0; i < args.length; i++) {
-            RecordComponent c = COMPONENTS.get(i);
-            types[i] = c.getType();
-            args[i] = values.get(c.getName());
-        }
-        try {
-            Constructor<TrainConfig> ctor = TrainConfig.class.getDeclaredConstructor(types);
-            return ctor.newInstance(args);
-        } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new IllegalStateException(e.getCause());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot build TrainConfig: " + e, e);
-        }
+        return ConfigRecords.fromMap(values);
     }
 
     // ---------------------------------------------------------------- derived values
