@@ -86,6 +86,7 @@ public final class ExpandAndPruneDriver {
     private final RandomGenerator rng;
     private final int[] previewSteps;
     private final DriverListener listener;
+    private final Trajectory.Layout layout;
 
     /**
      * A driver that keeps, at each checkpoint, the subset chosen by the strategy the schedule names
@@ -103,11 +104,11 @@ public final class ExpandAndPruneDriver {
      * @throws IllegalArgumentException when a pruning schedule names another built-in strategy than {@code strategy}
      */
     public ExpandAndPruneDriver(PruneSchedule schedule, SubsetStrategy strategy, Decoder decoder, RandomGenerator rng) {
-        this(schedule, strategy, decoder, rng, new int[0], DriverListener.NONE);
+        this(schedule, strategy, decoder, rng, new int[0], DriverListener.NONE, Trajectory.Layout.TRAINING);
     }
 
     private ExpandAndPruneDriver(PruneSchedule schedule, SubsetStrategy strategy, Decoder decoder, RandomGenerator rng,
-                                 int[] previewSteps, DriverListener listener) {
+                                 int[] previewSteps, DriverListener listener, Trajectory.Layout layout) {
         if (schedule == null || strategy == null || decoder == null || rng == null) {
             throw new IllegalArgumentException("schedule, strategy, decoder and rng must not be null");
         }
@@ -123,6 +124,8 @@ public final class ExpandAndPruneDriver {
         this.rng = rng;
         this.previewSteps = previewSteps;
         this.listener = listener == null ? DriverListener.NONE : listener;
+        if (layout == null) throw new IllegalArgumentException("trajectory layout must not be null (Trajectory.Layout.TRAINING by default)");
+        this.layout = layout;
     }
 
     /**
@@ -141,12 +144,26 @@ public final class ExpandAndPruneDriver {
                         + schedule.totalSteps() + "], got " + steps[i] + " at index " + i + " of " + Arrays.toString(steps));
             }
         }
-        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, steps.clone(), listener);
+        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, steps.clone(), listener, layout);
     }
 
     /** This driver, telling {@code l} of every step and prune of its runs (null: none). */
     public ExpandAndPruneDriver withListener(DriverListener l) {
-        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, previewSteps, l);
+        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, previewSteps, l, layout);
+    }
+
+    /**
+     * This driver, storing the survivors' trajectories in {@code layout}: {@link Trajectory.Layout#TRAINING} by default
+     * (no sampling-time means, float32 latents); with means for an objective that needs them (GRPO-Guard's ratio), in
+     * float16 or bfloat16 for lean trajectories.
+     */
+    public ExpandAndPruneDriver withTrajectoryLayout(Trajectory.Layout layout) {
+        return new ExpandAndPruneDriver(schedule, strategy, decoder, rng, previewSteps, listener, layout);
+    }
+
+    /** The layout of the trajectories this driver's runs return. */
+    public Trajectory.Layout trajectoryLayout() {
+        return layout;
     }
 
     public PruneSchedule schedule() {
@@ -217,14 +234,14 @@ public final class ExpandAndPruneDriver {
         // the loop closes the trajectory it was building, this method what the checkpoints made, so nothing reaches
         // the leak safety net
         try (var ng = Autograd.noGrad()) {
-            // no sampling-time means: GRPO recomputes them with gradient (the latents, next latents and log-probs suffice)
+            // the layout (by default no sampling-time means: GRPO recomputes them with gradient) decides what is stored
             // the active rows' conditioning is the driver's own from the start, so each prune replaces and frees it
             if (cond != null) pass.ownedCond = cond.clone_().unscoped();
             // A copy of the noise, freed after the first step. It is not needed (the trajectory copies the latents it
             // stores), but the recorded golden metrics (EpochGoldenTest: peak_bytes, bit for bit) include it: dropping
             // it lowers pro-grpo's peak by one latent batch, so drop it together with re-recording those lines.
             pass.noiseCopy = noise.clone_().unscoped();
-            traj = SamplingLoop.run(sampler, counted, pass.noiseCopy, pass.ownedCond, gen, SamplingLoop.Storage.TRAINING, pass);
+            traj = SamplingLoop.run(sampler, counted, pass.noiseCopy, pass.ownedCond, gen, SamplingLoop.Storage.TRAINING, pass, layout);
             if (pass.finalOut == null) pass.scoreFinal(traj.finalLatents());
             long samplingNanos = System.nanoTime() - start - pass.rewardNanos;
             // correlation between each checkpoint's proxy reward and the final reward, over the final survivors

@@ -68,11 +68,29 @@ public final class SamplingLoop {
      */
     public static Trajectory run(Sampler sampler, VelocityModel model, Tensor noise, Tensor cond, Generator gen,
                                  Storage storage, StepHook hook) {
+        return run(sampler, model, noise, cond, gen, storage, hook, null);
+    }
+
+    /**
+     * {@link #run(Sampler, VelocityModel, Tensor, Tensor, Generator, Storage, StepHook)} into a trajectory of
+     * {@code layout} (null: {@link Trajectory.Layout#TRAINING} for {@link Storage#TRAINING}, else
+     * {@link Trajectory.Layout#FULL}). With a lean layout (float16 or bfloat16 latents) the chain starts from the noise
+     * rounded to that dtype and continues from the rounded latents (see {@link Trajectory}, "Lean storage").
+     */
+    public static Trajectory run(Sampler sampler, VelocityModel model, Tensor noise, Tensor cond, Generator gen,
+                                 Storage storage, StepHook hook, Trajectory.Layout layout) {
         check(sampler, model, noise, cond);
         if (storage == null) throw new IllegalArgumentException("storage must be ALL_STEPS, STOCHASTIC_STEPS or TRAINING, got null");
-        Trajectory traj = new Trajectory(sampler, storage != Storage.TRAINING);
+        Trajectory.Layout l = layout != null ? layout : storage == Storage.TRAINING ? Trajectory.Layout.TRAINING : Trajectory.Layout.FULL;
+        Trajectory traj = new Trajectory(sampler, l);
+        Tensor rounded = null;
         try (var ng = Autograd.noGrad()) {
-            Tensor x = noise;
+            if (l.lean()) {
+                try (io.progrpo.tensor.Scope scope = io.progrpo.tensor.Scope.open()) {
+                    rounded = noise.detach().to(l.latentDtype()).to(io.progrpo.tensor.DType.FLOAT32).unscoped();
+                }
+            }
+            Tensor x = rounded != null ? rounded : noise;
             Tensor c = cond;
             for (int i = 0; i < sampler.steps(); i++) {
                 try (StepOutput out = sampler.step(model, x, c, i, gen)) {
@@ -85,6 +103,8 @@ public final class SamplingLoop {
         } catch (RuntimeException | Error e) {
             traj.close();
             throw e;
+        } finally {
+            if (rounded != null) rounded.close(); // the trajectory copied what it stores of it
         }
         return traj;
     }

@@ -1,5 +1,6 @@
 package io.progrpo.sampler;
 
+import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
@@ -28,11 +29,55 @@ import java.util.Set;
  * {@link #keepRows} and {@link #close}. Accessors return borrowed tensors, valid until
  * {@link #keepRows} or {@link #close}.
  *
+ * <h2>Lean storage</h2>
+ * With a {@link Layout} whose latent dtype is float16 or bfloat16 the stored latents (x and next of each step) are
+ * kept in that dtype, half the bytes. So that what training re-evaluates is exactly what was sampled, the chain itself
+ * continues from the rounded latents: after each step {@link #finalLatents()} is the stored next latents rounded and
+ * widened back to float32, and a stochastic step's stored log-prob is recomputed in float32 for that rounded sample
+ * under the step's own mean and std ({@link GaussianPolicy#logProb}). The policy means, when stored, and the
+ * log-probs stay float32. Accessors return the stored dtype; callers widen what they select
+ * ({@code latents(k).indexSelect(0, rows).to(FLOAT32)}).
+ *
  * <h2>Pruning</h2>
  * {@link #keepRows} index-selects every stored tensor to the surviving rows and closes the old ones at once, so the
  * pruned rows' memory is released immediately (Pro-GRPO's "pruned trajectories ... are released").
  */
 public final class Trajectory implements AutoCloseable {
+
+    /**
+     * What a trajectory keeps of each stored step beside the latents and log-probs.
+     *
+     * @param storeMeans  whether the sampling-time policy means are kept (float32)
+     * @param latentDtype the dtype of the stored latents: FLOAT32, FLOAT16 or BFLOAT16
+     */
+    public record Layout(boolean storeMeans, DType latentDtype) {
+        /** Means kept, float32 latents: everything, as sampled. */
+        public static final Layout FULL = new Layout(true, DType.FLOAT32);
+        /** No means (GRPO recomputes them with gradient), float32 latents. */
+        public static final Layout TRAINING = new Layout(false, DType.FLOAT32);
+
+        public Layout {
+            if (latentDtype != DType.FLOAT32 && latentDtype != DType.FLOAT16 && latentDtype != DType.BFLOAT16) {
+                throw new IllegalArgumentException("trajectory latents are stored as FLOAT32, FLOAT16 or BFLOAT16, got " + latentDtype);
+            }
+        }
+
+        /** The layout for a config's {@code trajectoryDtype} name ({@code float32}, {@code float16}, {@code bfloat16}). */
+        public static Layout of(boolean storeMeans, String latentDtype) {
+            DType d = switch (latentDtype == null ? "" : latentDtype) {
+                case "float32" -> DType.FLOAT32;
+                case "float16" -> DType.FLOAT16;
+                case "bfloat16" -> DType.BFLOAT16;
+                default -> throw new IllegalArgumentException("trajectory dtype must be float32, float16 or bfloat16, got '" + latentDtype + "'");
+            };
+            return new Layout(storeMeans, d);
+        }
+
+        /** Whether the latents are stored below float32 (the chain is rounded to that dtype). */
+        public boolean lean() {
+            return latentDtype != DType.FLOAT32;
+        }
+    }
 
     private static final class Entry {
         final int stepIndex;
@@ -56,15 +101,18 @@ public final class Trajectory implements AutoCloseable {
     private final List<Entry> entries = new ArrayList<>();
     private Tensor current;
     private boolean currentStored; // whether current is also some entry's next (else only this field holds it)
+    // lean layouts: the stored (low-precision) tensor that current widens, null when current is not stored
+    private Tensor currentLow;
     private int lastStep = -1;
     private int rows;
     private boolean closed;
 
     private final boolean storeMeans;
+    private final DType latentDtype;
 
     /** An empty trajectory of {@code sampler}'s steps (it supplies the step times), storing the policy means too. */
     public Trajectory(Sampler sampler) {
-        this(sampler, true);
+        this(sampler, Layout.FULL);
     }
 
     /**
@@ -73,9 +121,21 @@ public final class Trajectory implements AutoCloseable {
      * per stored step.
      */
     public Trajectory(Sampler sampler, boolean storeMeans) {
+        this(sampler, new Layout(storeMeans, DType.FLOAT32));
+    }
+
+    /** An empty trajectory storing what {@code layout} says (see "Lean storage" above). */
+    public Trajectory(Sampler sampler, Layout layout) {
         if (sampler == null) throw new IllegalArgumentException("sampler must not be null");
+        if (layout == null) throw new IllegalArgumentException("layout must not be null (Layout.FULL or Layout.TRAINING)");
         this.sampler = sampler;
-        this.storeMeans = storeMeans;
+        this.storeMeans = layout.storeMeans();
+        this.latentDtype = layout.latentDtype();
+    }
+
+    /** The layout this trajectory stores. */
+    public Layout layout() {
+        return new Layout(storeMeans, latentDtype);
     }
 
     public Sampler sampler() {
@@ -104,6 +164,10 @@ public final class Trajectory implements AutoCloseable {
     public void append(int stepIndex, Tensor x, StepOutput out) {
         checkAdvance(stepIndex, out);
         checkRows(x.size(0), "latents x");
+        if (latentDtype != DType.FLOAT32) {
+            appendLean(stepIndex, x, out);
+            return;
+        }
         Tensor xs;
         if (x == current) {
             xs = current;
@@ -120,10 +184,46 @@ public final class Trajectory implements AutoCloseable {
         lastStep = stepIndex;
     }
 
+    /**
+     * A lean layout's append: next rounded to the storage dtype, the chain continuing from its float32 widening, and a
+     * stochastic step's log-prob recomputed for the rounded sample (see "Lean storage").
+     */
+    private void appendLean(int stepIndex, Tensor x, StepOutput out) {
+        Tensor xs = x == current && currentLow != null ? currentLow : lower(x);
+        Tensor nextLow = lower(out.next());
+        Tensor next32;
+        Tensor logProb = null;
+        try (Scope scope = Scope.open()) {
+            next32 = nextLow.to(DType.FLOAT32).unscoped();
+            if (out.logProb() != null) logProb = GaussianPolicy.logProb(next32, out.mean(), out.std()).detach().unscoped();
+        }
+        entries.add(new Entry(stepIndex, sampler.time(stepIndex), xs, nextLow, storeMeans ? share(out.mean()) : null, logProb));
+        dropCurrent();
+        current = next32;
+        currentLow = nextLow;
+        currentStored = false; // current is the widened copy; the stored tensor is currentLow
+        lastStep = stepIndex;
+    }
+
+    /** A copy of {@code t} in the storage dtype, owned by the trajectory. */
+    private Tensor lower(Tensor t) {
+        try (Scope scope = Scope.open()) {
+            return t.detach().to(latentDtype).clone_().unscoped();
+        }
+    }
+
     /** Takes step {@code stepIndex} without storing its transition (e.g. a deterministic step): keeps only a copy of next. */
     public void advance(int stepIndex, StepOutput out) {
         checkAdvance(stepIndex, out);
-        Tensor next = share(out.next());
+        Tensor next;
+        if (latentDtype != DType.FLOAT32) {
+            // the chain stays on the storage grid, so a later stored x is exactly the x its step was sampled from
+            try (Scope scope = Scope.open()) {
+                next = out.next().detach().to(latentDtype).to(DType.FLOAT32).unscoped();
+            }
+        } else {
+            next = share(out.next());
+        }
         dropCurrent();
         current = next;
         currentStored = false;
@@ -149,6 +249,7 @@ public final class Trajectory implements AutoCloseable {
     private void dropCurrent() {
         if (current != null && !currentStored) current.close();
         current = null;
+        currentLow = null; // a stored tensor: its entry frees it
     }
 
     /**
@@ -242,6 +343,7 @@ public final class Trajectory implements AutoCloseable {
         }
         for (Tensor old : remap.keySet()) old.close();
         current = remap.get(current);
+        if (currentLow != null) currentLow = remap.get(currentLow);
         rows = keep.length;
     }
 

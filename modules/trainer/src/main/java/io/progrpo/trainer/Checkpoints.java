@@ -37,6 +37,8 @@ final class Checkpoints {
     static final String MANIFEST = "manifest.sha256";
     /** The files of a checkpoint, as its manifest lists them. */
     static final List<String> FILES = List.of("config.json", "optimizer.bin", "policy.pt", "state.json");
+    /** The files a checkpoint has when the run has them (the EMA of the parameters), listed in its manifest then. */
+    static final List<String> OPTIONAL_FILES = List.of("ema.pt");
 
     /** A whole checkpoint: its directory, its validated state and its identity (the SHA-256 of its manifest). */
     record Found(Path dir, CheckpointState state, String id, boolean verified) {
@@ -72,7 +74,9 @@ final class Checkpoints {
         Files.createDirectories(tmp);
         FaultPoints.reach("checkpoint.tmp-created");
         contents.write(tmp);
-        Manifest.write(tmp.resolve(MANIFEST), FILES);
+        List<String> files = new java.util.ArrayList<>(FILES);
+        for (String f : OPTIONAL_FILES) if (Files.exists(tmp.resolve(f))) files.add(f);
+        Manifest.write(tmp.resolve(MANIFEST), files);
         DurableFiles.syncDirectory(tmp);
         FaultPoints.reach("checkpoint.manifest-written");
         promote(tmp);

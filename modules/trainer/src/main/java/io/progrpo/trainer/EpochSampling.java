@@ -59,14 +59,17 @@ final class EpochSampling {
     private final RewardFunction reward;
     private final Decoder decoder;
     private final Device device;
+    private final io.progrpo.sampler.Trajectory.Layout layout;
 
     /**
      * {@code guided} wraps the policy for an unconditional row (classifier-free guidance, or the policy itself);
-     * {@code module}, put in eval mode before each run, may be null (a policy that is no module).
+     * {@code module}, put in eval mode before each run, may be null (a policy that is no module); {@code layout} is what
+     * the training batches' trajectories store (shadow groups, never trained, keep the default).
      */
     EpochSampling(GrpoTrainer.Plan plan, PromptWorld world, Module module, Function<Tensor, VelocityModel> guided,
-                  RewardFunction reward, Decoder decoder, Device device) {
+                  RewardFunction reward, Decoder decoder, Device device, io.progrpo.sampler.Trajectory.Layout layout) {
         this.plan = plan;
+        this.layout = layout;
         this.world = world;
         this.module = module;
         this.guided = guided;
@@ -101,7 +104,7 @@ final class EpochSampling {
         List<String> groupPrompts = new ArrayList<>(b.groups().length);
         for (int g : b.groups()) groupPrompts.add(prompts.get(g));
         ExpandAndPruneDriver driver = new ExpandAndPruneDriver(schedule, plan.strategy(), decoder,
-                new SplittableRandom(b.subsetSeed()));
+                new SplittableRandom(b.subsetSeed())).withTrajectoryLayout(layout);
         return drive(driver, groupPrompts, b.noiseSeed(), (result, cond) -> {
             try {
                 return new Sampled(b, result, cond.indexSelect(0, toLongs(result.originalRow())).unscoped());

@@ -124,7 +124,19 @@ public final class GrpoTrainer implements AutoCloseable {
                            double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
                            double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
                            int evalPrompts, Device device, int shadowEvery, GrpoObjective.KlForm klForm,
-                           double adaptiveThreshold, double computeBudget) {
+                           double adaptiveThreshold, double computeBudget, double emaDecay,
+                           GrpoObjective.RatioNorm ratioNorm, DType trajectoryDtype) {
+        /** The settings without EMA, with the plain ratio and float32 trajectories. */
+        public Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
+                        double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
+                        double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
+                        int evalPrompts, Device device, int shadowEvery, GrpoObjective.KlForm klForm,
+                        double adaptiveThreshold, double computeBudget) {
+            this(seed, groupsPerEpoch, guidanceScale, detachUncond, trainStepFraction, clipRange, advClip, stdMode, beta, lr,
+                    beta1, beta2, weightDecay, gradClip, microBatch, evalPrompts, device, shadowEvery, klForm,
+                    adaptiveThreshold, computeBudget, 0.0, GrpoObjective.RatioNorm.NONE, DType.FLOAT32);
+        }
+
         /** The settings with the KL in Flow-GRPO's code form and the adaptive method's defaults (0.75, 1.0). */
         public Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
                         double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
@@ -146,6 +158,9 @@ public final class GrpoTrainer implements AutoCloseable {
 
         public Settings {
             if (klForm == null) throw new IllegalArgumentException("klForm must be CODE or POLICY, got null");
+            if (ratioNorm == null) throw new IllegalArgumentException("ratioNorm must be NONE or GRPO_GUARD, got null");
+            if (!(emaDecay >= 0 && emaDecay < 1)) throw new IllegalArgumentException("emaDecay must be in [0, 1) (0 = no EMA), got " + emaDecay);
+            new io.progrpo.sampler.Trajectory.Layout(false, trajectoryDtype); // checks the dtype
             if (shadowEvery < 0) throw new IllegalArgumentException("shadowEvery must be >= 0 (0 = never), got " + shadowEvery);
             if (groupsPerEpoch < 1) throw new IllegalArgumentException("groupsPerEpoch must be >= 1, got " + groupsPerEpoch);
             if (!(trainStepFraction > 0 && trainStepFraction <= 1)) {
@@ -161,7 +176,16 @@ public final class GrpoTrainer implements AutoCloseable {
                     c.clipRange(), c.advClip(), c.stdMode().equals("global") ? GroupAdvantages.StdMode.GLOBAL : GroupAdvantages.StdMode.GROUP,
                     c.beta(), c.lr(), c.beta1(), c.beta2(), c.weightDecay(), c.gradClip(), c.microBatch(), c.evalPrompts(),
                     Device.parse(c.device()), c.shadowEvery(), GrpoObjective.KlForm.of(c.klForm()), c.adaptiveThreshold(),
-                    c.computeBudget());
+                    c.computeBudget(), c.emaDecay(), GrpoObjective.RatioNorm.of(c.ratioNorm()),
+                    io.progrpo.sampler.Trajectory.Layout.of(false, c.trajectoryDtype()).latentDtype());
+        }
+
+        /**
+         * The layout of the survivors' trajectories: the sampling-time means kept only for GRPO-Guard's ratio, the
+         * latents in {@code trajectoryDtype}.
+         */
+        public io.progrpo.sampler.Trajectory.Layout trajectoryLayout() {
+            return new io.progrpo.sampler.Trajectory.Layout(ratioNorm == GrpoObjective.RatioNorm.GRPO_GUARD, trajectoryDtype);
         }
     }
 
@@ -178,6 +202,8 @@ public final class GrpoTrainer implements AutoCloseable {
     private final PolicyUpdate update;
     /** The adaptive method's estimate and choice; null for the other methods. */
     private final AdaptiveSchedule adaptive;
+    /** The average of the trained parameters ({@code emaDecay > 0}); null without. */
+    private final EmaWeights ema;
     private DataParallel parallel;
     private GroupSeeding seeding = GroupSeeding.EPOCH_STREAM;
 
@@ -198,9 +224,16 @@ public final class GrpoTrainer implements AutoCloseable {
         this.device = cfg.device();
         this.optimizer = new AdamW(policy.parameters(), new AdamW.Options(cfg.lr(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
         this.parallel = DataParallel.single(cfg.groupsPerEpoch());
-        this.sampling = new EpochSampling(plan, world, module, uncond -> guided(model, uncond), reward, decoder, device);
+        this.sampling = new EpochSampling(plan, world, module, uncond -> guided(model, uncond), reward, decoder, device,
+                cfg.trajectoryLayout());
+        this.ema = cfg.emaDecay() > 0 ? new EmaWeights(policy, cfg.emaDecay()) : null;
         this.update = new PolicyUpdate(cfg, plan, module, world, optimizer, uncond -> new VelocityModel[] {guided(model, uncond),
-                this.reference == null ? null : guided((VelocityModel) this.reference, uncond)});
+                this.reference == null ? null : guided((VelocityModel) this.reference, uncond)}, ema);
+    }
+
+    /** The exponential moving average of the trained parameters, updated after every optimizer step; null without. */
+    EmaWeights ema() {
+        return ema;
     }
 
     /**
@@ -450,5 +483,6 @@ public final class GrpoTrainer implements AutoCloseable {
     @Override
     public void close() {
         optimizer.close();
+        if (ema != null) ema.close();
     }
 }

@@ -40,12 +40,16 @@ final class PolicyUpdate {
     private final GrpoObjective objective;
     private final Function<Tensor, VelocityModel[]> guided;
     private final Device device;
+    /** Updated after every optimizer step; null without EMA. */
+    private final EmaWeights ema;
 
     /**
      * @param guided for an unconditional row, the guided policy and the guided reference (null without a reference)
+     * @param ema    the parameter average to update after each optimizer step, or null
      */
     PolicyUpdate(GrpoTrainer.Settings cfg, GrpoTrainer.Plan plan, Module module, PromptWorld world, AdamW optimizer,
-                 Function<Tensor, VelocityModel[]> guided) {
+                 Function<Tensor, VelocityModel[]> guided, EmaWeights ema) {
+        this.ema = ema;
         this.cfg = cfg;
         this.plan = plan;
         this.module = module;
@@ -129,6 +133,7 @@ final class PolicyUpdate {
                         double norm = Autograd.clipGradNorm(module.parameters(), cfg.gradClip());
                         gradNormSum += norm;
                         optimizer.step();
+                        if (ema != null) ema.update();
                         optimizerSteps++;
                         if (ev.isEnabled()) {
                             ev.epoch = epoch;
@@ -171,6 +176,11 @@ final class PolicyUpdate {
     private void backwardGroup(Unit unit, List<Integer> steps, int unitsPerStep, VelocityModel policy, VelocityModel ref, Sums sums) {
         List<Integer> rows = unit.rows();
         Trajectory traj = unit.traj();
+        boolean guard = cfg.ratioNorm() == GrpoObjective.RatioNorm.GRPO_GUARD;
+        if (guard && !traj.layout().storeMeans()) {
+            throw new IllegalStateException("ratioNorm=grpo-guard needs the sampling-time policy means, and this trajectory was "
+                    + "stored without them (Trajectory.Layout.storeMeans false); sample with Settings.trajectoryLayout()");
+        }
         double denom = (double) rows.size() * steps.size();
         int pairs = rows.size() * steps.size();
         for (int from = 0; from < pairs; from += cfg.microBatch()) {
@@ -182,6 +192,7 @@ final class PolicyUpdate {
                 List<Tensor> xs = new ArrayList<>();
                 List<Tensor> xns = new ArrayList<>();
                 List<Tensor> olds = new ArrayList<>();
+                List<Tensor> oldMeans = guard ? new ArrayList<>() : null;
                 for (int j = 0; j < n; ) {
                     // one run of pairs of the same stored step k
                     int k = steps.get((from + j) / rows.size());
@@ -197,9 +208,11 @@ final class PolicyUpdate {
                     xs.add(traj.latents(k).indexSelect(0, idx));
                     xns.add(traj.nextLatents(k).indexSelect(0, idx));
                     olds.add(traj.logProb(k).indexSelect(0, idx));
+                    if (guard) oldMeans.add(traj.mean(k).indexSelect(0, idx));
                 }
-                Tensor x = xs.size() == 1 ? xs.get(0) : Tensor.cat(xs, 0);
-                Tensor xn = xns.size() == 1 ? xns.get(0) : Tensor.cat(xns, 0);
+                // lean trajectories store the latents in float16 / bfloat16: the log-probs are recomputed in float32
+                Tensor x = widen(xs.size() == 1 ? xs.get(0) : Tensor.cat(xs, 0));
+                Tensor xn = widen(xns.size() == 1 ? xns.get(0) : Tensor.cat(xns, 0));
                 Tensor old = olds.size() == 1 ? olds.get(0) : Tensor.cat(olds, 0);
                 Tensor c = unit.cond().indexSelect(0, rowOf);
                 Tensor at = Tensor.of(a, a.length).to(device);
@@ -213,7 +226,10 @@ final class PolicyUpdate {
                     sums.nfe += n;
                 }
                 Tensor klStd = refMean == null ? null : klDivisor(lp.std(), stepIndex);
-                try (GrpoObjective.Parts p = objective.loss(lp.logProb(), old, at, lp.mean(), refMean, klStd)) {
+                try (GrpoObjective.Parts p = guard
+                        ? objective.lossOfLogRatio(GrpoObjective.guardLogRatio(lp.logProb(), old, lp.mean(),
+                                oldMeans.size() == 1 ? oldMeans.get(0) : Tensor.cat(oldMeans, 0), lp.std()), at, lp.mean(), refMean, klStd)
+                        : objective.loss(lp.logProb(), old, at, lp.mean(), refMean, klStd)) {
                     Tensor scaled = p.loss().mul(n / denom / unitsPerStep);
                     scaled.backward();
                     sums.loss += p.policyLoss() + cfg.beta() * p.kl();
@@ -224,6 +240,11 @@ final class PolicyUpdate {
                 }
             }
         }
+    }
+
+    /** {@code t} in float32: itself when it is, else a widened copy (lean trajectories). */
+    private static Tensor widen(Tensor t) {
+        return t.dtype() == io.progrpo.tensor.DType.FLOAT32 ? t : t.to(io.progrpo.tensor.DType.FLOAT32);
     }
 
     /**

@@ -90,7 +90,7 @@ public final class PreviewAgreement {
         GrpoTrainer.Plan plan = new GrpoTrainer.Plan(Method.FLOW_GRPO, sampler, sampler, none, SubsetStrategy.OVF, false);
         EpochSampling sampling = new EpochSampling(plan, world, policy instanceof Module m ? m : null,
                 uncond -> o.guidance() == 1 ? policy : new ClassifierFreeGuidance(policy, o.guidance(), uncond, true),
-                reward, decoder, device);
+                reward, decoder, device, io.progrpo.sampler.Trajectory.Layout.TRAINING);
         long seed = o.seed();
         List<String> prompts = GrpoTrainer.epochPrompts(world.trainPrompts(), o.groups(), new Random(Seeds.mix(seed, 0, 1)));
         int[] steps = o.steps();

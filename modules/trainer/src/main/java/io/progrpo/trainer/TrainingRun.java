@@ -217,10 +217,11 @@ public final class TrainingRun {
                     phases.begin(Phases.EVAL);
                     try {
                         ev = evaluate(epoch);
+                        putEvaluation(m, ev);
+                        putEmaEvaluation(m, epoch);
                     } finally {
                         phases.end();
                     }
-                    putEvaluation(m, ev);
                     phases.add("EVAL", System.nanoTime() - e0);
                 }
                 if (m.containsKey("schedule_decision")) log.accept(describeSchedule(config.method(), epoch, m));
@@ -234,8 +235,8 @@ public final class TrainingRun {
                 listener.epochDone(epoch, m);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] epoch %d/%d reward %.4f (within-group std %.4f) %s%.1fs",
                         config.method(), epoch + 1, config.epochs(), (Double) m.get("reward_mean"), (Double) m.get("within_group_std"),
-                        m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f%s ", (Double) m.get("eval_reward"),
-                                ev == null ? "" : heldOutNote(ev)) : "",
+                        m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f%s%s ", (Double) m.get("eval_reward"),
+                                ev == null ? "" : heldOutNote(ev), emaNote(m)) : "",
                         trainingWall));
                 if (!replica && config.checkpointEvery() > 0 && ((epoch + 1) % config.checkpointEvery() == 0 || epoch == config.epochs() - 1)) {
                     metrics.sync();  // the lines a checkpoint counts on reach the device before it
@@ -255,6 +256,29 @@ public final class TrainingRun {
             e.heldOut().forEach((k, v) -> figures.put(k, v == null || !Double.isFinite(v) ? null : v));
             row.put("eval_" + heldOut.name(), figures);
         }
+    }
+
+    /**
+     * With EMA on, the same evaluation of the averaged parameters under {@code eval_ema}: {@code reward}, the held-out
+     * figures under the judge's name, and {@code decay}.
+     */
+    private void putEmaEvaluation(Map<String, Object> row, int epoch) {
+        EmaWeights ema = trainer.ema();
+        if (ema == null) return;
+        GrpoTrainer.Evaluation e = ema.withAverage(() -> evaluate(epoch));
+        Map<String, Object> m = new LinkedHashMap<>();
+        putEvaluation(m, e);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("reward", m.get("eval_reward"));
+        if (heldOut != null) out.put(heldOut.name(), m.get("eval_" + heldOut.name()));
+        out.put("decay", ema.decay());
+        row.put("eval_ema", out);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String emaNote(Map<String, Object> row) {
+        Object e = row.get("eval_ema");
+        return e == null ? "" : String.format(java.util.Locale.ROOT, ", ema %.4f", ((Number) ((Map<String, Object>) e).get("reward")).doubleValue());
     }
 
     private String heldOutNote(GrpoTrainer.Evaluation e) {
@@ -303,6 +327,7 @@ public final class TrainingRun {
             FaultPoints.reach("checkpoint.policy-written");
             trainer.optimizer().save(dir.resolve("optimizer.bin"));
             FaultPoints.reach("checkpoint.optimizer-written");
+            if (trainer.ema() != null) TensorIO.save(dir.resolve("ema.pt"), trainer.ema().state());
             DurableFiles.write(dir.resolve("state.json"), stateJson);
             FaultPoints.reach("checkpoint.state-written");
             // The resolved config on its own, as --config reads it: `progrpo eval --checkpoint DIR` uses it by default.
@@ -323,6 +348,27 @@ public final class TrainingRun {
             params.values().forEach(Tensor::close);
         }
         trainer.optimizer().load(dir.resolve("optimizer.bin"));
+        loadEma(dir.resolve("ema.pt"));
+    }
+
+    /** The parameter average of a checkpoint, when this run keeps one (a checkpoint without: it restarts, with a warning). */
+    private void loadEma(Path file) throws IOException {
+        EmaWeights ema = trainer.ema();
+        if (ema == null) return;
+        if (!Files.exists(file)) {
+            log.accept("warning: the checkpoint has no " + file.getFileName() + " (written without emaDecay): the EMA starts "
+                    + "afresh from the checkpoint's parameters, so it differs from an uninterrupted run's");
+            ema.reset();
+            return;
+        }
+        Map<String, Tensor> avg = TensorIO.load(file);
+        try {
+            ema.load(avg);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("checkpoint " + file + " does not fit this model's trained parameters: " + e.getMessage(), e);
+        } finally {
+            avg.values().forEach(Tensor::close);
+        }
     }
 
     /** The adaptive method's agreement estimate from a checkpoint's state.json (verified by {@link #prepare}). */

@@ -56,6 +56,25 @@ class TrainConfigTest {
     }
 
     @Test
+    void theTrainingOptionsAreCheckedWithTheirField() {
+        TrainConfig ok = TrainConfig.resolve(null, null, List.of("emaDecay=0.99", "ratioNorm=grpo-guard", "trajectoryDtype=bfloat16"));
+        assertEquals(0.99, ok.emaDecay());
+        assertEquals("grpo-guard", ok.ratioNorm());
+        assertEquals("bfloat16", ok.trajectoryDtype());
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, null, List.of("emaDecay=1.0")));
+        assertEquals("emaDecay", e.field());
+        assertTrue(e.getMessage().contains("[0, 1)") && e.getMessage().contains("1.0"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.resolve("dance-grpo", null, List.of("ratioNorm=grpo-guard")));
+        assertEquals("ratioNorm", e.field());
+        assertTrue(e.getMessage().contains("dance-grpo") && e.getMessage().contains("ratioNorm=none"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, null, List.of("trajectoryDtype=int8")));
+        assertEquals("trajectoryDtype", e.field());
+        assertTrue(e.getMessage().contains("float32, float16, bfloat16") && e.getMessage().contains("int8"), e.getMessage());
+        assertEquals(List.of("emaDecay", "ratioNorm", "trajectoryDtype"),
+                TrainConfig.fieldNames().subList(TrainConfig.fieldNames().indexOf("emaDecay"), TrainConfig.fieldNames().indexOf("emaDecay") + 3));
+    }
+
+    @Test
     void methodPresetsSetThePaperSchedules() {
         assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo",
                 "pro-grpo-flash", "pro-grpo-adaptive", "pro-grpo-dance", "paper-flow", "demo", "quick", "latent"), TrainConfig.listPresets());
