@@ -192,8 +192,12 @@ final class Checkpoints {
         } catch (IOException e) {
             return new Slot(dir, null, "checkpoint manifest " + e.getMessage());
         }
-        if (!entries.keySet().equals(new java.util.HashSet<>(FILES))) {
-            return new Slot(dir, null, "checkpoint manifest " + manifest + " must list exactly " + FILES + ", lists " + entries.keySet());
+        java.util.Set<String> extra = new java.util.HashSet<>(entries.keySet());
+        extra.removeAll(FILES);
+        extra.removeAll(OPTIONAL_FILES);
+        if (!entries.keySet().containsAll(FILES) || !extra.isEmpty()) {
+            return new Slot(dir, null, "checkpoint manifest " + manifest + " must list " + FILES + " (and optionally " + OPTIONAL_FILES
+                    + "), lists " + entries.keySet());
         }
         Manifest.Mismatch m = Manifest.verify(dir, entries);
         if (m != null) {

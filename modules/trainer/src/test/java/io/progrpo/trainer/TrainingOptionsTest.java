@@ -180,4 +180,45 @@ class TrainingOptionsTest {
             assertEquals(0.0, ((Number) m.get("clip_fraction")).doubleValue());
         }
     }
+
+    /** Trains the one-parameter policy with EMA in {@code out} for {@code epochs} (evaluating every epoch). */
+    private static void trainWithEma(java.nio.file.Path out, int epochs, boolean resume, java.util.List<String> log) throws java.io.IOException {
+        GrpoTrainer.Settings s = new GrpoTrainer.Settings(5, 2, 1.0, true, 1.0, 1e-4, 5.0, GroupAdvantages.StdMode.GROUP, 0,
+                0.05, 0.9, 0.999, 0, 1.0, 8, 0, Device.CPU, 0, GrpoObjective.KlForm.CODE, 0.75, 1.0, 0.7,
+                GrpoObjective.RatioNorm.NONE, DType.FLOAT32);
+        GrpoTrainer.Plan plan = new GrpoTrainer.Plan(Method.FLOW_GRPO, new FlowSdeSampler(4, 1.0, 0.7), FlowSdeSampler.ode(4, 1.0),
+                PruneSchedule.none(8, 4), SubsetStrategy.byName("ovf"), false);
+        io.progrpo.trainer.config.TrainConfig c = io.progrpo.trainer.config.TrainConfig.resolve("flow-grpo", null, java.util.List.of(
+                "epochs=" + epochs, "checkpointEvery=1", "evalEvery=1", "emaDecay=0.7", "outDir=" + out));
+        try (LearningDirectionTest.ConstantVelocity policy = new LearningDirectionTest.ConstantVelocity();
+             GrpoTrainer t = new GrpoTrainer(s, plan, policy, null, new LearningDirectionTest.World(),
+                     LearningDirectionTest.meanPixel(Double.MAX_VALUE), x -> x.clamp(-1e6, 1e6))) {
+            new TrainingRun(c, t, LearningDirectionTest.meanPixel(Double.MAX_VALUE), out, log::add).run(resume);
+        }
+    }
+
+    /** The EMA is evaluated every evaluation, checkpointed in ema.pt, and a resumed run continues the same average. */
+    @Test
+    void emaIsCheckpointedAndAResumedRunContinuesTheSameAverage(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path whole = tmp.resolve("whole");
+        trainWithEma(whole, 3, false, new java.util.ArrayList<>());
+        java.nio.file.Path split = tmp.resolve("split");
+        trainWithEma(split, 2, false, new java.util.ArrayList<>());
+        assertTrue(java.nio.file.Files.exists(split.resolve("checkpoint/ema.pt")));
+        assertTrue(java.nio.file.Files.readString(split.resolve("checkpoint/manifest.sha256")).contains("ema.pt"), "ema.pt is in the manifest");
+        java.util.List<String> log = new java.util.ArrayList<>();
+        trainWithEma(split, 3, true, log);
+        var a = MetricsLog.withoutTimings(MetricsLog.read(whole.resolve("metrics.jsonl")));
+        var b = MetricsLog.withoutTimings(MetricsLog.read(split.resolve("metrics.jsonl")));
+        assertEquals(4, a.size(), "the base evaluation and 3 epochs");
+        for (int i = 1; i < a.size(); i++) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> ea = (Map<String, Object>) a.get(i).get("eval_ema");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> eb = (Map<String, Object>) b.get(i).get("eval_ema");
+            assertEquals(ea, eb, "eval_ema of epoch " + (i - 1) + " (resumed after epoch 1)");
+            assertNotEquals(a.get(i).get("eval_reward"), ea.get("reward"), "the average is not the raw parameter");
+        }
+        assertTrue(log.stream().noneMatch(l -> l.contains("ema.pt")), "no warning about a missing average: " + log);
+    }
 }
