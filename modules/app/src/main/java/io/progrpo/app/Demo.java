@@ -117,8 +117,8 @@ public final class Demo implements Callable<Integer> {
                     TrainingRun run = job.run(Path.of(c.outDir()), Demo::log).replaceExisting(true);
                     if (s == 0 && TIMELINE_METHODS.contains(method)) {
                         // the first epoch of seed 0, recorded for the memory timelines (the other epochs unrecorded)
-                        run.listener(new io.progrpo.app.profile.EpochRecorder(io.progrpo.app.report.ProgressListener.forTerminal(),
-                                timelineRecording(out, method)));
+                        run.listener(io.progrpo.trainer.RunListener.all(List.of(io.progrpo.app.report.ProgressListener.forTerminal(),
+                                new io.progrpo.app.profile.EpochRecorder(timelineRecording(out, method)))));
                     }
                     List<Map<String, Object>> h = run.run(false);
                     histories.computeIfAbsent(method, k -> new ArrayList<>()).add(h);

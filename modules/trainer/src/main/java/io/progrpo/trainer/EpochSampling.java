@@ -60,6 +60,8 @@ final class EpochSampling {
     private final Decoder decoder;
     private final Device device;
     private final io.progrpo.sampler.Trajectory.Layout layout;
+    /** Hears the steps and prunes of the training batches (not of shadow groups). */
+    private io.progrpo.pruning.DriverListener listener = io.progrpo.pruning.DriverListener.NONE;
 
     /**
      * {@code guided} wraps the policy for an unconditional row (classifier-free guidance, or the policy itself);
@@ -99,12 +101,17 @@ final class EpochSampling {
         }
     }
 
+    /** The listener of the training batches' driver runs (null: none). */
+    void listener(io.progrpo.pruning.DriverListener l) {
+        this.listener = l == null ? io.progrpo.pruning.DriverListener.NONE : l;
+    }
+
     /** One driver run over the batch's groups, G_max rows each (rows group by group). */
     private Sampled sample(PruneSchedule schedule, Batch b, List<String> prompts) {
         List<String> groupPrompts = new ArrayList<>(b.groups().length);
         for (int g : b.groups()) groupPrompts.add(prompts.get(g));
         ExpandAndPruneDriver driver = new ExpandAndPruneDriver(schedule, plan.strategy(), decoder,
-                new SplittableRandom(b.subsetSeed())).withTrajectoryLayout(layout);
+                new SplittableRandom(b.subsetSeed())).withTrajectoryLayout(layout).withListener(listener);
         return drive(driver, groupPrompts, b.noiseSeed(), (result, cond) -> {
             try {
                 return new Sampled(b, result, cond.indexSelect(0, toLongs(result.originalRow())).unscoped());

@@ -231,6 +231,14 @@ public final class GrpoTrainer implements AutoCloseable {
                 this.reference == null ? null : guided((VelocityModel) this.reference, uncond)}, ema);
     }
 
+    /**
+     * Tells {@code l} of every sampler step and prune checkpoint of the epochs' training batches (shadow groups are
+     * measurement and stay silent); null: none.
+     */
+    public void driverListener(io.progrpo.pruning.DriverListener l) {
+        sampling.listener(l);
+    }
+
     /** The exponential moving average of the trained parameters, updated after every optimizer step; null without. */
     EmaWeights ema() {
         return ema;

@@ -44,8 +44,8 @@ public final class Phases {
 
     /** Announces {@code phase}; the phase begun before it (on this thread) ends here. */
     public void begin(String phase) {
-        onBegin.accept(phase);
         end();
+        onBegin.accept(phase);
         TensorEvents.enterPhase(phase, epoch);
         MemoryLedger.resetWindowPeaks();
         rssReset = TensorEvents.resetRssPeak();

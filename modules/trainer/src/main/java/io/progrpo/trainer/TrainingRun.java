@@ -186,6 +186,10 @@ public final class TrainingRun {
         }
         long t0 = System.nanoTime();
         try (MetricsLog metrics = replica ? null : MetricsLog.open(metricsFile)) {
+            // the metrics log is the first listener: a row is on disk before any other listener hears of it
+            RunListener all = RunListener.all(List.of(metricsWriter(metrics), listener));
+            trainer.driverListener(all);
+            all.runStarted(config.method(), startEpoch, config.epochs());
             if (startEpoch == 0 && config.evalEvery() > 0) {
                 GrpoTrainer.Evaluation r0 = evaluate(-1);
                 Map<String, Object> m0 = new LinkedHashMap<>();
@@ -193,15 +197,14 @@ public final class TrainingRun {
                 m0.put("method", config.method());
                 putEvaluation(m0, r0);
                 m0.put("wall_seconds", elapsedBefore);
-                record(metrics, m0);
+                epochDone(all, -1, m0);
                 history.add(m0);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] before training: eval reward %.4f%s", config.method(), r0.reward(),
                         heldOutNote(r0)));
             }
-            listener.runStarted(config.method(), startEpoch, config.epochs());
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
                 final int current = epoch;
-                Phases phases = new Phases(current, p -> listener.phaseEntered(current, p), p -> listener.phaseLeft(current, p));
+                Phases phases = new Phases(current, p -> all.phaseEntered(current, p), p -> all.phaseLeft(current, p));
                 Map<String, Object> m;
                 GrpoTrainer.Evaluation ev = null;
                 try {
@@ -230,9 +233,8 @@ public final class TrainingRun {
                 double trainingWall = phases.seconds("SAMPLING") + phases.seconds("REWARD") + phases.seconds("TRAINING");
                 m.put("epoch_seconds", trainingWall);
                 m.put("wall_seconds", elapsedBefore + (System.nanoTime() - t0) / 1e9);
-                record(metrics, m);
+                epochDone(all, epoch, m);
                 history.add(m);
-                listener.epochDone(epoch, m);
                 log.accept(String.format(java.util.Locale.ROOT, "[%s] epoch %d/%d reward %.4f (within-group std %.4f) %s%.1fs",
                         config.method(), epoch + 1, config.epochs(), (Double) m.get("reward_mean"), (Double) m.get("within_group_std"),
                         m.containsKey("eval_reward") ? String.format(java.util.Locale.ROOT, "eval %.4f%s%s ", (Double) m.get("eval_reward"),
@@ -243,9 +245,34 @@ public final class TrainingRun {
                     saveCheckpoint(epoch, elapsedBefore + (System.nanoTime() - t0) / 1e9);
                 }
             }
-            listener.runFinished();
+            all.runFinished();
+        } finally {
+            trainer.driverListener(null);
         }
         return history;
+    }
+
+    /** The listener that appends each metrics row to {@code metrics} (null on a replica: a listener that writes nothing). */
+    private static RunListener metricsWriter(MetricsLog metrics) {
+        return metrics == null ? RunListener.NONE : new RunListener() {
+            @Override
+            public void epochDone(int epoch, Map<String, Object> row) {
+                try {
+                    metrics.record(row);
+                } catch (java.io.UncheckedIOException e) {
+                    throw new MetricsWriteFailed(e);
+                }
+            }
+        };
+    }
+
+    /** The metrics log's append failed (a full disk): told apart from an exception of another listener. */
+    private static final class MetricsWriteFailed extends java.io.UncheckedIOException {
+        private static final long serialVersionUID = 1L;
+
+        MetricsWriteFailed(java.io.UncheckedIOException e) {
+            super(e.getMessage(), e.getCause());
+        }
     }
 
     private void putEvaluation(Map<String, Object> row, GrpoTrainer.Evaluation e) {
@@ -287,12 +314,14 @@ public final class TrainingRun {
         return String.format(java.util.Locale.ROOT, ", held-out %s %s %.4f", heldOut.name(), heldOut.headline(), v == null ? Double.NaN : v);
     }
 
-    /** Appends a metrics row; a failed append (a full disk) stops the run with an IOException that says what is intact. */
-    private void record(MetricsLog metrics, Map<String, Object> row) throws IOException {
-        if (metrics == null) return;
+    /**
+     * Tells the listeners (the metrics log first) of a metrics row; a failed append (a full disk) stops the run with an
+     * IOException that says what is intact.
+     */
+    private void epochDone(RunListener all, int epoch, Map<String, Object> row) throws IOException {
         try {
-            metrics.record(row);
-        } catch (java.io.UncheckedIOException e) {
+            all.epochDone(epoch, row);
+        } catch (MetricsWriteFailed e) {
             throw new IOException(e.getMessage() + "; the run stopped"
                     + (Files.isDirectory(checkpointDir()) ? ", the last checkpoint in " + checkpointDir() + " is intact (resume with --resume)" : ""),
                     e.getCause());

@@ -221,4 +221,70 @@ class TrainingOptionsTest {
         }
         assertTrue(log.stream().noneMatch(l -> l.contains("ema.pt")), "no warning about a missing average: " + log);
     }
+
+    // ------------------------------------------------------------------ the run's listener
+
+    /**
+     * A user's listener hears, in order, the run start, each phase, every sampler step with the active rows and each
+     * prune of the training batches, then the epoch's row, which the metrics log (the first listener) has written by then.
+     */
+    @Test
+    void aRunListenerHearsPhasesStepsAndPrunesAfterTheMetricsLog(@org.junit.jupiter.api.io.TempDir java.nio.file.Path out) throws Exception {
+        GrpoTrainer.Plan plan = new GrpoTrainer.Plan(Method.PRO_GRPO, new FlowSdeSampler(5, 1.0, 0.7), FlowSdeSampler.ode(5, 1.0),
+                new PruneSchedule(8, new int[] {2, 3}, new int[] {4, 2}, 5, "ovf"), SubsetStrategy.byName("ovf"), false);
+        io.progrpo.trainer.config.TrainConfig c = io.progrpo.trainer.config.TrainConfig.resolve("pro-grpo", null, java.util.List.of(
+                "epochs=1", "checkpointEvery=0", "evalEvery=0", "groupSize=8", "pruneSchedule=8>4@2>2@3", "samplerSteps=5",
+                "groupsPerEpoch=2", "outDir=" + out));
+        java.util.List<String> heard = new java.util.ArrayList<>();
+        RunListener user = new RunListener() {
+            @Override
+            public void runStarted(String method, int firstEpoch, int epochs) {
+                heard.add("start " + method + " " + firstEpoch + ".." + epochs);
+            }
+
+            @Override
+            public void phaseEntered(int epoch, String phase) {
+                heard.add("enter " + phase);
+            }
+
+            @Override
+            public void phaseLeft(int epoch, String phase) {
+                heard.add("leave " + phase);
+            }
+
+            @Override
+            public void stepTaken(int step, int totalSteps, int rows) {
+                heard.add("step " + step + "/" + totalSteps + " rows " + rows);
+            }
+
+            @Override
+            public void checkpointPruned(io.progrpo.pruning.ExpandAndPruneDriver.CheckpointStats stats, long bytesReleased) {
+                heard.add("prune " + stats.sizeBefore() + ">" + stats.sizeAfter() + "@" + stats.step() + (bytesReleased > 0 ? " freed" : " none freed"));
+            }
+
+            @Override
+            public void epochDone(int epoch, Map<String, Object> metrics) {
+                try {
+                    var rows = MetricsLog.read(out.resolve("metrics.jsonl"));
+                    heard.add("done " + epoch + " rows on disk " + rows.size() + " same " + rows.get(rows.size() - 1).get("reward_mean").equals(metrics.get("reward_mean")));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+
+            @Override
+            public void runFinished() {
+                heard.add("finished");
+            }
+        };
+        try (MicroBatchInvarianceTest.AffineVelocity policy = new MicroBatchInvarianceTest.AffineVelocity(0.1, 0.2, 0.0);
+             GrpoTrainer t = new GrpoTrainer(settings(0, GrpoObjective.RatioNorm.NONE, DType.FLOAT32, 0.05), plan, policy, null,
+                     new LearningDirectionTest.World(), LearningDirectionTest.meanPixel(Double.MAX_VALUE), x -> x.clamp(-1e6, 1e6))) {
+            new TrainingRun(c, t, LearningDirectionTest.meanPixel(Double.MAX_VALUE), out, l -> { }).listener(user).run(false);
+        }
+        assertEquals(java.util.List.of("start pro-grpo 0..1", "enter SAMPLING",
+                "step 1/5 rows 16", "step 2/5 rows 16", "prune 8>4@2 freed", "step 3/5 rows 8", "prune 4>2@3 freed",
+                "step 4/5 rows 4", "step 5/5 rows 4", "leave SAMPLING", "enter REWARD", "leave REWARD", "enter TRAINING",
+                "leave TRAINING", "done 0 rows on disk 1 same true", "finished"), heard);
+    }
 }

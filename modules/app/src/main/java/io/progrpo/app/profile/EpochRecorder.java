@@ -16,19 +16,17 @@ import java.util.Map;
  * The demo records one epoch of flow-grpo and of pro-grpo this way for its memory timelines.
  */
 public final class EpochRecorder implements RunListener {
-    private final RunListener delegate;
     private final Path jfr;
     private Recording recording;
     private boolean done;
 
-    public EpochRecorder(RunListener delegate, Path jfr) {
-        this.delegate = delegate == null ? RunListener.NONE : delegate;
+    /** Records into {@code jfr}; compose with other listeners by {@link RunListener#all}. */
+    public EpochRecorder(Path jfr) {
         this.jfr = jfr;
     }
 
     @Override
     public void runStarted(String method, int firstEpoch, int epochs) {
-        delegate.runStarted(method, firstEpoch, epochs);
         if (done || recording != null) return;
         recording = new Recording(TensorEvents.configuration());
         recording.enable("io.progrpo.StorageAllocated").withoutStackTrace();
@@ -37,25 +35,13 @@ public final class EpochRecorder implements RunListener {
     }
 
     @Override
-    public void phaseEntered(int epoch, String phase) {
-        delegate.phaseEntered(epoch, phase);
-    }
-
-    @Override
-    public void phaseLeft(int epoch, String phase) {
-        delegate.phaseLeft(epoch, phase);
-    }
-
-    @Override
     public void epochDone(int epoch, Map<String, Object> metrics) {
-        delegate.epochDone(epoch, metrics);
-        stop();
+        if (epoch >= 0) stop(); // epoch -1 is the evaluation before training
     }
 
     @Override
     public void runFinished() {
         stop();
-        delegate.runFinished();
     }
 
     /** Stops and writes the recording (once); the file is there after the first epoch. */

@@ -146,20 +146,10 @@ final class ArmRun {
         RunListener bar = ProgressListener.forTerminal();
         // the baseline is evaluated after E epochs only
         int from = arm.name().equals(plan.baseline()) ? plan.epochs() : MatchedCompute.snapshotFrom(plan.epochs());
-        return new RunListener() {
-            @Override
-            public void runStarted(String method, int firstEpoch, int epochs) {
-                bar.runStarted(method, firstEpoch, epochs);
-            }
-
-            @Override
-            public void phaseEntered(int epoch, String phase) {
-                bar.phaseEntered(epoch, phase);
-            }
-
+        return RunListener.all(List.of(bar, new RunListener() {
             @Override
             public void epochDone(int epoch, Map<String, Object> m) {
-                bar.epochDone(epoch, m);
+                if (epoch < 0) return; // the evaluation before training
                 int n = epoch + 1;
                 if (n >= from) {
                     Path file = dir.resolve(SNAPSHOTS).resolve("epoch-" + n + ".pt");
@@ -175,12 +165,7 @@ final class ArmRun {
                 var stop = stopAfterEpoch;
                 if (stop != null && stop.test(epoch)) throw new Stopped("stopped after epoch " + epoch + " (test hook)");
             }
-
-            @Override
-            public void runFinished() {
-                bar.runFinished();
-            }
-        };
+        }));
     }
 
     /** The metrics rows of epochs 0 .. trained - 1 (a line past the last checkpoint is not counted). */
