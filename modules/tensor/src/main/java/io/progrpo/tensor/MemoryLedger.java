@@ -240,6 +240,13 @@ public final class MemoryLedger {
         }
     }
 
+    /** Resets the CUDA caching allocator's peak statistics of every device (nothing without CUDA). */
+    public static void resetCudaPeaks() {
+        if (Torch.cudaAvailable()) {
+            for (int i = 0; i < Torch.cudaDeviceCount(); i++) Native.check(progrpo_torch_h.pt_cuda_reset_peak(i), "cuda_reset_peak");
+        }
+    }
+
     /** Tensors the safety net freed because they became unreachable without being closed. */
     public static long leaks() {
         return LEAKS.get();

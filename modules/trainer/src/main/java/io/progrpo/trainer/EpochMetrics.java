@@ -107,14 +107,17 @@ final class EpochMetrics {
         m.put("nfe_training", s.nfeTraining());
     }
 
-    /** Adds the epoch's peak memory (the ledger's and, on CUDA, the caching allocator's) and returns the line. */
-    Map<String, Object> finish() {
+    /**
+     * Adds the epoch's peak memory (the ledger's and, on CUDA, the caching allocator's: the maximum over the epoch's
+     * phases, whose starts reset the allocator's peaks) and returns the line.
+     */
+    Map<String, Object> finish(Phases phases) {
         m.put("peak_bytes", MemoryLedger.peakBytes(device));
         m.put("bytes_before_epoch", bytesBefore);
         if (device.isCuda()) {
-            var st = MemoryLedger.cudaStats(device.index());
-            m.put("cuda_allocated_peak", st.allocatedPeak());
-            m.put("cuda_reserved_peak", st.reservedPeak());
+            long[] c = phases.cudaPeaks();
+            m.put("cuda_allocated_peak", c[0]);
+            m.put("cuda_reserved_peak", c[1]);
         }
         return m;
     }

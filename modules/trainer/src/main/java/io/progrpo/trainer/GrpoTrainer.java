@@ -355,7 +355,7 @@ public final class GrpoTrainer implements AutoCloseable {
         } finally {
             sampled.forEach(EpochSampling.Sampled::close);
         }
-        return metrics.finish();
+        return metrics.finish(phases);
     }
 
     /**

@@ -52,14 +52,20 @@ public final class Profile {
             lines++;
             for (Map.Entry<?, ?> e : mem.entrySet()) {
                 Map<?, ?> v = (Map<?, ?>) e.getValue();
-                long[] a = by.computeIfAbsent(String.valueOf(e.getKey()), k -> new long[] {0, 0});
+                long[] a = by.computeIfAbsent(String.valueOf(e.getKey()), k -> new long[] {0, 0, -1, -1});
                 a[0] = Math.max(a[0], num(v.get("ledger_peak_bytes")));
                 a[1] = Math.max(a[1], Math.max(num(v.get("rss_peak_bytes")), num(v.get("rss_end_bytes"))));
+                if (v.containsKey("cuda_allocated_peak_bytes")) a[2] = Math.max(a[2], num(v.get("cuda_allocated_peak_bytes")));
+                if (v.containsKey("cuda_reserved_peak_bytes")) a[3] = Math.max(a[3], num(v.get("cuda_reserved_peak_bytes")));
             }
         }
         if (lines == 0) throw new IOException(metrics + " has no per-phase memory (the 'memory' key): the run predates it");
-        StringBuilder s = new StringBuilder("| phase | ledger peak (MiB) | RSS peak (MiB) |\n|---|---:|---:|\n");
-        by.forEach((k, a) -> s.append(String.format(Locale.ROOT, "| %s | %.2f | %.1f |%n", k, a[0] / 1048576.0, a[1] / 1048576.0)));
+        boolean cuda = by.values().stream().anyMatch(a -> a[2] >= 0);
+        StringBuilder s = new StringBuilder("| phase | ledger peak (MiB) | RSS peak (MiB) |" + (cuda ? " CUDA allocated peak (MiB) | CUDA reserved peak (MiB) |" : "")
+                + "\n|---|---:|---:|" + (cuda ? "---:|---:|" : "") + "\n");
+        by.forEach((k, a) -> s.append(String.format(Locale.ROOT, "| %s | %.2f | %.1f |", k, a[0] / 1048576.0, a[1] / 1048576.0))
+                .append(cuda ? String.format(Locale.ROOT, " %.1f | %.1f |", Math.max(0, a[2]) / 1048576.0, Math.max(0, a[3]) / 1048576.0) : "")
+                .append('\n'));
         s.append(String.format(Locale.ROOT, "%nthe largest over %d epoch lines of %s%n", lines, metrics));
         Files.createDirectories(out);
         Path md = out.resolve("memory-peaks.md");
