@@ -187,7 +187,8 @@ public final class TrainingRun {
         long t0 = System.nanoTime();
         try (MetricsLog metrics = replica ? null : MetricsLog.open(metricsFile)) {
             // the metrics log is the first listener: a row is on disk before any other listener hears of it
-            RunListener all = RunListener.all(List.of(metricsWriter(metrics), listener));
+            PruneBytes prunes = new PruneBytes();
+            RunListener all = RunListener.all(List.of(prunes, metricsWriter(metrics), listener));
             trainer.driverListener(all);
             all.runStarted(config.method(), startEpoch, config.epochs());
             if (startEpoch == 0 && config.evalEvery() > 0) {
@@ -204,6 +205,7 @@ public final class TrainingRun {
             }
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
                 final int current = epoch;
+                prunes.clear();
                 Phases phases = new Phases(current, p -> all.phaseEntered(current, p), p -> all.phaseLeft(current, p));
                 Map<String, Object> m;
                 GrpoTrainer.Evaluation ev = null;
@@ -229,7 +231,9 @@ public final class TrainingRun {
                 }
                 if (m.containsKey("schedule_decision")) log.accept(describeSchedule(config.method(), epoch, m));
                 m.put("seconds", phases.secondsByPhase());
-                m.put("memory", phases.memoryByPhase());
+                Map<String, Object> memory = new LinkedHashMap<>(phases.memoryByPhase());
+                if (!prunes.isEmpty()) memory.put("prunes", prunes.rows());
+                m.put("memory", memory);
                 double trainingWall = phases.seconds("SAMPLING") + phases.seconds("REWARD") + phases.seconds("TRAINING");
                 m.put("epoch_seconds", trainingWall);
                 m.put("wall_seconds", elapsedBefore + (System.nanoTime() - t0) / 1e9);
@@ -250,6 +254,41 @@ public final class TrainingRun {
             trainer.driverListener(null);
         }
         return history;
+    }
+
+    /**
+     * The bytes of the Java-side tensors each prune checkpoint of an epoch released, summed per checkpoint step over
+     * the epoch's sampling batches: the {@code memory.prunes} of its metrics row.
+     */
+    private static final class PruneBytes implements RunListener {
+        private final Map<Integer, long[]> byStep = new java.util.TreeMap<>();
+
+        @Override
+        public void checkpointPruned(io.progrpo.pruning.ExpandAndPruneDriver.CheckpointStats stats, long bytesReleased) {
+            long[] a = byStep.computeIfAbsent(stats.step(), k -> new long[2]);
+            a[0] += bytesReleased;
+            a[1]++;
+        }
+
+        void clear() {
+            byStep.clear();
+        }
+
+        boolean isEmpty() {
+            return byStep.isEmpty();
+        }
+
+        List<Map<String, Object>> rows() {
+            List<Map<String, Object>> out = new ArrayList<>();
+            byStep.forEach((step, a) -> {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("step", step);
+                r.put("bytes_released", a[0]);
+                r.put("batches", a[1]);
+                out.add(r);
+            });
+            return out;
+        }
     }
 
     /** The listener that appends each metrics row to {@code metrics} (null on a replica: a listener that writes nothing). */

@@ -236,6 +236,7 @@ class TrainingOptionsTest {
                 "epochs=1", "checkpointEvery=0", "evalEvery=0", "groupSize=8", "pruneSchedule=8>4@2>2@3", "samplerSteps=5",
                 "groupsPerEpoch=2", "outDir=" + out));
         java.util.List<String> heard = new java.util.ArrayList<>();
+        Map<Integer, Long> released = new java.util.TreeMap<>();
         RunListener user = new RunListener() {
             @Override
             public void runStarted(String method, int firstEpoch, int epochs) {
@@ -260,6 +261,7 @@ class TrainingOptionsTest {
             @Override
             public void checkpointPruned(io.progrpo.pruning.ExpandAndPruneDriver.CheckpointStats stats, long bytesReleased) {
                 heard.add("prune " + stats.sizeBefore() + ">" + stats.sizeAfter() + "@" + stats.step() + (bytesReleased > 0 ? " freed" : " none freed"));
+                released.put(stats.step(), bytesReleased);
             }
 
             @Override
@@ -286,5 +288,15 @@ class TrainingOptionsTest {
                 "step 1/5 rows 16", "step 2/5 rows 16", "prune 8>4@2 freed", "step 3/5 rows 8", "prune 4>2@3 freed",
                 "step 4/5 rows 4", "step 5/5 rows 4", "leave SAMPLING", "enter REWARD", "leave REWARD", "enter TRAINING",
                 "leave TRAINING", "done 0 rows on disk 1 same true", "finished"), heard);
+        // the row's memory.prunes: the bytes each checkpoint released, as the listener heard them (one batch)
+        @SuppressWarnings("unchecked")
+        var prunes = (java.util.List<Map<String, Object>>) ((Map<String, Object>) MetricsLog.read(out.resolve("metrics.jsonl")).get(0)
+                .get("memory")).get("prunes");
+        assertEquals(2, prunes.size(), String.valueOf(prunes));
+        for (Map<String, Object> p : prunes) {
+            int step = ((Number) p.get("step")).intValue();
+            assertEquals(released.get(step), ((Number) p.get("bytes_released")).longValue(), "step " + step);
+            assertEquals(1, ((Number) p.get("batches")).intValue());
+        }
     }
 }

@@ -45,13 +45,18 @@ public final class Profile {
         ObjectMapper json = new ObjectMapper();
         Map<String, long[]> by = new TreeMap<>();
         int lines = 0;
+        long released = 0;
         for (String l : Files.readAllLines(metrics)) {
             if (l.isBlank()) continue;
             Map<?, ?> m = json.readValue(l, Map.class);
             if (!(m.get("memory") instanceof Map<?, ?> mem)) continue;
             lines++;
             for (Map.Entry<?, ?> e : mem.entrySet()) {
-                Map<?, ?> v = (Map<?, ?>) e.getValue();
+                if (e.getKey().equals("prunes") && e.getValue() instanceof List<?> ps) {
+                    for (Object o : ps) if (o instanceof Map<?, ?> pm) released += num(pm.get("bytes_released"));
+                    continue;
+                }
+                if (!(e.getValue() instanceof Map<?, ?> v)) continue;
                 long[] a = by.computeIfAbsent(String.valueOf(e.getKey()), k -> new long[] {0, 0, -1, -1});
                 a[0] = Math.max(a[0], num(v.get("ledger_peak_bytes")));
                 a[1] = Math.max(a[1], Math.max(num(v.get("rss_peak_bytes")), num(v.get("rss_end_bytes"))));
@@ -66,7 +71,8 @@ public final class Profile {
         by.forEach((k, a) -> s.append(String.format(Locale.ROOT, "| %s | %.2f | %.1f |", k, a[0] / 1048576.0, a[1] / 1048576.0))
                 .append(cuda ? String.format(Locale.ROOT, " %.1f | %.1f |", Math.max(0, a[2]) / 1048576.0, Math.max(0, a[3]) / 1048576.0) : "")
                 .append('\n'));
-        s.append(String.format(Locale.ROOT, "%nthe largest over %d epoch lines of %s%n", lines, metrics));
+        s.append(String.format(Locale.ROOT, "%nthe largest over %d epoch lines of %s", lines, metrics));
+        s.append(released > 0 ? String.format(Locale.ROOT, "; the prune checkpoints released %.2f MiB of the ledger in all%n", released / 1048576.0) : "\n");
         Files.createDirectories(out);
         Path md = out.resolve("memory-peaks.md");
         Files.writeString(md, "# Memory per phase: " + run.getFileName() + "\n\n" + s);
