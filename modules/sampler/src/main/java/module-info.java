@@ -8,5 +8,7 @@ module io.progrpo.sampler {
 
     provides io.progrpo.sampler.SamplerProvider with
             io.progrpo.sampler.BuiltInSamplers.FlowSde,
+            io.progrpo.sampler.BuiltInSamplers.DanceSde,
+            io.progrpo.sampler.BuiltInSamplers.Cps,
             io.progrpo.sampler.BuiltInSamplers.Ddim;
 }

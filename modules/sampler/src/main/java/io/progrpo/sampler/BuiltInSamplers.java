@@ -2,14 +2,19 @@ package io.progrpo.sampler;
 
 /**
  * The providers of the built-in samplers, registered in this module's descriptor: {@value #FLOW_SDE} (Flow-GRPO's
- * SDE, the ODE to evaluate) and {@value #DDIM} (DDIM-eta, eta = 0 to evaluate). They build exactly the samplers the
- * trainer's methods use by default.
+ * SDE, the ODE to evaluate), {@value #DANCE_SDE} (the flow SDE with a constant noise level, DanceGRPO's),
+ * {@value #CPS} (coefficients-preserving sampling) and {@value #DDIM} (DDIM-eta, eta = 0 to evaluate). flow-sde and
+ * ddim build exactly the samplers the trainer's methods use by default; every flow sampler evaluates with the Euler ODE.
  */
 public final class BuiltInSamplers {
     /** The name of the flow SDE provider. */
     public static final String FLOW_SDE = "flow-sde";
     /** The name of the DDIM provider. */
     public static final String DDIM = "ddim";
+    /** The name of the constant-noise flow SDE provider. */
+    public static final String DANCE_SDE = "dance-sde";
+    /** The name of the coefficients-preserving sampler's provider. */
+    public static final String CPS = "cps";
 
     private BuiltInSamplers() {}
 
@@ -31,6 +36,69 @@ public final class BuiltInSamplers {
         @Override
         public Sampler trainSampler(SamplerSettings s) {
             return new FlowSdeSampler(s.steps(), s.shift(), s.noiseLevel());
+        }
+
+        @Override
+        public Sampler evalSampler(SamplerSettings s) {
+            return FlowSdeSampler.ode(s.evalSteps(), s.shift());
+        }
+
+        @Override
+        public boolean supports(SamplerSettings.Prediction p) {
+            return p == SamplerSettings.Prediction.VELOCITY;
+        }
+    }
+
+    /** {@code FlowSdeSampler(T, shift, a, DANCE_SDE)} to train (std_t = a), the Euler ODE to evaluate. */
+    public static final class DanceSde implements SamplerProvider {
+        /** For ServiceLoader. */
+        public DanceSde() {}
+
+        @Override
+        public String name() {
+            return DANCE_SDE;
+        }
+
+        @Override
+        public String description() {
+            return "the flow SDE with a constant noise level std_t = a (DanceGRPO's) to train, the Euler ODE to evaluate; velocity models";
+        }
+
+        @Override
+        public Sampler trainSampler(SamplerSettings s) {
+            return new FlowSdeSampler(s.steps(), s.shift(), s.noiseLevel(), FlowSdeSampler.Dynamics.DANCE_SDE);
+        }
+
+        @Override
+        public Sampler evalSampler(SamplerSettings s) {
+            return FlowSdeSampler.ode(s.evalSteps(), s.shift());
+        }
+
+        @Override
+        public boolean supports(SamplerSettings.Prediction p) {
+            return p == SamplerSettings.Prediction.VELOCITY;
+        }
+    }
+
+    /** {@code FlowSdeSampler(T, shift, a, CPS)} to train (s_t = sigma_next sin(a pi / 2), a in [0, 1]), the Euler ODE to evaluate. */
+    public static final class Cps implements SamplerProvider {
+        /** For ServiceLoader. */
+        public Cps() {}
+
+        @Override
+        public String name() {
+            return CPS;
+        }
+
+        @Override
+        public String description() {
+            return "coefficients-preserving sampling (s_t = sigma_next sin(a pi / 2), a = noiseLevel in [0, 1]) to train, "
+                    + "the Euler ODE to evaluate; velocity models";
+        }
+
+        @Override
+        public Sampler trainSampler(SamplerSettings s) {
+            return new FlowSdeSampler(s.steps(), s.shift(), s.noiseLevel(), FlowSdeSampler.Dynamics.CPS);
         }
 
         @Override

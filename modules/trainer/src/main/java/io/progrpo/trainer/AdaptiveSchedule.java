@@ -26,6 +26,11 @@ final class AdaptiveSchedule {
      *                                  does not prune
      */
     AdaptiveSchedule(GrpoTrainer.Settings cfg, PruneSchedule configured) {
+        this(cfg, configured, PolicyUpdate.trainedStepCount(cfg.trainStepFraction(), configured.totalSteps()));
+    }
+
+    /** With the number of steps a trajectory trains ({@code trainedSteps}: an SDE window's length, say). */
+    AdaptiveSchedule(GrpoTrainer.Settings cfg, PruneSchedule configured, int trainedSteps) {
         if (cfg.shadowEvery() < 1) {
             throw new IllegalArgumentException("the adaptive method estimates the preview agreement on shadow groups and needs "
                     + "shadowEvery >= 1, got " + cfg.shadowEvery());
@@ -40,7 +45,7 @@ final class AdaptiveSchedule {
         int t = configured.totalSteps();
         int cfgFactor = cfg.guidanceScale() == 1 ? 1 : 2;
         double shadow = (double) configured.initialGroupSize() * t * cfgFactor / cfg.shadowEvery();
-        this.cost = new ScheduleChooser.CostModel(t, PolicyUpdate.trainedStepCount(cfg.trainStepFraction(), t), cfgFactor,
+        this.cost = new ScheduleChooser.CostModel(t, trainedSteps, cfgFactor,
                 ScheduleChooser.CostModel.trainingPerTransition(cfgFactor == 2, cfg.detachUncond(), cfg.beta() > 0),
                 cfg.groupsPerEpoch(), shadow);
         this.agreement = new ScheduleAgreement(t);

@@ -101,6 +101,14 @@ final class EpochSampling {
         }
     }
 
+    /** The sampler of this epoch's driver runs: the plan's, or the epoch's position of a sliding SDE window. */
+    private io.progrpo.sampler.Sampler sampler;
+
+    /** Samples this epoch with {@code s} (null: the plan's sampler). */
+    void sampler(io.progrpo.sampler.Sampler s) {
+        this.sampler = s;
+    }
+
     /** The listener of the training batches' driver runs (null: none). */
     void listener(io.progrpo.pruning.DriverListener l) {
         this.listener = l == null ? io.progrpo.pruning.DriverListener.NONE : l;
@@ -155,7 +163,7 @@ final class EpochSampling {
             Tensor cond = world.conditioning(rowPrompts, device);
             Tensor uncond = world.unconditional(device);
             if (module != null) module.eval();
-            ExpandAndPruneDriver.Result result = driver.run(plan.sampler(), guided.apply(uncond), groupPrompts, noise, cond,
+            ExpandAndPruneDriver.Result result = driver.run(sampler != null ? sampler : plan.sampler(), guided.apply(uncond), groupPrompts, noise, cond,
                     reward, reward, gen);
             return finish.apply(result, cond);
         }

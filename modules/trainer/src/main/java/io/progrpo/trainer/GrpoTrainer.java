@@ -214,7 +214,9 @@ public final class GrpoTrainer implements AutoCloseable {
         this.cfg = cfg;
         this.plan = plan;
         // before anything native is made: a bad adaptive setting leaks nothing
-        this.adaptive = plan.method().adaptsSchedule() ? new AdaptiveSchedule(cfg, plan.schedule()) : null;
+        this.adaptive = plan.method().adaptsSchedule() ? new AdaptiveSchedule(cfg, plan.schedule(),
+                PolicyUpdate.trainedStepCount(plan.sampler(), cfg.trainStepFraction(),
+                        plan.sampler() instanceof io.progrpo.sampler.SdeWindowSampler w ? w.length() : plan.schedule().totalSteps())) : null;
         this.module = policy;
         this.model = (VelocityModel) policy;
         this.reference = cfg.beta() > 0 ? reference : null;
@@ -310,7 +312,13 @@ public final class GrpoTrainer implements AutoCloseable {
         }
     }
 
+    /** The sampler of epoch {@code epoch}: the plan's, at the epoch's position when it is a sliding SDE window. */
+    Sampler samplerOf(int epoch) {
+        return plan.sampler() instanceof io.progrpo.sampler.SdeWindowSampler w ? w.forEpoch(epoch) : plan.sampler();
+    }
+
     private Map<String, Object> epoch(int epoch, Phases phases) {
+        sampling.sampler(samplerOf(epoch));
         // first, so that the epoch's memory peaks and counters do not include it; the policy is the one SAMPLING uses
         ShadowGroup.Sampled shadow = shadowGroup(epoch, phases);
         PruneSchedule schedule = plan.schedule();

@@ -83,11 +83,22 @@ final class PolicyUpdate {
         return Math.max(1, (int) Math.floor(fraction * Math.max(1, stored - 1) + 1e-9));
     }
 
-    /** The stored steps trained this epoch: the first floor(f (T - 1)), or for DanceGRPO a random subset of that size. */
-    private List<Integer> trainedSteps(int stored, int epoch) {
+    /**
+     * The number of steps a trajectory of {@code sampler} trains: every step of an SDE window (only they are stored),
+     * else max(1, floor(f (stored - 1))).
+     */
+    static int trainedStepCount(io.progrpo.sampler.Sampler sampler, double fraction, int stored) {
+        return sampler instanceof io.progrpo.sampler.SdeWindowSampler ? stored : trainedStepCount(fraction, stored);
+    }
+
+    /**
+     * The stored steps trained this epoch: the first floor(f (T - 1)), or for DanceGRPO a random subset of that size;
+     * with an SDE window, all of the window's (the only steps stored).
+     */
+    private List<Integer> trainedSteps(io.progrpo.sampler.Sampler sampler, int stored, int epoch) {
         // the spec's default trains the first T - 1 steps (Flow-GRPO's timestep fraction); a fraction f trains
         // floor(f (T - 1)), the same count TrainConfig.derivedTotals() prints
-        int nTrain = trainedStepCount(cfg.trainStepFraction(), stored);
+        int nTrain = trainedStepCount(sampler, cfg.trainStepFraction(), stored);
         List<Integer> steps = new ArrayList<>();
         for (int k = 0; k < stored; k++) steps.add(k);
         if (plan.sharedGroupNoise() && nTrain < stored) {
@@ -106,7 +117,8 @@ final class PolicyUpdate {
      */
     Stats train(List<Unit> units, int unitsPerStep, GrpoTrainer.GradientSync sync, int epoch) {
         module.train(true);
-        List<Integer> steps = trainedSteps(units.isEmpty() ? 0 : units.get(0).traj().stepsStored(), epoch);
+        List<Integer> steps = units.isEmpty() ? List.of()
+                : trainedSteps(units.get(0).traj().sampler(), units.get(0).traj().stepsStored(), epoch);
         Sums sums = new Sums();
         int optimizerSteps = 0;
         int skipped = 0;
@@ -216,16 +228,17 @@ final class PolicyUpdate {
                 Tensor old = olds.size() == 1 ? olds.get(0) : Tensor.cat(olds, 0);
                 Tensor c = unit.cond().indexSelect(0, rowOf);
                 Tensor at = Tensor.of(a, a.length).to(device);
-                LogProbResult lp = plan.sampler().logProb(policy, x, xn, c, stepIndex);
+                // the trajectory's own sampler: the epoch's (a sliding SDE window moves per epoch)
+                LogProbResult lp = traj.sampler().logProb(policy, x, xn, c, stepIndex);
                 sums.nfe += n;
                 Tensor refMean = null;
                 if (ref != null) {
                     try (var ng = Autograd.noGrad()) {
-                        refMean = plan.sampler().logProb(ref, x, xn, c, stepIndex).mean();
+                        refMean = traj.sampler().logProb(ref, x, xn, c, stepIndex).mean();
                     }
                     sums.nfe += n;
                 }
-                Tensor klStd = refMean == null ? null : klDivisor(lp.std(), stepIndex);
+                Tensor klStd = refMean == null ? null : klDivisor(traj.sampler(), lp.std(), stepIndex);
                 try (GrpoObjective.Parts p = guard
                         ? objective.lossOfLogRatio(GrpoObjective.guardLogRatio(lp.logProb(), old, lp.mean(),
                                 oldMeans.size() == 1 ? oldMeans.get(0) : Tensor.cat(oldMeans, 0), lp.std()), at, lp.mean(), refMean, klStd)
@@ -251,11 +264,11 @@ final class PolicyUpdate {
      * The KL term's divisor per row: the sampler's {@code klStd} of each row's step in Flow-GRPO's code form (where the
      * sampler has one), else the policy std s_t of the log-prob.
      */
-    private Tensor klDivisor(Tensor policyStd, int[] stepIndex) {
+    private Tensor klDivisor(io.progrpo.sampler.Sampler sampler, Tensor policyStd, int[] stepIndex) {
         if (cfg.klForm() == GrpoObjective.KlForm.POLICY) return policyStd;
         float[] d = new float[stepIndex.length];
         for (int i = 0; i < d.length; i++) {
-            double v = plan.sampler().klStd(stepIndex[i]);
+            double v = sampler.klStd(stepIndex[i]);
             if (Double.isNaN(v)) return policyStd;
             d[i] = (float) v;
         }

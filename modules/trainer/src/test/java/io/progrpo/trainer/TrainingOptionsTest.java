@@ -299,4 +299,25 @@ class TrainingOptionsTest {
             assertEquals(1, ((Number) p.get("batches")).intValue());
         }
     }
+
+    /** A sliding window's epoch sampler is the window at the epoch's position, and each epoch trains its LEN steps. */
+    @Test
+    void aSlidingWindowTrainsTheEpochsPosition() {
+        io.progrpo.sampler.SdeWindowSampler w = new io.progrpo.sampler.SdeWindowSampler(new FlowSdeSampler(5, 1.0, 0.7), 0, 2, 1);
+        GrpoTrainer.Plan plan = new GrpoTrainer.Plan(Method.FLOW_GRPO, w, FlowSdeSampler.ode(5, 1.0),
+                PruneSchedule.none(8, 5), SubsetStrategy.byName("ovf"), false);
+        try (MicroBatchInvarianceTest.AffineVelocity policy = new MicroBatchInvarianceTest.AffineVelocity(0.1, 0.2, 0.0);
+             GrpoTrainer t = new GrpoTrainer(settings(0, GrpoObjective.RatioNorm.NONE, DType.FLOAT32, 0.05), plan, policy, null,
+                     new LearningDirectionTest.World(), LearningDirectionTest.meanPixel(Double.MAX_VALUE), x -> x.clamp(-1e6, 1e6))) {
+            // T = 5: starts 0..2 (3 positions), so epochs 0, 1, 2, 3 start at 0, 1, 2, 0
+            int[] starts = new int[4];
+            for (int e = 0; e < 4; e++) starts[e] = ((io.progrpo.sampler.SdeWindowSampler) t.samplerOf(e)).start();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {0, 1, 2, 0}, starts);
+            for (int e = 0; e < 3; e++) {
+                Map<String, Object> m = t.runEpoch(e, new Phases(p -> { }));
+                assertEquals(2, ((Number) m.get("trained_steps")).intValue(), "epoch " + e);
+                assertEquals(1.0, ((Number) m.get("ratio_mean")).doubleValue(), 1e-6, "epoch " + e + " on-policy with its own window");
+            }
+        }
+    }
 }

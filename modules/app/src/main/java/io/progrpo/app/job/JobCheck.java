@@ -108,7 +108,7 @@ public final class JobCheck {
                     + prediction + " models, or " + TrainConfig.METHOD_SAMPLER);
         }
         // the built-in samplers' float32 limits apply to them whatever selects them
-        if (p instanceof BuiltInSamplers.FlowSde) flow(c);
+        if (p instanceof BuiltInSamplers.FlowSde || p instanceof BuiltInSamplers.DanceSde || p instanceof BuiltInSamplers.Cps) flow(c);
         if (p instanceof BuiltInSamplers.Ddim) ddim(c);
         try {
             Jobs.trainSampler(c);

@@ -175,12 +175,21 @@ public final class Jobs {
      * SDE otherwise; else the named provider's ({@link SamplerRegistry}, plug-ins of {@link Plugins#active()} included).
      */
     static Sampler trainSampler(TrainConfig c) {
+        Sampler s;
         if (!c.sampler().equals(TrainConfig.METHOD_SAMPLER)) {
-            return SamplerRegistry.trainSampler(c.sampler(), samplerSettings(c), Plugins.active().loader());
+            s = SamplerRegistry.trainSampler(c.sampler(), samplerSettings(c), Plugins.active().loader());
+        } else {
+            s = Method.byName(c.method()).isDiffusion()
+                    ? new DdimSampler(betaSchedule(), c.samplerSteps(), c.eta())
+                    : new FlowSdeSampler(c.samplerSteps(), c.shift(), c.noiseLevel());
         }
-        return Method.byName(c.method()).isDiffusion()
-                ? new DdimSampler(betaSchedule(), c.samplerSteps(), c.eta())
-                : new FlowSdeSampler(c.samplerSteps(), c.shift(), c.noiseLevel());
+        int[] window = c.sdeWindowParts();
+        if (window == null) return s;
+        if (!(s instanceof FlowSdeSampler flow)) {
+            throw new IllegalArgumentException("sdeWindow=" + c.sdeWindow() + " needs a flow sampler of progrpo's (flow-sde, dance-sde, "
+                    + "cps), whose Euler ODE it takes outside the window; sampler '" + c.sampler() + "' is " + s.getClass().getName());
+        }
+        return new io.progrpo.sampler.SdeWindowSampler(flow, window[0], window[1], window[2]);
     }
 
     /** The deterministic sampler of evaluation: DDIM eta = 0 or the flow ODE, else the named provider's. */

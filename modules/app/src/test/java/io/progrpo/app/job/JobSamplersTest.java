@@ -79,6 +79,6 @@ class JobSamplersTest {
         ConfigException e = assertThrows(ConfigException.class, () -> JobCheck.samplers(TrainConfig.preset("flow-grpo")
                 .withSets(List.of("sampler=no-such"))));
         assertEquals("sampler", e.field());
-        assertTrue(e.getMessage().contains("expected default (the method's own sampler) or one of ddim, flow-sde"), e.getMessage());
+        assertTrue(e.getMessage().contains("expected default (the method's own sampler) or one of cps, dance-sde, ddim, flow-sde"), e.getMessage());
     }
 }

@@ -43,6 +43,39 @@ final class FieldChecks {
         }
     }
 
+    private static final java.util.regex.Pattern WINDOW = java.util.regex.Pattern.compile("([0-9]{1,6}):([0-9]{1,6})(?::([0-9]{1,6}))?");
+
+    /**
+     * {@code sdeWindow}: {@code none}, or {@code START:LEN[:STRIDE]} inside the T - 1 trainable steps, for a flow method
+     * with trainStepFraction 1; returns {start, length, stride} or null for none.
+     */
+    static int[] sdeWindow(String method, String window, int samplerSteps, double trainStepFraction) {
+        nonNull("sdeWindow", window);
+        if (window.equals(TrainConfig.NO_WINDOW)) return null;
+        java.util.regex.Matcher m = WINDOW.matcher(window);
+        if (!m.matches()) {
+            throw new ConfigException("sdeWindow", "sdeWindow must be 'none' or START:LEN[:STRIDE] (steps START..START+LEN-1 "
+                    + "stochastic, e.g. 2:2, or 0:2:1 to slide one step per epoch), got '" + window + "'");
+        }
+        int start = Integer.parseInt(m.group(1));
+        int len = Integer.parseInt(m.group(2));
+        int stride = m.group(3) == null ? 0 : Integer.parseInt(m.group(3));
+        if (len < 1 || start + len > samplerSteps - 1) {
+            throw new ConfigException("sdeWindow", "sdeWindow " + window + " must lie within the " + (samplerSteps - 1)
+                    + " trainable steps 0.." + (samplerSteps - 2) + " of samplerSteps = " + samplerSteps
+                    + " (LEN >= 1, START + LEN <= samplerSteps - 1)");
+        }
+        if (Method.byName(method).isDiffusion()) {
+            throw new ConfigException("sdeWindow", "sdeWindow=" + window + " is for the flow samplers (an Euler ODE outside the "
+                    + "window), got method " + method + " (DDIM); use sdeWindow=none");
+        }
+        if (trainStepFraction != 1.0) {
+            throw new ConfigException("sdeWindow", "sdeWindow=" + window + " decides the trained steps (the window's), so "
+                    + "trainStepFraction must stay 1.0, got " + trainStepFraction);
+        }
+        return new int[] {start, len, stride};
+    }
+
     /** {@code emaDecay}: 0 (off) or a decay in (0, 1). */
     static void emaDecay(double d) {
         if (!(d >= 0 && d < 1)) {

@@ -24,7 +24,8 @@ final class Presets {
             "checkpointEvery", 10, "outDir", "runs/flow-grpo", "device", "cpu", "modelDtype", "float32",
             "imageSize", 16, "modelWidth", 32, "pretrainSteps", 400, "shadowEvery", 0, "world", "pixel",
             "klForm", "code", "adaptiveThreshold", 0.75, "computeBudget", 1.0, "sampler", TrainConfig.METHOD_SAMPLER,
-            "optimizerStepsPerEpoch", 1, "emaDecay", 0.0, "ratioNorm", "none", "trajectoryDtype", "float32");
+            "optimizerStepsPerEpoch", 1, "emaDecay", 0.0, "ratioNorm", "none", "trajectoryDtype", "float32",
+            "sdeWindow", TrainConfig.NO_WINDOW);
 
     static final Map<String, Map<String, Object>> ALL = buildPresets();
 

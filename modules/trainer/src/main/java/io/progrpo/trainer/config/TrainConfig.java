@@ -119,6 +119,12 @@ import java.util.Objects;
  *                          policy mean: centred at 0 and without the 1/s_t scale; flow samplers only); spec section 1
  * @param trajectoryDtype   dtype of the stored trajectory latents and policy means: {@code float32} (the default),
  *                          {@code float16} or {@code bfloat16}; log-probs are stored and recomputed in float32
+ * @param sdeWindow         {@code none} (every step of the flow sampler stochastic, the default) or
+ *                          {@code START:LEN[:STRIDE]}: only steps START..START+LEN-1 (0-based) are stochastic, stored
+ *                          and trained, the Euler ODE elsewhere (MixGRPO, Flow-GRPO-Fast); with a STRIDE the window
+ *                          slides by STRIDE steps per epoch and wraps ({@code io.progrpo.sampler.SdeWindowSampler});
+ *                          within the T - 1 trainable steps; flow methods only; needs trainStepFraction = 1 (the
+ *                          window decides the trained steps)
  */
 public record TrainConfig(
         String method,
@@ -166,7 +172,8 @@ public record TrainConfig(
         int optimizerStepsPerEpoch,
         double emaDecay,
         String ratioNorm,
-        String trajectoryDtype) {
+        String trajectoryDtype,
+        String sdeWindow) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
@@ -185,6 +192,9 @@ public record TrainConfig(
 
     /** The {@code sampler} value that means the method's own sampler (the default). */
     public static final String METHOD_SAMPLER = "default";
+
+    /** The {@code sdeWindow} value of a sampler stochastic at every step (the default). */
+    public static final String NO_WINDOW = "none";
 
     /** The {@code pruneSchedule} value of methods that do not prune. */
     public static final String NO_PRUNING = "none";
@@ -249,6 +259,12 @@ public record TrainConfig(
         FieldChecks.oneOf("ratioNorm", ratioNorm, RATIO_NORMS);
         FieldChecks.ratioNorm(method, ratioNorm);
         FieldChecks.oneOf("trajectoryDtype", trajectoryDtype, TRAJECTORY_DTYPES);
+        FieldChecks.sdeWindow(method, sdeWindow, samplerSteps, trainStepFraction);
+    }
+
+    /** The SDE window as {start, length, stride}, or null for {@code none}. */
+    public int[] sdeWindowParts() {
+        return FieldChecks.sdeWindow(method, sdeWindow, samplerSteps, trainStepFraction);
     }
 
     /** @return true for the latent worlds ({@code latent}, {@code latent-quick}) */
@@ -410,11 +426,13 @@ public record TrainConfig(
     }
 
     /**
-     * Number of leading sampler steps whose transitions are trained:
+     * Number of sampler steps whose transitions are trained: the SDE window's length, else
      * max(1, floor(trainStepFraction * (T - 1))). The last step lands on sigma = 0, so T - 1 steps are stochastic
      * policy steps worth training (the spec's default {@code trainSteps = T - 1}).
      */
     public int trainedStepsPerTrajectory() {
+        int[] window = sdeWindowParts();
+        if (window != null) return window[1];
         return Math.max(1, (int) Math.floor(trainStepFraction * (samplerSteps - 1) + 1e-9));
     }
 
