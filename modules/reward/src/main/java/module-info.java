@@ -3,6 +3,9 @@
  */
 module io.progrpo.reward {
     requires transitive io.progrpo.tensor;
+    // the HTTP reward: its client and its JSON protocol
+    requires java.net.http;
+    requires com.fasterxml.jackson.databind;
     // ImageIO (JPEG rewards) and plots only: optional at run time, so a jlink image without java.desktop (the GPU
     // bundle) can train; launchers add it with --add-modules java.desktop.
     requires static java.desktop;

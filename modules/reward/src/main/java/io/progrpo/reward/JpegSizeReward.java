@@ -99,7 +99,7 @@ public final class JpegSizeReward implements RewardFunction {
         return bytes.size();
     }
 
-    private static int to8(float v) {
+    static int to8(float v) {
         // NaN -> 0: a broken image still encodes, the reward stays finite
         double c = v >= 0 ? Math.min(v, 1f) : 0;
         return (int) Math.round(c * 255);

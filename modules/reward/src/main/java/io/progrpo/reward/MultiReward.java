@@ -98,7 +98,10 @@ public final class MultiReward implements RewardFunction {
      * {@code name[:weight],...} or {@code name[=weight],...}, optionally inside braces with quoted names, JSON-like
      * ({@code {"alignment": 1.0, "jpeg_compressibility": 0.1}}). A name alone has weight 1. Names are lower-case
      * letters, digits, {@code _} and {@code -}, starting with a letter; weights are plain finite decimal numbers (no
-     * hex, no {@code f}/{@code d} suffix, no NaN or Infinity). The order of the spec is kept.
+     * hex, no {@code f}/{@code d} suffix, no NaN or Infinity). The order of the spec is kept. A term that starts with
+     * {@code http://} or {@code https://} is a reward endpoint ({@link HttpReward}): the URL up to the next {@code ,}
+     * (so a URL in a spec holds no comma), its weight after an {@code @}, e.g.
+     * {@code alignment:1.0,http://127.0.0.1:8731/score@0.5}.
      *
      * @throws IllegalArgumentException naming the entry that cannot be read (an empty one included), a repeated name,
      *                                  or a spec that names no reward
@@ -113,6 +116,24 @@ public final class MultiReward implements RewardFunction {
             String e = entry.strip();
             if (e.isEmpty()) {
                 throw new IllegalArgumentException("reward spec '" + spec + "' has an empty entry; expected name[:weight],...");
+            }
+            if (HttpReward.isEndpoint(unquote(e))) {
+                // a URL holds ':' and '=': its weight, if any, follows an '@' (user info is refused, so '@' is free)
+                String u = unquote(e);
+                int at = u.lastIndexOf('@');
+                String url = at < 0 ? u : u.substring(0, at).strip();
+                HttpReward.endpoint(url);
+                double w = 1.0;
+                if (at >= 0) {
+                    String ws = u.substring(at + 1).strip();
+                    w = DECIMAL.matcher(ws).matches() ? Double.parseDouble(ws) : Double.NaN;
+                    if (!Double.isFinite(w)) {
+                        throw new IllegalArgumentException("weight of reward endpoint '" + url + "' in '" + spec
+                                + "' must follow '@' as a finite decimal number such as http://127.0.0.1:8731/score@0.5, got '" + ws + "'");
+                    }
+                }
+                if (out.put(url, w) != null) throw new IllegalArgumentException("reward '" + url + "' appears twice in '" + spec + "'");
+                continue;
             }
             int sep = Math.max(e.lastIndexOf(':'), e.lastIndexOf('='));
             String name = unquote(sep < 0 ? e : e.substring(0, sep));

@@ -51,7 +51,9 @@ public final class RewardRegistry {
     }
 
     /**
-     * A new instance of the named reward.
+     * A new instance of the named reward; a name that is an {@code http://} or {@code https://} URL is a
+     * {@link HttpReward} of that endpoint (connected and health-checked, settings from the
+     * {@code progrpo.reward.http.*} system properties).
      *
      * @throws IllegalArgumentException for an unknown name, listing the available ones
      */
@@ -62,6 +64,10 @@ public final class RewardRegistry {
     /** {@link #create(String)}, also searching {@code loader} (a plug-in class loader); null for the defaults only. */
     public static RewardFunction create(String name, ClassLoader loader) {
         if (name == null) throw new IllegalArgumentException("reward name is null; available: " + providers(loader).keySet());
+        if (HttpReward.isEndpoint(name)) {
+            // a reward served by another process: its health check runs here, before any sampling
+            return new Checked(name, HttpReward.connect(name, HttpReward.Options.fromSystemProperties()));
+        }
         Map<String, RewardProvider> all = providers(loader);
         RewardProvider p = all.get(name);
         if (p == null) {

@@ -233,7 +233,7 @@ public final class JobCheck {
             throw new ConfigException("reward", "cannot list the registered rewards: " + e.getMessage(), e);
         }
         for (String name : TrainConfig.parseRewardSpec(c.reward()).keySet()) {
-            if (!available.contains(name)) {
+            if (!available.contains(name) && !io.progrpo.reward.HttpReward.isEndpoint(name)) {
                 throw new ConfigException("reward", "reward '" + name + "' in '" + c.reward() + "' is not registered; "
                         + "expected one of " + String.join(", ", available));
             }
