@@ -54,6 +54,8 @@ final class PluginsCommand implements Callable<Integer> {
             String row = "  %-" + w + "s  %s  [%s]%n";
             out.println("Rewards (reward=NAME, or weighted: reward=a:1.0,b:0.1):");
             rewards.forEach((name, r) -> out.printf(row, name, r.description(), p.origin(r.getClass())));
+            out.printf(row, "http://...", "a reward served by another process: reward=http://HOST:PORT/PATH[@weight] "
+                    + "(scripts/reward-server is a reference server; module-info-docs/reward.md, \"Remote rewards\")", "built in");
             out.println("Samplers (sampler=NAME):");
             out.printf(row, TrainConfig.METHOD_SAMPLER, "the method's own sampler: flow-sde for the flow methods, ddim for the "
                     + "diffusion ones (the config's default)", "built in");
