@@ -183,24 +183,6 @@ public final class ExpandAndPruneDriver {
                 ? d.substring(0, d.length() - named.length()) + "(" + strategy.name() + ", the caller's own strategy)" : d;
     }
 
-    /** Counts rows and calls of the model it wraps. */
-    private static final class CountingModel implements VelocityModel {
-        final VelocityModel inner;
-        long rows;
-        long calls;
-
-        CountingModel(VelocityModel inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public Tensor predict(Tensor x, Tensor t, Tensor cond) {
-            rows += x.size(0);
-            calls++;
-            return inner.predict(x, t, cond);
-        }
-    }
-
     /**
      * Samples {@code groupPrompts.size()} groups of G_max rows each and prunes them on the schedule. The steps are
      * {@link SamplingLoop}'s; the checkpoints are its step hook ({@link Pass}). Every reward call gets the group of

@@ -32,7 +32,10 @@ class ModulePathProvidersTest {
 
     @Test
     void builtInsAreProvidedByTheModuleDescriptor() throws Exception {
-        ModuleFinder finder = ModuleFinder.of(location(RewardRegistry.class), location(Tensor.class));
+        // the reward module requires Jackson (the HTTP reward's protocol): its three jars join the layer
+        ModuleFinder finder = ModuleFinder.of(location(RewardRegistry.class), location(Tensor.class),
+                location(com.fasterxml.jackson.databind.ObjectMapper.class), location(com.fasterxml.jackson.core.JsonParser.class),
+                location(com.fasterxml.jackson.annotation.JsonProperty.class));
         ModuleDescriptor descriptor = finder.find("io.progrpo.reward").orElseThrow().descriptor();
         assertTrue(descriptor.uses().contains(RewardProvider.class.getName()));
         List<String> declared = descriptor.provides().stream()

@@ -16,6 +16,7 @@ import io.progrpo.tensor.nn.Module;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -167,6 +168,23 @@ final class EpochSampling {
                     reward, reward, gen);
             return finish.apply(result, cond);
         }
+    }
+
+    /**
+     * The prompts of an epoch's groups: distinct while the pool lasts (a prompt appears in one group of an epoch, so
+     * per-prompt statistics are per-group statistics), drawn again only when more groups than prompts are asked for.
+     */
+    static List<String> epochPrompts(List<String> pool, int groups, Random rng) {
+        List<String> out = new ArrayList<>(groups);
+        List<String> bag = new ArrayList<>();
+        while (out.size() < groups) {
+            if (bag.isEmpty()) {
+                bag.addAll(pool);
+                java.util.Collections.shuffle(bag, rng);
+            }
+            out.add(bag.remove(bag.size() - 1));
+        }
+        return out;
     }
 
     static long[] concat(long first, long[] rest) {

@@ -336,7 +336,7 @@ public final class GrpoTrainer implements AutoCloseable {
             metrics.shadow(shadow.measure(schedule, plan.strategy(), new java.util.SplittableRandom(Seeds.mix(cfg.seed(), epoch, 7))),
                     adaptive == null ? null : shadow.curveMetrics());
         }
-        List<String> prompts = epochPrompts(world.trainPrompts(), cfg.groupsPerEpoch(), new Random(Seeds.mix(cfg.seed(), epoch, 1)));
+        List<String> prompts = EpochSampling.epochPrompts(world.trainPrompts(), cfg.groupsPerEpoch(), new Random(Seeds.mix(cfg.seed(), epoch, 1)));
         List<EpochSampling.Batch> batches = EpochSampling.batches(seeding, parallel.localGroups(cfg.groupsPerEpoch()), cfg.seed(), epoch);
 
         phases.begin(Phases.SAMPLING);
@@ -477,23 +477,6 @@ public final class GrpoTrainer implements AutoCloseable {
         } finally {
             module.train(true);
         }
-    }
-
-    /**
-     * The prompts of an epoch's groups: distinct while the pool lasts (a prompt appears in one group of an epoch, so
-     * per-prompt statistics are per-group statistics), drawn again only when more groups than prompts are asked for.
-     */
-    static List<String> epochPrompts(List<String> pool, int groups, Random rng) {
-        List<String> out = new ArrayList<>(groups);
-        List<String> bag = new ArrayList<>();
-        while (out.size() < groups) {
-            if (bag.isEmpty()) {
-                bag.addAll(pool);
-                java.util.Collections.shuffle(bag, rng);
-            }
-            out.add(bag.remove(bag.size() - 1));
-        }
-        return out;
     }
 
     @Override

@@ -92,7 +92,7 @@ public final class PreviewAgreement {
                 uncond -> o.guidance() == 1 ? policy : new ClassifierFreeGuidance(policy, o.guidance(), uncond, true),
                 reward, decoder, device, io.progrpo.sampler.Trajectory.Layout.TRAINING);
         long seed = o.seed();
-        List<String> prompts = GrpoTrainer.epochPrompts(world.trainPrompts(), o.groups(), new Random(Seeds.mix(seed, 0, 1)));
+        List<String> prompts = EpochSampling.epochPrompts(world.trainPrompts(), o.groups(), new Random(Seeds.mix(seed, 0, 1)));
         int[] steps = o.steps();
         int g = o.groupSize();
         double[][][] proxies = new double[o.groups()][steps.length][];

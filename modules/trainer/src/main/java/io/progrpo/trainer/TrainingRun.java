@@ -187,8 +187,8 @@ public final class TrainingRun {
         long t0 = System.nanoTime();
         try (MetricsLog metrics = replica ? null : MetricsLog.open(metricsFile)) {
             // the metrics log is the first listener: a row is on disk before any other listener hears of it
-            PruneBytes prunes = new PruneBytes();
-            RunListener all = RunListener.all(List.of(prunes, metricsWriter(metrics), listener));
+            RunListeners.PruneBytes prunes = new RunListeners.PruneBytes();
+            RunListener all = RunListener.all(List.of(prunes, RunListeners.metricsWriter(metrics), listener));
             trainer.driverListener(all);
             all.runStarted(config.method(), startEpoch, config.epochs());
             if (startEpoch == 0 && config.evalEvery() > 0) {
@@ -256,64 +256,6 @@ public final class TrainingRun {
         return history;
     }
 
-    /**
-     * The bytes of the Java-side tensors each prune checkpoint of an epoch released, summed per checkpoint step over
-     * the epoch's sampling batches: the {@code memory.prunes} of its metrics row.
-     */
-    private static final class PruneBytes implements RunListener {
-        private final Map<Integer, long[]> byStep = new java.util.TreeMap<>();
-
-        @Override
-        public void checkpointPruned(io.progrpo.pruning.ExpandAndPruneDriver.CheckpointStats stats, long bytesReleased) {
-            long[] a = byStep.computeIfAbsent(stats.step(), k -> new long[2]);
-            a[0] += bytesReleased;
-            a[1]++;
-        }
-
-        void clear() {
-            byStep.clear();
-        }
-
-        boolean isEmpty() {
-            return byStep.isEmpty();
-        }
-
-        List<Map<String, Object>> rows() {
-            List<Map<String, Object>> out = new ArrayList<>();
-            byStep.forEach((step, a) -> {
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("step", step);
-                r.put("bytes_released", a[0]);
-                r.put("batches", a[1]);
-                out.add(r);
-            });
-            return out;
-        }
-    }
-
-    /** The listener that appends each metrics row to {@code metrics} (null on a replica: a listener that writes nothing). */
-    private static RunListener metricsWriter(MetricsLog metrics) {
-        return metrics == null ? RunListener.NONE : new RunListener() {
-            @Override
-            public void epochDone(int epoch, Map<String, Object> row) {
-                try {
-                    metrics.record(row);
-                } catch (java.io.UncheckedIOException e) {
-                    throw new MetricsWriteFailed(e);
-                }
-            }
-        };
-    }
-
-    /** The metrics log's append failed (a full disk): told apart from an exception of another listener. */
-    private static final class MetricsWriteFailed extends java.io.UncheckedIOException {
-        private static final long serialVersionUID = 1L;
-
-        MetricsWriteFailed(java.io.UncheckedIOException e) {
-            super(e.getMessage(), e.getCause());
-        }
-    }
-
     private void putEvaluation(Map<String, Object> row, GrpoTrainer.Evaluation e) {
         row.put("eval_reward", e.reward());
         if (heldOut != null) {
@@ -360,7 +302,7 @@ public final class TrainingRun {
     private void epochDone(RunListener all, int epoch, Map<String, Object> row) throws IOException {
         try {
             all.epochDone(epoch, row);
-        } catch (MetricsWriteFailed e) {
+        } catch (RunListeners.MetricsWriteFailed e) {
             throw new IOException(e.getMessage() + "; the run stopped"
                     + (Files.isDirectory(checkpointDir()) ? ", the last checkpoint in " + checkpointDir() + " is intact (resume with --resume)" : ""),
                     e.getCause());
