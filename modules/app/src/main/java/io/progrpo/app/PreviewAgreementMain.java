@@ -7,7 +7,6 @@ import io.progrpo.trainer.GrpoTrainer;
 import io.progrpo.trainer.PreviewAgreement;
 import io.progrpo.trainer.config.TrainConfig;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -26,26 +25,13 @@ public final class PreviewAgreementMain {
     private PreviewAgreementMain() {}
 
     public static void main(String[] args) {
-        String preset = "flow-grpo+demo";
-        int groups = 16;
-        int groupSize = 24;
-        int groupsPerRun = -1;
-        long seed = 1;
-        List<String> sets = new ArrayList<>();
-        for (String a : args) {
-            int eq = a.indexOf('=');
-            if (eq < 1) throw new IllegalArgumentException("arguments are key=value, got '" + a + "'");
-            String k = a.substring(0, eq);
-            String v = a.substring(eq + 1);
-            switch (k) {
-                case "preset" -> preset = v;
-                case "groups" -> groups = Integer.parseInt(v);
-                case "groupSize" -> groupSize = Integer.parseInt(v);
-                case "groupsPerRun" -> groupsPerRun = Integer.parseInt(v);
-                case "seed" -> seed = Long.parseLong(v);
-                default -> sets.add(a);
-            }
-        }
+        KeyValueArgs kv = KeyValueArgs.parse(args);
+        String preset = kv.string("preset", "flow-grpo+demo");
+        int groups = kv.integer("groups", 16);
+        int groupSize = kv.integer("groupSize", 24);
+        int groupsPerRun = kv.integer("groupsPerRun", -1);
+        long seed = kv.longValue("seed", 1);
+        List<String> sets = kv.rest();
         TrainConfig c = TrainConfig.resolve(preset, null, sets);
         GrpoTrainer.Plan plan = Jobs.plan(c);
         int t = plan.sampler().steps();

@@ -47,14 +47,10 @@ public final class ProgrpoCommands implements Commands {
             // started by a launcher (scripts/launch-local, torchrun, srun): one rank of a data-parallel job
             try {
                 return io.progrpo.app.distributed.DistributedGrpo.trainFromEnvironment(c, resume, ProgrpoCommands::log);
-            } catch (TrainingRun.TrainingAbortedException e) {
-                System.err.println("error: " + e.getMessage());
-                return EXIT_ABORTED;
             } catch (ConfigException e) {
                 throw e;  // the CLI prints it as "config error (FIELD): ..." with status 2
-            } catch (IOException | IllegalArgumentException e) {
-                System.err.println("error: " + e.getMessage());
-                return 1;
+            } catch (TrainingRun.TrainingAbortedException | IOException | IllegalArgumentException e) {
+                return fail(e);
             }
         }
         // the run directory's lock first: a second run into the same --out stops before building anything
@@ -63,12 +59,8 @@ public final class ProgrpoCommands implements Commands {
             job.run(Path.of(c.outDir()), ProgrpoCommands::log).run(resume);
             log("done: metrics in " + Path.of(c.outDir()).resolve("metrics.jsonl"));
             return 0;
-        } catch (TrainingRun.TrainingAbortedException e) {
-            System.err.println("error: " + e.getMessage());
-            return EXIT_ABORTED;
-        } catch (IOException e) {
-            System.err.println("error: " + e.getMessage());
-            return 1;
+        } catch (TrainingRun.TrainingAbortedException | IOException e) {
+            return fail(e);
         }
     }
 
@@ -113,15 +105,23 @@ public final class ProgrpoCommands implements Commands {
             }
             log("done: metrics in " + out.resolve("metrics.jsonl") + "; trained parameters (torch.load) in " + adapters);
             return 0;
-        } catch (TrainingRun.TrainingAbortedException e) {
-            System.err.println("error: " + oneLine(e.getMessage()));
-            return EXIT_ABORTED;
         } catch (ConfigException e) {
             throw e;  // the CLI prints it as "config error (FIELD): ..." with status 2
-        } catch (IOException | TorchException | IllegalArgumentException | IllegalStateException e) {
-            System.err.println("error: " + oneLine(e.getMessage()));
-            return 1;
+        } catch (TrainingRun.TrainingAbortedException | IOException | TorchException | IllegalArgumentException | IllegalStateException e) {
+            return fail(e);
         }
+    }
+
+    /**
+     * The commands' one way to end on an error they expect: the message on one line after "error: ", and the exit
+     * status: {@link #EXIT_ABORTED} for an aborted epoch (rerunning with --resume continues), 2 for a study directory
+     * that registers another plan, 1 for everything else (a file, libtorch, a bad argument or reward output).
+     */
+    private static int fail(Exception e) {
+        System.err.println("error: " + oneLine(e.getMessage()));
+        if (e instanceof TrainingRun.TrainingAbortedException) return EXIT_ABORTED;
+        if (e instanceof io.progrpo.app.study.PlanGuard.PlanChangedException) return 2;
+        return 1;
     }
 
     /** libtorch and TorchScript messages may span lines; the CLI's errors are one line. */
@@ -174,8 +174,7 @@ public final class ProgrpoCommands implements Commands {
             throw e;  // the CLI prints it as "config error (FIELD): ..." with status 2
         } catch (IOException | IllegalArgumentException | IllegalStateException e) {
             // IllegalStateException: a reward output that fails its check (count, finiteness), named by the check
-            System.err.println("error: " + oneLine(e.getMessage()));
-            return 1;
+            return fail(e);
         }
     }
 
@@ -188,15 +187,8 @@ public final class ProgrpoCommands implements Commands {
     public int study(io.progrpo.app.study.StudyOptions o) {
         try {
             return io.progrpo.app.study.Study.run(o, ProgrpoCommands::log);
-        } catch (io.progrpo.app.study.PlanGuard.PlanChangedException e) {
-            System.err.println("error: " + e.getMessage());
-            return 2;
-        } catch (TrainingRun.TrainingAbortedException e) {
-            System.err.println("error: " + e.getMessage());
-            return EXIT_ABORTED;
-        } catch (IOException e) {
-            System.err.println("error: " + e.getMessage());
-            return 1;
+        } catch (io.progrpo.app.study.PlanGuard.PlanChangedException | TrainingRun.TrainingAbortedException | IOException e) {
+            return fail(e);
         }
     }
 

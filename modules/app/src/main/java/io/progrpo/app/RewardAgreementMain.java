@@ -49,36 +49,20 @@ public final class RewardAgreementMain {
     private RewardAgreementMain() {}
 
     public static void main(String[] args) {
-        String preset = "flow-grpo+demo+latent";
-        int samples = 8;
-        long seed = 1;
-        int heldOut = 80;
-        Path rewardCache = null;
+        KeyValueArgs kv = KeyValueArgs.parse(args);
+        String preset = kv.string("preset", "flow-grpo+demo+latent");
+        int samples = kv.integer("samples", 8);
+        long seed = kv.longValue("seed", 1);
+        int heldOut = kv.integer("heldOut", 80);
+        Path rewardCache = kv.has("rewardCache") ? Path.of(kv.string("rewardCache", null)) : null;
         RewardTrainOptions o = RewardTrainOptions.DEFAULTS;
-        double roundTrip = 0, latentNoise = 0, blur = 0, noise = 0;
-        List<String> sets = new ArrayList<>();
-        for (String a : args) {
-            int eq = a.indexOf('=');
-            if (eq < 1) throw new IllegalArgumentException("arguments are key=value, got '" + a + "'");
-            String k = a.substring(0, eq);
-            String v = a.substring(eq + 1);
-            switch (k) {
-                case "preset" -> preset = v;
-                case "samples" -> samples = Integer.parseInt(v);
-                case "seed" -> seed = Long.parseLong(v);
-                case "heldOut" -> heldOut = Integer.parseInt(v);
-                case "rewardCache" -> rewardCache = Path.of(v);
-                case "steps" -> o = o.withSteps(Integer.parseInt(v));
-                case "lr" -> o = o.withLr(Double.parseDouble(v));
-                case "batch" -> o = o.withBatchSize(Integer.parseInt(v));
-                case "sigmoid" -> o = o.withSigmoidWeight(Double.parseDouble(v));
-                case "roundTrip" -> roundTrip = Double.parseDouble(v);
-                case "latentNoise" -> latentNoise = Double.parseDouble(v);
-                case "blur" -> blur = Double.parseDouble(v);
-                case "noise" -> noise = Double.parseDouble(v);
-                default -> sets.add(a);
-            }
-        }
+        if (kv.has("steps")) o = o.withSteps(kv.integer("steps", 0));
+        if (kv.has("lr")) o = o.withLr(kv.number("lr", 0));
+        if (kv.has("batch")) o = o.withBatchSize(kv.integer("batch", 0));
+        if (kv.has("sigmoid")) o = o.withSigmoidWeight(kv.number("sigmoid", 0));
+        double roundTrip = kv.number("roundTrip", 0), latentNoise = kv.number("latentNoise", 0);
+        double blur = kv.number("blur", 0), noise = kv.number("noise", 0);
+        List<String> sets = kv.rest();
         o = o.withAugmentation(new RewardAugmentation(roundTrip, latentNoise, blur, noise));
         TrainConfig c = TrainConfig.resolve(preset, null, sets);
         SceneWorldScenes scenes = new SceneWorldScenes();
