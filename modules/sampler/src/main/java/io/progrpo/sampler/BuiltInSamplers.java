@@ -18,97 +18,72 @@ public final class BuiltInSamplers {
 
     private BuiltInSamplers() {}
 
-    /** {@link FlowSdeSampler}: {@code new FlowSdeSampler(T, shift, a)} to train, {@code FlowSdeSampler.ode(evalSteps, shift)} to evaluate. */
-    public static final class FlowSde implements SamplerProvider {
-        /** For ServiceLoader. */
-        public FlowSde() {}
+    /**
+     * The flow samplers' common provider: {@code new FlowSdeSampler(T, shift, a, dynamics)} to train,
+     * {@code FlowSdeSampler.ode(evalSteps, shift)} to evaluate, velocity models only. Each public subclass fixes the
+     * name, the dynamics and the description.
+     */
+    abstract static class FlowProvider implements SamplerProvider {
+        private final String name;
+        private final FlowSdeSampler.Dynamics dynamics;
+        private final String description;
 
-        @Override
-        public String name() {
-            return FLOW_SDE;
+        FlowProvider(String name, FlowSdeSampler.Dynamics dynamics, String description) {
+            this.name = name;
+            this.dynamics = dynamics;
+            this.description = description;
         }
 
         @Override
-        public String description() {
-            return "Flow-GRPO's SDE (noise level a, timestep shift k) to train, the Euler ODE to evaluate; velocity models";
+        public final String name() {
+            return name;
         }
 
         @Override
-        public Sampler trainSampler(SamplerSettings s) {
-            return new FlowSdeSampler(s.steps(), s.shift(), s.noiseLevel());
+        public final String description() {
+            return description;
         }
 
         @Override
-        public Sampler evalSampler(SamplerSettings s) {
+        public final Sampler trainSampler(SamplerSettings s) {
+            return new FlowSdeSampler(s.steps(), s.shift(), s.noiseLevel(), dynamics);
+        }
+
+        @Override
+        public final Sampler evalSampler(SamplerSettings s) {
             return FlowSdeSampler.ode(s.evalSteps(), s.shift());
         }
 
         @Override
-        public boolean supports(SamplerSettings.Prediction p) {
+        public final boolean supports(SamplerSettings.Prediction p) {
             return p == SamplerSettings.Prediction.VELOCITY;
+        }
+    }
+
+    /** {@link FlowSdeSampler}: {@code new FlowSdeSampler(T, shift, a)} (Flow-GRPO's SDE) to train, the Euler ODE to evaluate. */
+    public static final class FlowSde extends FlowProvider {
+        /** For ServiceLoader. */
+        public FlowSde() {
+            super(FLOW_SDE, FlowSdeSampler.Dynamics.FLOW_SDE,
+                    "Flow-GRPO's SDE (noise level a, timestep shift k) to train, the Euler ODE to evaluate; velocity models");
         }
     }
 
     /** {@code FlowSdeSampler(T, shift, a, DANCE_SDE)} to train (std_t = a), the Euler ODE to evaluate. */
-    public static final class DanceSde implements SamplerProvider {
+    public static final class DanceSde extends FlowProvider {
         /** For ServiceLoader. */
-        public DanceSde() {}
-
-        @Override
-        public String name() {
-            return DANCE_SDE;
-        }
-
-        @Override
-        public String description() {
-            return "the flow SDE with a constant noise level std_t = a (DanceGRPO's) to train, the Euler ODE to evaluate; velocity models";
-        }
-
-        @Override
-        public Sampler trainSampler(SamplerSettings s) {
-            return new FlowSdeSampler(s.steps(), s.shift(), s.noiseLevel(), FlowSdeSampler.Dynamics.DANCE_SDE);
-        }
-
-        @Override
-        public Sampler evalSampler(SamplerSettings s) {
-            return FlowSdeSampler.ode(s.evalSteps(), s.shift());
-        }
-
-        @Override
-        public boolean supports(SamplerSettings.Prediction p) {
-            return p == SamplerSettings.Prediction.VELOCITY;
+        public DanceSde() {
+            super(DANCE_SDE, FlowSdeSampler.Dynamics.DANCE_SDE,
+                    "the flow SDE with a constant noise level std_t = a (DanceGRPO's) to train, the Euler ODE to evaluate; velocity models");
         }
     }
 
     /** {@code FlowSdeSampler(T, shift, a, CPS)} to train (s_t = sigma_next sin(a pi / 2), a in [0, 1]), the Euler ODE to evaluate. */
-    public static final class Cps implements SamplerProvider {
+    public static final class Cps extends FlowProvider {
         /** For ServiceLoader. */
-        public Cps() {}
-
-        @Override
-        public String name() {
-            return CPS;
-        }
-
-        @Override
-        public String description() {
-            return "coefficients-preserving sampling (s_t = sigma_next sin(a pi / 2), a = noiseLevel in [0, 1]) to train, "
-                    + "the Euler ODE to evaluate; velocity models";
-        }
-
-        @Override
-        public Sampler trainSampler(SamplerSettings s) {
-            return new FlowSdeSampler(s.steps(), s.shift(), s.noiseLevel(), FlowSdeSampler.Dynamics.CPS);
-        }
-
-        @Override
-        public Sampler evalSampler(SamplerSettings s) {
-            return FlowSdeSampler.ode(s.evalSteps(), s.shift());
-        }
-
-        @Override
-        public boolean supports(SamplerSettings.Prediction p) {
-            return p == SamplerSettings.Prediction.VELOCITY;
+        public Cps() {
+            super(CPS, FlowSdeSampler.Dynamics.CPS, "coefficients-preserving sampling (s_t = sigma_next sin(a pi / 2), "
+                    + "a = noiseLevel in [0, 1]) to train, the Euler ODE to evaluate; velocity models");
         }
     }
 

@@ -2,16 +2,13 @@ package io.progrpo.world.latent;
 
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
-import io.progrpo.tensor.Functional;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
-import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.nn.Module;
 import io.progrpo.world.model.CachedWeights;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +16,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -224,42 +220,25 @@ public final class LatentModels implements AutoCloseable {
 
     /** Loads the file into the parts (by prefix); null on success, otherwise why it cannot be used. */
     private static String tryLoad(Path file, byte[] hash, Map<String, Module> parts, LatentAutoencoder scaled) {
-        Map<String, Tensor> state;
-        try {
-            state = TensorIO.load(file);
-        } catch (IOException e) {
-            return "unreadable: " + e.getMessage();
-        }
-        Tensor fp = state.remove(FINGERPRINT);
-        Tensor shift = state.remove(SHIFT);
-        Tensor scale = state.remove(SCALE);
-        try (Scope checks = Scope.open()) {
-            String why = CachedWeights.check(state, fp, hash);
-            if (why != null) return why;
-            try {
-                for (Map.Entry<String, Module> part : parts.entrySet()) {
-                    Map<String, Tensor> sub = new LinkedHashMap<>();
-                    state.forEach((k, v) -> {
-                        if (k.startsWith(part.getKey())) sub.put(k.substring(part.getKey().length()), v);
-                    });
-                    part.getValue().loadStateDict(sub, true);
-                }
-                if (scaled != null) {
-                    if (shift == null || scale == null) return "no " + SHIFT + " / " + SCALE + " entries";
-                    scaled.setLatentScaling(shift.item(), scale.item());
-                }
-            } catch (RuntimeException bad) {
-                return bad.getMessage();
+        return CachedWeights.tryLoad(file, hash, state -> {
+            Tensor shift = state.remove(SHIFT);
+            Tensor scale = state.remove(SCALE);
+            for (Map.Entry<String, Module> part : parts.entrySet()) {
+                Map<String, Tensor> sub = new LinkedHashMap<>();
+                state.forEach((k, v) -> {
+                    if (k.startsWith(part.getKey())) sub.put(k.substring(part.getKey().length()), v);
+                });
+                part.getValue().loadStateDict(sub, true);
+            }
+            if (scaled != null) {
+                if (shift == null || scale == null) return "no " + SHIFT + " / " + SCALE + " entries";
+                scaled.setLatentScaling(shift.item(), scale.item());
             }
             return null;
-        } finally {
-            state.values().forEach(Tensor::close);
-            for (Tensor t : new Tensor[] {fp, shift, scale}) if (t != null) t.close();
-        }
+        });
     }
 
     private static void save(Path file, byte[] hash, Map<String, Module> parts, LatentAutoencoder scaled) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
         try (Scope scope = Scope.open()) {
             Map<String, Tensor> state = new LinkedHashMap<>();
             parts.forEach((prefix, m) -> m.stateDict().forEach((k, t) ->
@@ -268,10 +247,7 @@ public final class LatentModels implements AutoCloseable {
                 state.put(SHIFT, Tensor.of(new double[] {scaled.shiftFactor()}, 1));
                 state.put(SCALE, Tensor.of(new double[] {scaled.scalingFactor()}, 1));
             }
-            state.put(FINGERPRINT, Tensor.of(CachedWeights.fingerprint(hash), 4));
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            TensorIO.save(tmp, state);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            CachedWeights.save(file, state, hash);
         }
     }
 

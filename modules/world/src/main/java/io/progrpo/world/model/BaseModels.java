@@ -2,7 +2,6 @@ package io.progrpo.world.model;
 
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
-import io.progrpo.tensor.Functional;
 import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
@@ -117,34 +116,18 @@ public final class BaseModels {
 
     /** Loads the checkpoint into {@code m}; null on success, otherwise why it cannot be used. */
     private static String tryLoad(WorldModel m, Path file, byte[] hash) {
-        Map<String, Tensor> state;
-        try {
-            state = TensorIO.load(file);
-        } catch (IOException e) {
-            return e.getMessage();
-        }
-        Tensor fp = state.remove(FINGERPRINT);
-        try (Scope checks = Scope.open()) {
-            String why = CachedWeights.check(state, fp, hash);
-            if (why != null) return why;
-            try {
-                m.loadStateDict(state, true);
-            } catch (RuntimeException bad) {
-                return bad.getMessage();
-            }
+        return CachedWeights.tryLoad(file, hash, state -> {
+            m.loadStateDict(state, true);
             return null;
-        } finally {
-            if (fp != null) fp.close();
-            state.values().forEach(Tensor::close);
-        }
+        });
     }
 
+    /** The weights (moved to the CPU where they are elsewhere) with their fingerprint, then the checksum beside them. */
     private static void save(WorldModel m, Path file, byte[] hash) throws IOException {
         try (Scope scope = Scope.open()) {
             Map<String, Tensor> state = new LinkedHashMap<>();
             m.stateDict().forEach((k, t) -> state.put(k, t.device().equals(Device.CPU) ? t : t.detach().to(Device.CPU)));
-            state.put(FINGERPRINT, Tensor.of(CachedWeights.fingerprint(hash), 4));
-            TensorIO.save(file, state);
+            CachedWeights.save(file, state, hash);
         }
         Manifest.writeSidecar(file);
     }

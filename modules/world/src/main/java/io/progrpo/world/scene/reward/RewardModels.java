@@ -1,24 +1,15 @@
 package io.progrpo.world.scene.reward;
 
-import io.progrpo.tensor.DType;
-import io.progrpo.tensor.Functional;
-import io.progrpo.tensor.Scope;
-import io.progrpo.tensor.Tensor;
-import io.progrpo.tensor.TensorIO;
 import io.progrpo.world.model.CachedWeights;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -116,36 +107,14 @@ public final class RewardModels {
     }
 
     private static String tryLoad(SceneRewardModel m, Path file, byte[] hash) {
-        Map<String, Tensor> state;
-        try {
-            state = TensorIO.load(file);
-        } catch (IOException | RuntimeException e) {
-            return e.getMessage();
-        }
-        Tensor fp = state.remove(FINGERPRINT);
-        try (Scope checks = Scope.open()) {
-            String why = CachedWeights.check(state, fp, hash);
-            if (why != null) return why;
-            try {
-                m.loadStateDict(state, true);
-            } catch (RuntimeException bad) {
-                return bad.getMessage();
-            }
+        return CachedWeights.tryLoad(file, hash, state -> {
+            m.loadStateDict(state, true);
             return null;
-        } finally {
-            if (fp != null) fp.close();
-            state.values().forEach(Tensor::close);
-        }
+        });
     }
 
     private static void save(SceneRewardModel m, Path file, byte[] hash) throws IOException {
-        try (Scope scope = Scope.open()) {
-            Map<String, Tensor> state = new LinkedHashMap<>(m.stateDict());
-            state.put(FINGERPRINT, Tensor.of(CachedWeights.fingerprint(hash), 4));
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            TensorIO.save(tmp, state);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        }
+        CachedWeights.save(file, m.stateDict(), hash);
     }
 
 
