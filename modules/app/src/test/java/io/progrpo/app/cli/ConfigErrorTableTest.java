@@ -319,10 +319,7 @@ class ConfigErrorTableTest {
         Main.environment = row.env();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int status = cl.execute(args.toArray(String[]::new));
+        int status = CliHarness.run(out, err, args.toArray(String[]::new));
         String e = err.toString();
         assertEquals(2, status, "exit status for " + args + "; stderr: " + e);
         assertEquals(1, e.lines().count(), "one line on stderr: " + e);

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.progrpo.app.study.StudyOptions;
 import io.progrpo.trainer.config.TrainConfig;
 
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +17,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code progrpo study}'s options reach {@link Commands#study}; bad ones are one line and status 2; --dry-run writes nothing. */
 class StudyCommandTest {
@@ -61,10 +59,7 @@ class StudyCommandTest {
     }
 
     private int run(String... args) {
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return CliHarness.run(out, err, args);
     }
 
     @Test

@@ -108,13 +108,10 @@ class FlightRecordingTest {
         Profile.Output fromRun = Profile.run(tmp.resolve("run"), tmp.resolve("profile-run"));
         assertTrue(fromRun.table().contains("| SAMPLING |") && fromRun.table().contains("| TRAINING |"), fromRun.table());
         // the CLI: progrpo profile FILE --out DIR, and a file that is no recording is exit 1 with the reason
-        var cl = io.progrpo.app.cli.Main.commandLine();
         var sink = new java.io.StringWriter();
-        cl.setOut(new java.io.PrintWriter(sink));
-        cl.setErr(new java.io.PrintWriter(sink));
-        assertEquals(0, cl.execute("profile", file.toString(), "--out", tmp.resolve("cli").toString()), sink.toString());
+        assertEquals(0, io.progrpo.app.cli.CliHarness.run(sink, "profile", file.toString(), "--out", tmp.resolve("cli").toString()), sink.toString());
         assertTrue(java.nio.file.Files.isRegularFile(tmp.resolve("cli").resolve("memory-peaks.md")), sink.toString());
-        assertEquals(1, cl.execute("profile", tmp.resolve("run").resolve("metrics.jsonl").toString()), sink.toString());
+        assertEquals(1, io.progrpo.app.cli.CliHarness.run(sink, "profile", tmp.resolve("run").resolve("metrics.jsonl").toString()), sink.toString());
         assertTrue(sink.toString().contains("is not a readable Flight Recorder file"), sink.toString());
         var bad = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> MemoryTimeline.read(tmp.resolve("run").resolve("metrics.jsonl")));
         assertTrue(bad.getMessage().contains("is not a readable Flight Recorder file"), bad.getMessage());

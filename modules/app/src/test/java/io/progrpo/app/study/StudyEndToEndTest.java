@@ -12,7 +12,6 @@ import io.progrpo.app.report.ModelFlops;
 import io.progrpo.trainer.MetricsLog;
 import io.progrpo.trainer.config.TrainConfig;
 
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -119,10 +118,7 @@ class StudyEndToEndTest {
                 () -> Study.run(new StudyOptions("pixel", out, 3, true, both, false), sink));
         assertTrue(e.getMessage().contains("arms[flow-grpo].seeds: was 2, now 3"), e.getMessage());
         Main.setCommands(new ProgrpoCommands());
-        var cl = Main.commandLine();
-        cl.setOut(new PrintWriter(new StringWriter()));
-        cl.setErr(new PrintWriter(new StringWriter()));
-        assertEquals(2, cl.execute("study", "--world", "pixel", "--quick", "--seeds", "3", "--out", out.toString()));
+        assertEquals(2, io.progrpo.app.cli.CliHarness.run(new StringWriter(), "study", "--world", "pixel", "--quick", "--seeds", "3", "--out", out.toString()));
         assertEquals(rows, StudyCsv.read(out), "a refused plan changes nothing");
     }
 
