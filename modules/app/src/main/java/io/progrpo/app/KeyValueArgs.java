@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The {@code key=value} arguments of the measurement mains ({@link RewardAgreementMain}, {@link PreviewAgreementMain}):
@@ -36,34 +37,26 @@ final class KeyValueArgs {
 
     /** An integer value, taken out of the rest. */
     int integer(String key, int fallback) {
-        String v = values.remove(key);
-        if (v == null) return fallback;
-        try {
-            return Integer.parseInt(v.strip());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + ": expected an integer, got '" + v + "'");
-        }
+        return parsed(key, fallback, Integer::parseInt, "an integer");
     }
 
     /** A long value, taken out of the rest. */
     long longValue(String key, long fallback) {
-        String v = values.remove(key);
-        if (v == null) return fallback;
-        try {
-            return Long.parseLong(v.strip());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + ": expected an integer, got '" + v + "'");
-        }
+        return parsed(key, fallback, Long::parseLong, "an integer");
     }
 
     /** A floating-point value, taken out of the rest. */
     double number(String key, double fallback) {
+        return parsed(key, fallback, Double::parseDouble, "a number");
+    }
+
+    private <T> T parsed(String key, T fallback, Function<String, T> parse, String expected) {
         String v = values.remove(key);
         if (v == null) return fallback;
         try {
-            return Double.parseDouble(v.strip());
+            return parse.apply(v.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + ": expected a number, got '" + v + "'");
+            throw new IllegalArgumentException(key + ": expected " + expected + ", got '" + v + "'");
         }
     }
 
