@@ -65,6 +65,10 @@ public final class Demo implements Callable<Integer> {
             + "evaluator) or pixel (the 16x16 pixel world, fast) (default: ${DEFAULT-VALUE})", defaultValue = "latent")
     String world;
 
+    @Option(names = "--jobs", description = "runs trained at once, each in a JVM of its own with an equal share of the cores' "
+            + "intra-op threads (default: as many as cores on a CPU device, 1 on a GPU; 1 = one after another in this JVM)")
+    Integer jobs;
+
     @Option(names = "--set", description = "config override key=value applied to every run (repeatable)")
     List<String> sets = new ArrayList<>();
 
@@ -94,11 +98,7 @@ public final class Demo implements Callable<Integer> {
         // every held-out prompt of the scene world (40, every category) unless --set says otherwise
         if (latent && !quick) sets.add(0, "evalPrompts=0");
         if (methods == null) methods = latent ? LATENT_METHODS : PIXEL_METHODS;
-        Map<String, List<List<Map<String, Object>>>> histories = new LinkedHashMap<>();
-        warmUp(overlay);
-        long t0 = System.nanoTime();
-        TrainConfig first = null;
-        ModelFlops flops = null;
+        List<DemoRuns.Unit> units = new ArrayList<>();
         for (int s = 0; s < nSeeds; s++) {
             for (String method : methods) {
                 Method.byName(method); // fail fast on a typo
@@ -107,24 +107,25 @@ public final class Demo implements Callable<Integer> {
                 runSets.add("outDir=" + out.resolve("runs").resolve(method + "-seed" + s));
                 if (epochs != null) runSets.add("epochs=" + epochs);
                 TrainConfig c = TrainConfig.resolve(method + "+" + overlay, null, runSets);
-                if (first == null) {
-                    first = c;
-                    log(Jobs.describe(c));
-                }
-                log(String.format(Locale.ROOT, "=== %s, seed %d (%d epochs of %d groups) ===", method, s, c.epochs(), c.groupsPerEpoch()));
-                try (Jobs.Job job = Jobs.build(c, Demo::log)) {
-                    if (flops == null) flops = job.flops();
-                    TrainingRun run = job.run(Path.of(c.outDir()), Demo::log).replaceExisting(true);
-                    if (s == 0 && TIMELINE_METHODS.contains(method)) {
-                        // the first epoch of seed 0, recorded for the memory timelines (the other epochs unrecorded)
-                        run.listener(io.progrpo.trainer.RunListener.all(List.of(io.progrpo.app.report.ProgressListener.forTerminal(),
-                                new io.progrpo.app.profile.EpochRecorder(timelineRecording(out, method)))));
-                    }
-                    List<Map<String, Object>> h = run.run(false);
-                    histories.computeIfAbsent(method, k -> new ArrayList<>()).add(h);
-                }
+                // the first epoch of seed 0 of these methods is recorded for the memory timelines
+                units.add(new DemoRuns.Unit(method, s, c, s == 0 && TIMELINE_METHODS.contains(method) ? timelineRecording(out, method) : null));
             }
         }
+        TrainConfig first = units.get(0).config();
+        int cores = Runtime.getRuntime().availableProcessors();
+        int nJobs = jobs != null ? jobs : first.device().startsWith("cpu") ? Math.min(units.size(), cores) : 1;
+        if (nJobs < 1) throw new CommandLine.ParameterException(new CommandLine(this), "--jobs must be >= 1, got " + nJobs);
+        log(Jobs.describe(first));
+        ModelFlops flops;
+        if (nJobs == 1) {
+            warmUp(overlay);
+        }
+        // pretrains the world's models into the cache before any child JVM looks for them, and gives the FLOP counts
+        try (Jobs.Job job = Jobs.build(first, Demo::log)) {
+            flops = job.flops();
+        }
+        long t0 = System.nanoTime();
+        Map<String, List<List<Map<String, Object>>>> histories = DemoRuns.run(units, nJobs, Math.max(1, cores / nJobs), Demo::log);
         log(String.format(Locale.ROOT, "training done in %.1f s; writing the report", (System.nanoTime() - t0) / 1e9));
         // A figure that cannot be drawn (no fonts on a minimal system, ...) costs that figure, not the report.
         List<ReportWriter.Figure> figures = new ArrayList<>();
@@ -147,8 +148,10 @@ public final class Demo implements Callable<Integer> {
         ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report(
                 "progrpo demo: Pro-GRPO against Flow-GRPO on the " + (latent ? "latent scene" : "pixel") + " world" + (quick ? " (quick)" : ""),
                 results, histories.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method(), figures, findings + "\n\n"
-                + "Memory ledger of the whole demo process at its end (every run, the figures and the warm-up together; the "
+                + (nJobs == 1 ? "Memory ledger of the whole demo process at its end (every run, the figures and the warm-up together; the "
                 + "table's peak memory is instead each run's largest epoch peak, which the process-wide peak below can exceed):  \n"
+                : "The runs trained in child JVMs (" + nJobs + " at a time); the table's peak memory is each run's largest epoch peak. "
+                + "Memory ledger of the demo's own process at its end (the figures and the report):  \n")
                 + MemoryLedger.report().replace("\n", "  \n"), sections(histories)));
         log("wrote " + out.resolve("report.md"));
         return 0;

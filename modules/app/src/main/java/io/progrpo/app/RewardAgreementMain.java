@@ -38,10 +38,12 @@ import java.util.Map;
  * prompt among itself and its one-attribute neighbours, {@code raw - logsumexp(raw over them)}, written here in plain
  * Java) and {@code scene_preference} (the shipped reward, which computes the latter). Two draws: the
  * evaluation prompts of {@code SceneSplit.evalPrompts(16)} (seed {@code seed}) and the world's first
- * {@code heldOut} held-out prompts (seed {@code seed + 1}).
+ * {@code heldOut} held-out prompts (seed {@code seed + 1}); with {@code draws=C} (or {@code A,B,C}) also draw C, the
+ * shipped reward alone on up to {@code drawC} training prompts of each category (a seeded shuffle, seed {@code seed + 2}),
+ * a draw that no choice of recipe or reading looked at.
  *
  * <p>Arguments {@code key=value}: {@code preset} (flow-grpo+demo+latent), {@code samples} (8), {@code seed} (1),
- * {@code heldOut} (80), {@code rewardCache} (a directory for recipes other than the default; default: the job
+ * {@code heldOut} (80), {@code draws} (A,B), {@code drawC} (24), {@code rewardCache} (a directory for recipes other than the default; default: the job
  * cache), recipe fields {@code steps}, {@code lr}, {@code batch}, {@code roundTrip}, {@code latentNoise}, {@code blur},
  * {@code noise}, {@code sigmoid}; other keys go to the config as {@code --set}.
  */
@@ -54,6 +56,8 @@ public final class RewardAgreementMain {
         int samples = kv.integer("samples", 8);
         long seed = kv.longValue("seed", 1);
         int heldOut = kv.integer("heldOut", 80);
+        int drawC = kv.integer("drawC", 24);
+        String draws = kv.string("draws", "A,B");
         Path rewardCache = kv.has("rewardCache") ? Path.of(kv.string("rewardCache", null)) : null;
         RewardTrainOptions o = RewardTrainOptions.DEFAULTS;
         if (kv.has("steps")) o = o.withSteps(kv.integer("steps", 0));
@@ -86,16 +90,38 @@ public final class RewardAgreementMain {
             readings.put("scene_preference", shipped);
             List<String> evalPrompts = scenes.split().evalPrompts(16).stream().map(ScenePrompt::text).toList();
             List<String> held = scenes.heldOutPrompts().subList(0, Math.min(heldOut, scenes.heldOutPrompts().size()));
+            List<String> trainDraw = trainingDraw(scenes.split(), drawC, seed + 2);
             for (var e : readings.entrySet()) {
-                BaseSampleAgreement.Result a = BaseSampleAgreement.measure(world, e.getValue(), evalPrompts, samples, c.guidanceScale(),
-                        c.evalSteps(), seed);
-                System.out.println("draw A evalPrompts(16), " + e.getKey() + ": " + a.summary());
-                BaseSampleAgreement.Result b = BaseSampleAgreement.measure(world, e.getValue(), held, samples, c.guidanceScale(),
-                        c.evalSteps(), seed + 1);
-                System.out.println("draw B heldOut[0, " + held.size() + "), " + e.getKey() + ": " + b.summary());
+                if (draws.contains("A")) {
+                    BaseSampleAgreement.Result a = BaseSampleAgreement.measure(world, e.getValue(), evalPrompts, samples, c.guidanceScale(),
+                            c.evalSteps(), seed);
+                    System.out.println("draw A evalPrompts(16), " + e.getKey() + ": " + a.summary());
+                }
+                if (draws.contains("B")) {
+                    BaseSampleAgreement.Result b = BaseSampleAgreement.measure(world, e.getValue(), held, samples, c.guidanceScale(),
+                            c.evalSteps(), seed + 1);
+                    System.out.println("draw B heldOut[0, " + held.size() + "), " + e.getKey() + ": " + b.summary());
+                }
+                if (draws.contains("C") && e.getKey().equals("scene_preference")) {
+                    BaseSampleAgreement.Result r = BaseSampleAgreement.measure(world, e.getValue(), trainDraw, samples, c.guidanceScale(),
+                            c.evalSteps(), seed + 2);
+                    System.out.println("draw C training prompts (" + trainDraw.size() + ", up to " + drawC + " per category), "
+                            + e.getKey() + ": " + r.summary());
+                }
             }
             shipped.close();
         }
+    }
+
+    /** Up to {@code perCategory} training prompts of each category, in category order, shuffled by {@code seed}. */
+    static List<String> trainingDraw(io.progrpo.world.scene.SceneSplit split, int perCategory, long seed) {
+        List<String> out = new ArrayList<>();
+        for (io.progrpo.world.scene.Category cat : io.progrpo.world.scene.Category.values()) {
+            List<ScenePrompt> pool = new ArrayList<>(split.train(cat));
+            java.util.Collections.shuffle(pool, new java.util.Random(seed * 31 + cat.ordinal()));
+            for (ScenePrompt p : pool.subList(0, Math.min(perCategory, pool.size()))) out.add(p.text());
+        }
+        return out;
     }
 
     /** The model's score of each image with its prompt, raw or as the log-probability among the prompt's neighbours. */
