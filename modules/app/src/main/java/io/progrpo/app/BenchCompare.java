@@ -38,11 +38,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The Java side of {@code scripts/bench-compare}: times whole GRPO epochs of the embedded world (sampling, reward,
- * training) for one or more methods after warm-up epochs, and prints one JSON object. Its PyTorch peer is
- * {@code bench/python/peer.py}, which it also feeds: {@code --export DIR} writes the policy's weights, the world's
- * conditioning rows, a fixed input with this model's output, and the run's sizes, so the peer loads the same
- * parameters and checks that its model matches before it is timed.
+ * The Java side of {@code scripts/bench-compare}: times whole GRPO epochs (sampling, reward, training) for one or more
+ * methods after warm-up epochs, and prints one JSON object. The world is the config's: the pixel world
+ * ({@code --overlay demo}; PyTorch peer {@code bench/python/peer.py}) or the demo's latent scene world
+ * ({@code --overlay demo+latent}: LoRA policy, autoencoder decoder, learned reward; peer
+ * {@code bench/python/peer_latent.py}). {@code --export DIR} feeds the peer: weights, conditioning rows, fixed inputs
+ * with the Java outputs ({@link PeerExport}, {@link LatentPeerExport}) and the run's sizes, so the peer loads the same
+ * parameters and checks that it computes what Java does before it is timed.
  *
  * <pre>
  * BenchCompare [--methods flow-grpo,pro-grpo,...] [--overlay demo] [--epochs 3] [--warmup 1] [--threads N]
@@ -175,7 +177,9 @@ public final class BenchCompare {
     /** One method's job under test: its config, policy, trainer and probe, and the rows of its timed epochs. */
     private static final class Bench implements AutoCloseable {
         final TrainConfig config;
-        final WorldModel policy;
+        final io.progrpo.tensor.nn.Module policy;
+        /** The latent world's parts (policy included), or null for the pixel world. */
+        final LatentBench latent;
         final GrpoTrainer trainer;
         final LedgerProbe probe;
         final Map<String, Object> result = new LinkedHashMap<>();
@@ -185,19 +189,38 @@ public final class BenchCompare {
         Bench(Args a, String method, boolean export) throws IOException {
             config = config(a, method);
             Method m = Method.byName(config.method());
-            EmbeddedWorld world = new EmbeddedWorld(config.imageSize());
-            RewardFunction reward = a.reward().equals("brightness") ? new Brightness() : Jobs.reward(config);
-            policy = Jobs.baseModel(config, m, world, s -> System.err.println(s));
-            WorldModelConfig mc = policy.config();
-            macs = WorldModel.forwardMacs(mc.imageSize(), mc.width(), mc.tokens());
+            RewardFunction standIn = a.reward().equals("brightness") ? new Brightness() : null;
+            io.progrpo.sampler.PromptWorld world;
+            io.progrpo.sampler.Decoder decoder;
+            RewardFunction reward;
+            if (config.latentWorld()) {
+                // the demo's world: LoRA policy over the latent generator, the autoencoder's decoder, the learned reward
+                latent = LatentBench.open(config, standIn, s -> System.err.println(s));
+                policy = latent.policy;
+                world = latent.world;
+                decoder = latent.world.decoder();
+                reward = latent.reward;
+                macs = latent.macs();
+            } else {
+                latent = null;
+                EmbeddedWorld pixel = new EmbeddedWorld(config.imageSize());
+                reward = standIn != null ? standIn : Jobs.reward(config);
+                WorldModel wm = Jobs.baseModel(config, m, pixel, s -> System.err.println(s));
+                policy = wm;
+                world = pixel;
+                decoder = Jobs.decoder();
+                WorldModelConfig mc = wm.config();
+                macs = WorldModel.forwardMacs(mc.imageSize(), mc.width(), mc.tokens());
+                if (export) PeerExport.write(a.export(), config, wm, pixel);
+            }
             result.put("method", config.method());
             result.put("config", JSON.readTree(config.toJson()));
             result.put("model_parameters", policy.parameterCount());
             result.put("forward_macs_per_row", macs);
-            if (export) PeerExport.write(a.export(), config, policy, world);
             probe = new LedgerProbe(Device.parse(config.device()));
-            trainer = new GrpoTrainer(GrpoTrainer.Settings.of(config), probed(Jobs.plan(config), probe), policy, null, world, reward,
-                    Jobs.decoder());
+            trainer = new GrpoTrainer(GrpoTrainer.Settings.of(config), probed(Jobs.plan(config), probe), policy, null, world, reward, decoder);
+            // the latent peer's files come from their own copy of the world (the same cached weights), checked on two recorded epochs
+            if (export && latent != null) LatentPeerExport.write(a.export(), config, trainer.groupsPerStep(), s -> System.err.println(s));
         }
 
         void epoch(int e, boolean timed) {
@@ -250,7 +273,8 @@ public final class BenchCompare {
         @Override
         public void close() {
             trainer.close();
-            policy.close();
+            if (latent != null) latent.close();
+            else policy.close();
         }
     }
 
@@ -291,6 +315,7 @@ public final class BenchCompare {
      */
     private static List<Map<String, Object>> forwardScaling(Args a) {
         TrainConfig c = config(a, a.methods().get(0));
+        if (c.latentWorld()) throw new IllegalArgumentException("--forward-scaling times the pixel world's model (use --overlay demo)");
         EmbeddedWorld world = new EmbeddedWorld(c.imageSize());
         List<Map<String, Object>> out = new ArrayList<>();
         try (WorldModel m = Jobs.baseModel(c, Method.byName(c.method()), world, s -> System.err.println(s));
