@@ -343,6 +343,43 @@ class Peer:
         }
 
 
+def timed_epochs(peer, warmup, epochs_timed, report, out=None):
+    """Runs warmup + epochs_timed epochs of peer.epoch(e), keeps the timed ones, adds the flow-grpo run with its
+    summary (means, throughput, trajectory bytes, RSS growth over the epochs) to report, writes it to out if given
+    and prints it. Shared by this peer and peer_latent.py."""
+    rss_base = rss("VmRSS")
+    reset = reset_peak_rss()
+    epochs = []
+    for e in range(warmup + epochs_timed):
+        m = peer.epoch(e)
+        if e >= warmup:
+            epochs.append(m)
+    hwm = rss("VmHWM")
+
+    def mean(k):
+        return sum(float(e[k]) for e in epochs) / len(epochs)
+
+    s = {k: mean(k) for k in ("sampling_s", "reward_s", "training_s", "epoch_s", "epoch_wall_s", "epoch_cpu_s", "nfe_sampling",
+                              "nfe_training", "trajectories_sampled", "trajectories_trained", "optimizer_steps")}
+    s["epoch_wall_min_s"] = min(e["epoch_wall_s"] for e in epochs)
+    s["rows_per_s"] = s["trajectories_sampled"] / s["sampling_s"]
+    s["forward_rows_per_s"] = s["nfe_sampling"] / s["sampling_s"]
+    s["training_step_s"] = s["training_s"] / max(1, s["optimizer_steps"])
+    s["trajectory_bytes"] = max(e["trajectory_bytes"] for e in epochs)
+    s["sampling_resident_peak_bytes"] = max(e["sampling_resident_peak_bytes"] for e in epochs)
+    s["rss_base_bytes"] = rss_base
+    s["peak_rss_bytes"] = hwm
+    s["peak_rss_growth_bytes"] = hwm - rss_base
+    s["peak_rss_reset"] = reset
+    report["runs"] = [{"method": "flow-grpo", "epochs": epochs, "summary": s}]
+    report["load_average_end"] = os.getloadavg()[0]
+    text = json.dumps(report, indent=2)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+    print(text)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dir", required=True, help="what BenchCompare --export wrote")
@@ -396,37 +433,7 @@ def main():
 
     report = {"side": "python", "torch": torch.__version__, "threads": torch.get_num_threads(), "reward": "brightness",
               "load_average_start": os.getloadavg()[0]}
-    rss_base = rss("VmRSS")
-    reset = reset_peak_rss()
-    epochs = []
-    for e in range(a.warmup + a.epochs):
-        m = peer.epoch(e)
-        if e >= a.warmup:
-            epochs.append(m)
-    hwm = rss("VmHWM")
-
-    def mean(k):
-        return sum(float(e[k]) for e in epochs) / len(epochs)
-
-    s = {k: mean(k) for k in ("sampling_s", "reward_s", "training_s", "epoch_s", "epoch_wall_s", "epoch_cpu_s", "nfe_sampling",
-                              "nfe_training", "trajectories_sampled", "trajectories_trained", "optimizer_steps")}
-    s["epoch_wall_min_s"] = min(e["epoch_wall_s"] for e in epochs)
-    s["rows_per_s"] = s["trajectories_sampled"] / s["sampling_s"]
-    s["forward_rows_per_s"] = s["nfe_sampling"] / s["sampling_s"]
-    s["training_step_s"] = s["training_s"] / max(1, s["optimizer_steps"])
-    s["trajectory_bytes"] = max(e["trajectory_bytes"] for e in epochs)
-    s["sampling_resident_peak_bytes"] = max(e["sampling_resident_peak_bytes"] for e in epochs)
-    s["rss_base_bytes"] = rss_base
-    s["peak_rss_bytes"] = hwm
-    s["peak_rss_growth_bytes"] = hwm - rss_base
-    s["peak_rss_reset"] = reset
-    report["runs"] = [{"method": "flow-grpo", "epochs": epochs, "summary": s}]
-    report["load_average_end"] = os.getloadavg()[0]
-    text = json.dumps(report, indent=2)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    print(text)
+    timed_epochs(peer, a.warmup, a.epochs, report, a.out)
 
 
 if __name__ == "__main__":

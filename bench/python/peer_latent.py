@@ -45,7 +45,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer import FlowSde, cpu_seconds, log_prob, reset_peak_rss, rss  # noqa: E402  (shared with the pixel peer)
+from peer import FlowSde, cpu_seconds, log_prob, timed_epochs  # noqa: E402  (shared with the pixel peer)
 
 TIME_FEATURES = 256
 DEVICE = "cpu"  # --device: where the models and every tensor live (the check's recorded data is CPU data)
@@ -678,31 +678,7 @@ def main():
     report = {"side": "python", "world": "latent", "torch": torch.__version__, "threads": torch.get_num_threads(),
               "device": DEVICE, "compiled": a.compile,
               "reward": "scene_preference", "load_average_start": os.getloadavg()[0]}
-    rss_base = rss("VmRSS")
-    reset = reset_peak_rss()
-    epochs = []
-    for e in range(a.warmup + a.epochs):
-        m = peer.epoch(e)
-        if e >= a.warmup:
-            epochs.append(m)
-    hwm = rss("VmHWM")
-    mean = lambda k: sum(float(e[k]) for e in epochs) / len(epochs)  # noqa: E731
-    s = {k: mean(k) for k in ("sampling_s", "reward_s", "training_s", "epoch_s", "epoch_wall_s", "epoch_cpu_s", "nfe_sampling",
-                              "nfe_training", "trajectories_sampled", "trajectories_trained", "optimizer_steps")}
-    s["epoch_wall_min_s"] = min(e["epoch_wall_s"] for e in epochs)
-    s["rows_per_s"] = s["trajectories_sampled"] / s["sampling_s"]
-    s["forward_rows_per_s"] = s["nfe_sampling"] / s["sampling_s"]
-    s["training_step_s"] = s["training_s"] / max(1, s["optimizer_steps"])
-    s["trajectory_bytes"] = max(e["trajectory_bytes"] for e in epochs)
-    s["sampling_resident_peak_bytes"] = max(e["sampling_resident_peak_bytes"] for e in epochs)
-    s["rss_base_bytes"], s["peak_rss_bytes"], s["peak_rss_growth_bytes"], s["peak_rss_reset"] = rss_base, hwm, hwm - rss_base, reset
-    report["runs"] = [{"method": "flow-grpo", "epochs": epochs, "summary": s}]
-    report["load_average_end"] = os.getloadavg()[0]
-    text = json.dumps(report, indent=2)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    print(text)
+    timed_epochs(peer, a.warmup, a.epochs, report, a.out)
 
 
 if __name__ == "__main__":

@@ -403,36 +403,11 @@ public final class BenchCompare {
     /** The plan with its sampler wrapped by the probe (every call delegates; steps are seen first). */
     static GrpoTrainer.Plan probed(GrpoTrainer.Plan p, LedgerProbe probe) {
         Sampler inner = p.sampler();
-        Sampler wrapped = new Sampler() {
-            @Override
-            public int steps() {
-                return inner.steps();
-            }
-
-            @Override
-            public double time(int i) {
-                return inner.time(i);
-            }
-
+        Sampler wrapped = new io.progrpo.sampler.ForwardingSampler(inner) {
             @Override
             public StepOutput step(VelocityModel m, Tensor x, Tensor cond, int i, Generator gen) {
                 probe.observe();
-                return inner.step(m, x, cond, i, gen);
-            }
-
-            @Override
-            public LogProbResult logProb(VelocityModel m, Tensor x, Tensor xNext, Tensor cond, int i) {
-                return inner.logProb(m, x, xNext, cond, i);
-            }
-
-            @Override
-            public LogProbResult logProb(VelocityModel m, Tensor x, Tensor xNext, Tensor cond, int[] steps) {
-                return inner.logProb(m, x, xNext, cond, steps);
-            }
-
-            @Override
-            public boolean isStochastic(int i) {
-                return inner.isStochastic(i);
+                return super.step(m, x, cond, i, gen);
             }
         };
         return new GrpoTrainer.Plan(p.method(), wrapped, p.evalSampler(), p.schedule(), p.strategy(), p.sharedGroupNoise());

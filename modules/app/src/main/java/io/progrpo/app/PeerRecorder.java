@@ -2,6 +2,7 @@ package io.progrpo.app;
 
 import io.progrpo.reward.RewardFunction;
 import io.progrpo.reward.RewardOutput;
+import io.progrpo.sampler.ForwardingSampler;
 import io.progrpo.sampler.LogProbResult;
 import io.progrpo.sampler.Sampler;
 import io.progrpo.sampler.StepOutput;
@@ -16,20 +17,19 @@ import java.util.Map;
 
 /**
  * Records what a real {@code GrpoTrainer} epoch computes, for the latent peer's check ({@link LatentPeerExport}): a
- * {@link Sampler} that delegates every call and keeps copies of each sampling step's input, mean, next latents and
+ * {@link ForwardingSampler} that delegates every call and keeps copies of each sampling step's input, mean, next latents and
  * log-prob and of each training log-prob call's inputs and result, and a {@link RewardFunction} that keeps the images
  * it scored, their prompts and the scores. The copies are named {@code e<epoch>.<what>} in {@link #tensors()}, which
  * the caller closes.
  */
-final class PeerRecorder implements Sampler {
-    private final Sampler inner;
+final class PeerRecorder extends ForwardingSampler {
     private final Map<String, Tensor> tensors = new LinkedHashMap<>();
     private final Map<Integer, List<String>> prompts = new LinkedHashMap<>();
     private int epoch = -1;
     private int trainCalls;
 
     PeerRecorder(Sampler inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     /** From now on the calls belong to epoch {@code e}. */
@@ -67,28 +67,8 @@ final class PeerRecorder implements Sampler {
     }
 
     @Override
-    public int steps() {
-        return inner.steps();
-    }
-
-    @Override
-    public double time(int i) {
-        return inner.time(i);
-    }
-
-    @Override
-    public double klStd(int i) {
-        return inner.klStd(i);
-    }
-
-    @Override
-    public boolean isStochastic(int i) {
-        return inner.isStochastic(i);
-    }
-
-    @Override
     public StepOutput step(VelocityModel m, Tensor x, Tensor cond, int i, Generator gen) {
-        StepOutput out = inner.step(m, x, cond, i, gen);
+        StepOutput out = super.step(m, x, cond, i, gen);
         if (i == 0) put("cond", cond);
         put("s" + i + ".x", x);
         put("s" + i + ".mean", out.mean());
@@ -99,12 +79,12 @@ final class PeerRecorder implements Sampler {
 
     @Override
     public LogProbResult logProb(VelocityModel m, Tensor x, Tensor xNext, Tensor cond, int i) {
-        return record(inner.logProb(m, x, xNext, cond, i), x, xNext, cond, filled(x.size(0), i));
+        return record(super.logProb(m, x, xNext, cond, i), x, xNext, cond, filled(x.size(0), i));
     }
 
     @Override
     public LogProbResult logProb(VelocityModel m, Tensor x, Tensor xNext, Tensor cond, int[] steps) {
-        return record(inner.logProb(m, x, xNext, cond, steps), x, xNext, cond, steps);
+        return record(super.logProb(m, x, xNext, cond, steps), x, xNext, cond, steps);
     }
 
     private LogProbResult record(LogProbResult r, Tensor x, Tensor xNext, Tensor cond, int[] steps) {
