@@ -34,7 +34,7 @@ extern "C" {
 #define PT_API __attribute__((visibility("default")))
 #define PT_CRITICAL
 
-#define PT_ABI_VERSION 1
+#define PT_ABI_VERSION 2
 #define PT_OK 0
 #define PT_ERROR 1
 
@@ -186,6 +186,8 @@ PT_API int32_t pt_mse_loss(pt_tensor a, pt_tensor b, pt_tensor* out);
 
 /* ---- autograd ----------------------------------------------------------------------------------------------- */
 PT_API int32_t pt_set_requires_grad(pt_tensor t, int32_t requires_grad);
+/* t's version counter (t._version()): every in-place op on it or on a view of it increments it (ABI 2) */
+PT_API PT_CRITICAL int32_t pt_tensor_version(pt_tensor t, int64_t* out);
 /* grad may be NULL for a scalar t */
 PT_API int32_t pt_backward(pt_tensor t, pt_tensor grad, int32_t retain_graph);
 /* NEW handle to t.grad(), or *out = NULL when t has no gradient */

@@ -17,6 +17,7 @@ extern "C" {
 
 // ---- autograd ------------------------------------------------------------------------------------------------
 int32_t pt_set_requires_grad(pt_tensor t, int32_t rg) { PT_TRY T(t).set_requires_grad(rg != 0); PT_CATCH }
+int32_t pt_tensor_version(pt_tensor t, int64_t* out) { PT_TRY *out = static_cast<int64_t>(T(t)._version()); PT_CATCH }
 int32_t pt_backward(pt_tensor t, pt_tensor grad, int32_t retain_graph) {
   PT_TRY
   at::Tensor g = grad == nullptr ? at::Tensor() : T(grad);

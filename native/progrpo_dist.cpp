@@ -128,7 +128,9 @@ int32_t pt_pg_all_reduce(pt_process_group p, pt_tensor t, int32_t op) {
   run_collective(g, "all_reduce", pt_collective::of_tensor(pt_collective::kAllReduce, op, buf), descriptor_device(g, &buf),
                  [&] { return g.pg->allreduce(v, o); });
   if (op == PT_REDUCE_AVG) buf.div_(static_cast<double>(g.size));
-  if (!buf.is_same(x)) x.detach().copy_(buf);
+  // the collective wrote into x's storage behind ATen's back: bump its version counter as an in-place op would, so
+  // caches keyed on it (LoraLinear's merged weight) see the change
+  if (!buf.is_same(x)) x.detach().copy_(buf); else x.unsafeGetTensorImpl()->bump_version();
   PT_CATCH
 }
 
@@ -175,7 +177,9 @@ int32_t pt_pg_broadcast(pt_process_group p, pt_tensor t, int32_t root) {
   o.timeout = g.timeout;
   run_collective(g, "broadcast", pt_collective::of_tensor(pt_collective::kBroadcast, root, buf), descriptor_device(g, &buf),
                  [&] { return g.pg->broadcast(v, o); });
-  if (!buf.is_same(x)) x.detach().copy_(buf);
+  // the collective wrote into x's storage behind ATen's back: bump its version counter as an in-place op would, so
+  // caches keyed on it (LoraLinear's merged weight) see the change
+  if (!buf.is_same(x)) x.detach().copy_(buf); else x.unsafeGetTensorImpl()->bump_version();
   PT_CATCH
 }
 

@@ -66,6 +66,11 @@ def sdpa(q, k, v, mask=None):
     return torch.matmul(torch.softmax(s, -1), v)
 
 
+# No-grad forwards use the adapters merged into the weight, as Java's LoraLinear does (-Dprogrpo.lora.merge=false there,
+# PROGRPO_LORA_MERGE=false here, turns it off on both sides).
+MERGE = os.environ.get("PROGRPO_LORA_MERGE", "true").strip().lower() != "false"
+
+
 class LoraLinear(nn.Module):
     """x W^T + b + s (alpha / r) (x A^T) B^T; the adapter is skipped when s = 0 or r = 0 (as LoraLinear)."""
 
@@ -79,11 +84,21 @@ class LoraLinear(nn.Module):
             self.lora_B = nn.Parameter(torch.zeros(o, rank))
 
     def forward(self, x, scale=0.0):
-        y = F.linear(x, self.weight, self.bias)
         if self.rank == 0 or scale == 0:
-            return y
+            return F.linear(x, self.weight, self.bias)
+        if MERGE and not torch.is_grad_enabled():
+            return F.linear(x, self.merged_weight(scale), self.bias)
+        y = F.linear(x, self.weight, self.bias)
         up = F.linear(F.linear(x, self.lora_A), self.lora_B)
         return y + up * (scale * self.alpha / self.rank)
+
+    def merged_weight(self, scale):
+        """W + s (alpha / r) B A, kept while the three parameters keep their version counters (LoraLinear's cache)."""
+        key = (self.weight._version, self.lora_A._version, self.lora_B._version, scale)
+        cached = getattr(self, "_merged", None)
+        if cached is None or cached[0] != key:
+            cached = self._merged = (key, self.weight + torch.matmul(self.lora_B, self.lora_A) * (scale * self.alpha / self.rank))
+        return cached[1]
 
 
 class Attention(nn.Module):

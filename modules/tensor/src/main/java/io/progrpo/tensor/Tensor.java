@@ -493,4 +493,6 @@ public final class Tensor implements AutoCloseable {
     public Tensor grad() { return TensorGrad.grad(this); }
     /** Drops this tensor's gradient. */
     public void zeroGrad() { TensorGrad.zeroGrad(this); }
+    /** libtorch's version counter ({@code t._version()}): every in-place op on this tensor or a view of it advances it. */
+    public long version() { return TensorGrad.version(this); }
 }

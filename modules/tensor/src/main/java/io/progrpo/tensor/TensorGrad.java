@@ -31,4 +31,11 @@ final class TensorGrad {
     static void zeroGrad(Tensor t) {
         Native.check(progrpo_torch_h.pt_zero_grad(t.handle()), () -> Tensor.describe("zero_grad", t));
     }
+
+    /** The version counter, which autograd uses to detect in-place changes of saved tensors. */
+    static long version(Tensor t) {
+        MemorySegment buf = Native.scratch().longs;
+        Native.check(progrpo_torch_h.pt_tensor_version(t.handle(), buf), () -> Tensor.describe("_version", t));
+        return buf.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+    }
 }

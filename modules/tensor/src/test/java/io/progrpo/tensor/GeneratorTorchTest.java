@@ -67,7 +67,7 @@ class GeneratorTorchTest extends TensorTestBase {
         assertTrue(Torch.version().matches("\\d+\\.\\d+\\.\\d+"), Torch.version());
         assertFalse(Torch.describe().isBlank());
         assertTrue(Torch.describe().contains(Torch.version()));
-        assertEquals(1, Torch.abiVersion());
+        assertEquals(2, Torch.abiVersion());
         assertTrue(Torch.numThreads() >= 1);
         assertTrue(Torch.shimPath().isPresent());
         int threads = Torch.numThreads();

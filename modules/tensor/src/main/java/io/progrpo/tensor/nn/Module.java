@@ -54,6 +54,15 @@ public abstract class Module implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Takes {@code t} out of any open scope: the subclass owns it from now on (a cache derived from its parameters,
+     * not a parameter: no state dict or optimizer sees it) and must close it, in {@link #close()} at the latest.
+     */
+    protected static Tensor own(Tensor t) {
+        TensorAccess.get().release(t);
+        return t;
+    }
+
     protected final <M extends Module> M registerModule(String name, M m) {
         checkName(name);
         if (children.containsKey(name)) throw new IllegalArgumentException("module '" + name + "' is already registered");

@@ -3,6 +3,7 @@ package io.progrpo.world.latent;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.progrpo.tensor.Device;
@@ -83,6 +84,81 @@ class LoraLinearTest {
             assertTrue(e.getMessage().contains("rank must be >= 0"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> new LoraLinear(4, 4, true, 2, 0, g, Device.CPU));
             assertTrue(e.getMessage().contains("alpha must be finite and > 0"), e.getMessage());
+        }
+    }
+
+    /**
+     * No-grad forwards use the merged weight: they equal the per-call adapter (forwards with grad recording) and the
+     * double-precision reference up to float rounding, and the cache follows every change of a parameter (an AdamW
+     * step, copyFrom, fill), of the scale and of the module's tensors; scale 0 never merges.
+     */
+    @Test
+    void noGradForwardsUseTheMergedWeightAndFollowEveryParameterChange() {
+        int in = 9, out = 7, r = 3, rows = 5;
+        double alpha = 4;
+        try (Generator g = Generator.create(11); LoraLinear l = new LoraLinear(in, out, true, r, alpha, g, Device.CPU);
+             Scope s = Scope.open()) {
+            Tiny.randomise(l, n -> n.equals("lora_B"), 0.5, 3);
+            Tensor x = Tensor.randn(g, rows, in);
+            var p = l.namedParameters();
+            java.util.function.DoubleFunction<double[]> want = scale -> reference(x.toDoubleArray(), rows, p.get("weight").toDoubleArray(),
+                    p.get("bias").toDoubleArray(), p.get("lora_A").toDoubleArray(), p.get("lora_B").toDoubleArray(), in, out, r, alpha, scale);
+            java.util.function.DoubleFunction<double[]> noGrad = scale -> {
+                try (var ng = io.progrpo.tensor.Autograd.noGrad()) {
+                    return l.forward(x, scale).toDoubleArray();
+                }
+            };
+            assertTrue(LoraLinear.MERGE, "merging is the default");
+            assertArrayEquals(want.apply(1), noGrad.apply(1), 1e-5);
+            assertTrue(l.hasMergedWeight(), "the no-grad forward merged");
+            double[] perCall = l.forward(x, 1).toDoubleArray();
+            assertFalse(l.hasMergedWeight(), "a gradient-recording forward frees the merged weight");
+            assertArrayEquals(perCall, noGrad.apply(1), 1e-5, "merged == per-call adapter up to rounding");
+            assertTrue(l.hasMergedWeight(), "merged again");
+            // an optimizer step on the adapters changes B and A in place: the next no-grad forward sees the new values
+            try (var opt = new io.progrpo.tensor.optim.AdamW(java.util.List.of(p.get("lora_A"), p.get("lora_B")),
+                    io.progrpo.tensor.optim.AdamW.Options.DEFAULTS.withLr(0.05))) {
+                l.forward(x, 1).square().sum().backward();
+                opt.step();
+            }
+            assertArrayEquals(want.apply(1), noGrad.apply(1), 1e-5, "after an AdamW step");
+            try (var ng = io.progrpo.tensor.Autograd.noGrad()) {
+                p.get("weight").copyFrom(Tensor.randn(g, out, in));
+            }
+            assertArrayEquals(want.apply(1), noGrad.apply(1), 1e-5, "after copyFrom into the weight");
+            assertArrayEquals(want.apply(0.5), noGrad.apply(0.5), 1e-5, "another scale");
+            assertArrayEquals(want.apply(1), noGrad.apply(1), 1e-5, "back to scale 1");
+            try (var ng = io.progrpo.tensor.Autograd.noGrad()) {
+                p.get("lora_B").fill(0.25);
+            }
+            assertArrayEquals(want.apply(1), noGrad.apply(1), 1e-5, "after fill on B");
+            assertArrayEquals(want.apply(0), noGrad.apply(0), 1e-5, "scale 0: the base layer");
+            l.to(Device.CPU, io.progrpo.tensor.DType.FLOAT64); // new parameter tensors: the cache keyed on the old ones is stale
+            try (Scope in64 = Scope.open()) {
+                double[] base = reference(x.toDoubleArray(), rows, l.namedParameters().get("weight").toDoubleArray(),
+                        l.namedParameters().get("bias").toDoubleArray(), l.namedParameters().get("lora_A").toDoubleArray(),
+                        l.namedParameters().get("lora_B").toDoubleArray(), in, out, r, alpha, 1);
+                try (var ng = io.progrpo.tensor.Autograd.noGrad()) {
+                    Tensor y = l.forward(x.to(io.progrpo.tensor.DType.FLOAT64), 1);
+                    assertEquals(io.progrpo.tensor.DType.FLOAT64, y.dtype());
+                    assertArrayEquals(base, y.toDoubleArray(), 1e-12, "after to(float64): merged from the new tensors");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTensorVersionCountsInPlaceOps() {
+        try (Scope s = Scope.open()) {
+            Tensor t = Tensor.zeros(3);
+            long v0 = t.version();
+            t.fill(1);
+            assertTrue(t.version() > v0, "fill advances the version");
+            long v1 = t.version();
+            Tensor u = t.add(t); // out of place
+            assertEquals(v1, t.version(), "an out-of-place op does not");
+            u.close();
+            assertThrows(IllegalStateException.class, u::version, "a closed tensor has no version");
         }
     }
 }

@@ -27,7 +27,7 @@ public final class progrpo_torch_h {
                 .orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + symbol));
     }
 
-    private static final int PT_ABI_VERSION = (int) 1L;
+    private static final int PT_ABI_VERSION = (int) 2L;
 
     public static int PT_ABI_VERSION() {
         return PT_ABI_VERSION;
@@ -3721,6 +3721,46 @@ public final class progrpo_torch_h {
         var mh$ = pt_set_requires_grad.HANDLE;
         try {
             return (int) mh$.invokeExact(t, requires_grad);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pt_tensor_version {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            C_INT,
+            C_POINTER,
+            C_POINTER
+        );
+
+        public static final MemorySegment ADDR = findOrThrow("pt_tensor_version");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC, Linker.Option.critical(false));
+    }
+
+    public static FunctionDescriptor pt_tensor_version$descriptor() {
+        return pt_tensor_version.DESC;
+    }
+
+    public static MethodHandle pt_tensor_version$handle() {
+        return pt_tensor_version.HANDLE;
+    }
+
+    public static MemorySegment pt_tensor_version$address() {
+        return pt_tensor_version.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t pt_tensor_version(pt_tensor t, int64_t* out)
+     * }
+     */
+    public static int pt_tensor_version(MemorySegment t, MemorySegment out) {
+        var mh$ = pt_tensor_version.HANDLE;
+        try {
+            return (int) mh$.invokeExact(t, out);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {
