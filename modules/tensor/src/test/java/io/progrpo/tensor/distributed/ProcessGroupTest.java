@@ -86,7 +86,9 @@ class ProcessGroupTest {
             ReduceOp[] ops = {ReduceOp.SUM, ReduceOp.AVG, ReduceOp.MIN, ReduceOp.MAX};
             for (int k = 0; k < ops.length; k++) {
                 Tensor t = Tensor.of(randoms(100 + pg.rank(), n), n);
+                long before = t.version();
                 pg.allReduce(t, ops[k]);
+                if (t.version() <= before) throw new AssertionError(ops[k] + " wrote into t without advancing its version counter");
                 out[k] = t.toDoubleArray();
             }
             return out;
@@ -110,7 +112,9 @@ class ProcessGroupTest {
             Tensor mine = Tensor.of(randoms(7 + pg.rank(), 6), 2, 3);
             Tensor all = pg.allGather(mine);
             Tensor b = Tensor.of(randoms(50 + pg.rank(), 5), 5);
+            long before = b.version();
             pg.broadcast(b, 1);
+            if (b.version() <= before) throw new AssertionError("broadcast wrote into b without advancing its version counter");
             pg.barrier();
             List<byte[]> msgs = pg.allGatherBytes(("rank-" + pg.rank() + "x".repeat(pg.rank() * 3)).getBytes());
             return new Object[] {all.shape(), all.toDoubleArray(), b.toDoubleArray(), msgs};

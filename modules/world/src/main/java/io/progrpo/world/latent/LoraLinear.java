@@ -21,9 +21,9 @@ import io.progrpo.tensor.nn.Module;
  * while the three parameters are the same tensors at the same version counters ({@link Tensor#version()}: an
  * optimizer step, {@code copyFrom}, {@code fill} and the distributed broadcast all advance it) and the scale is
  * the same; otherwise it is computed again. A forward that records gradients frees it (training would make it
- * stale with its next optimizer step), so it costs memory only between training phases. It equals the per-call adapter up to float rounding (the order of the
- * sums differs). Writes into a parameter's memory through {@link Tensor#dataSegment()} do not advance the version:
- * change parameters with tensor ops. {@code -Dprogrpo.lora.merge=false} turns merging off (every forward then
+ * stale with its next optimizer step), so it costs memory only between training phases. It equals the per-call
+ * adapter up to float rounding (the order of the sums differs). Writes into a parameter's memory through
+ * {@link Tensor#dataSegment()} do not advance the version: change parameters with tensor ops. {@code -Dprogrpo.lora.merge=false} turns merging off (every forward then
  * computes the adapter). Model-FLOP accounting ({@link MacCounter}) counts the adapter either way: it is the model's
  * cost, not the kernel's.
  */
