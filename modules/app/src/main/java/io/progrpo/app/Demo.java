@@ -182,7 +182,7 @@ public final class Demo implements Callable<Integer> {
     private void warmUp(String overlay) throws Exception {
         Path dir = Files.createTempDirectory("progrpo-warmup");
         List<String> w = new ArrayList<>(sets);
-        w.addAll(List.of("epochs=1", "groupsPerEpoch=1", "evalEvery=0", "checkpointEvery=0", "outDir=" + dir));
+        w.addAll(DemoUnit.warmUpSets(dir));
         TrainConfig c = TrainConfig.resolve("pro-grpo+" + overlay, null, w);
         log("warm-up epoch (not timed) ...");
         try (Jobs.Job job = Jobs.build(c, Demo::log)) {

@@ -46,11 +46,20 @@ public final class DemoUnit {
         System.out.flush();
     }
 
+    /**
+     * The overrides that turn a run's config into its warm-up: one epoch of one prompt group (so one optimizer step,
+     * whatever {@code optimizerStepsPerEpoch} the run takes), no evaluation or checkpoint, output in {@code dir}.
+     */
+    static java.util.List<String> warmUpSets(Path dir) {
+        return java.util.List.of("epochs=1", "groupsPerEpoch=1", "optimizerStepsPerEpoch=1", "evalEvery=0", "checkpointEvery=0",
+                "outDir=" + dir);
+    }
+
     /** One epoch of one group, untimed and thrown away, as the in-process demo's warm-up. */
     static void warmUp(TrainConfig c) throws Exception {
         Path dir = Files.createTempDirectory("progrpo-warmup");
         try {
-            TrainConfig w = c.withSets(java.util.List.of("epochs=1", "groupsPerEpoch=1", "evalEvery=0", "checkpointEvery=0", "outDir=" + dir));
+            TrainConfig w = c.withSets(warmUpSets(dir));
             try (Jobs.Job job = Jobs.build(w, s -> { })) {
                 job.trainer().runEpoch(0, new Phases(p -> { }));
             }

@@ -115,12 +115,14 @@ public final class ProgrpoCommands implements Commands {
     /**
      * The commands' one way to end on an error they expect: the message on one line after "error: ", and the exit
      * status: {@link #EXIT_ABORTED} for an aborted epoch (rerunning with --resume continues), 2 for a study directory
-     * that registers another plan, 1 for everything else (a file, libtorch, a bad argument or reward output).
+     * that registers another plan or was started on another base model, 1 for everything else (a file, libtorch, a bad argument or reward output).
      */
     private static int fail(Exception e) {
         System.err.println("error: " + oneLine(e.getMessage()));
         if (e instanceof TrainingRun.TrainingAbortedException) return EXIT_ABORTED;
-        if (e instanceof io.progrpo.app.study.PlanGuard.PlanChangedException) return 2;
+        if (e instanceof io.progrpo.app.study.PlanGuard.PlanChangedException || e instanceof io.progrpo.app.study.Study.BaseModelChangedException) {
+            return 2;
+        }
         return 1;
     }
 
@@ -180,14 +182,15 @@ public final class ProgrpoCommands implements Commands {
 
     /**
      * Runs the study ({@link io.progrpo.app.study.Study#run}): 0 when every selected run finished; 2 when the directory
-     * registers another plan (the message names each difference); 1 when a file of the study cannot be read or written;
+     * registers another plan (the message names each difference) or was started on another base model; 1 when a file of the study cannot be read or written;
      * {@link #EXIT_ABORTED} when an epoch was aborted by bad reward output (rerunning continues from its checkpoint).
      */
     @Override
     public int study(io.progrpo.app.study.StudyOptions o) {
         try {
             return io.progrpo.app.study.Study.run(o, ProgrpoCommands::log);
-        } catch (io.progrpo.app.study.PlanGuard.PlanChangedException | TrainingRun.TrainingAbortedException | IOException e) {
+        } catch (io.progrpo.app.study.PlanGuard.PlanChangedException | io.progrpo.app.study.Study.BaseModelChangedException
+                 | TrainingRun.TrainingAbortedException | IOException e) {
             return fail(e);
         }
     }

@@ -92,4 +92,16 @@ class DemoRunsTest {
         assertTrue(e.getMessage().contains("line 2"), e.getMessage());
         assertThrows(IOException.class, () -> DemoRuns.readHistory(tmp.resolve("none.jsonl")));
     }
+
+    /** A run that takes several optimizer steps per epoch still warms up (one group: one step), then trains as asked. */
+    @Test
+    void aRunWithSeveralOptimizerStepsWarmsUpAndTrains() throws Exception {
+        TrainConfig c = tiny("flow-grpo", 0, tmp, "groupsPerEpoch=2", "optimizerStepsPerEpoch=2");
+        TrainConfig w = c.withSets(DemoUnit.warmUpSets(tmp.resolve("w")));
+        assertEquals(1, w.groupsPerEpoch());
+        assertEquals(1, w.optimizerStepsPerEpoch());
+        var histories = DemoRuns.run(List.of(new DemoRuns.Unit("flow-grpo", 0, c, null)), 2, 1, s -> { });
+        List<Map<String, Object>> run = histories.get("flow-grpo").get(0);
+        assertEquals(2, ((Number) run.get(run.size() - 1).get("optimizer_steps")).intValue(), "the last epoch's optimizer steps: " + run.get(run.size() - 1));
+    }
 }

@@ -85,8 +85,12 @@ public final class Study {
             }
             Torch.ensureAvailable();
             log.accept("progrpo study (" + plan.world() + (plan.quick() ? ", quick" : "") + "): " + Torch.describe());
-            StudyEvaluation base = baseEvaluation(plan, out, log);
             List<StudyCsv.Row> rows = new ArrayList<>(StudyCsv.read(out));
+            boolean pending = arms.stream().anyMatch(a -> {
+                for (int s = 0; s < a.seeds(); s++) if (StudyCsv.find(rows, a.name(), s) == null) return true;
+                return false;
+            });
+            StudyEvaluation base = baseEvaluation(plan, out, pending, log);
             writeReport(plan, rows, out, o, base);
             for (int s = 0; s < plan.maxSeeds(); s++) {
                 for (StudyArm a : arms) {
@@ -118,22 +122,56 @@ public final class Study {
         }
     }
 
-    /** The base model's evaluation (base-eval.json), computed once per study. */
-    static StudyEvaluation baseEvaluation(StudyPlan plan, Path out, Consumer<String> log) throws IOException {
+    /**
+     * A resumed study whose base model is not the one it started with: another pretraining recipe, or another CPU
+     * that pretrained the same recipe to other weights. Its new runs would not be comparable with its finished ones.
+     */
+    public static final class BaseModelChangedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        BaseModelChangedException(String message) {
+            super(message);
+        }
+    }
+
+    /** How far the base model's eval reward may move between two evaluations of the same weights (thread counts, rounding). */
+    static final double BASE_EVAL_TOLERANCE = 1e-3;
+
+    /**
+     * The base model's evaluation (base-eval.json), computed once per study. When the file exists and {@code verify}
+     * (runs are still to be done), the base model is evaluated again and must give the recorded eval reward.
+     *
+     * @throws BaseModelChangedException when it does not
+     */
+    static StudyEvaluation baseEvaluation(StudyPlan plan, Path out, boolean verify, Consumer<String> log) throws IOException {
         Path file = out.resolve(BASE_EVAL);
         if (Files.exists(file)) {
             @SuppressWarnings("unchecked")
             Map<String, Object> m = JSON.readValue(Files.readString(file, StandardCharsets.UTF_8), Map.class);
-            return StudyEvaluation.fromRow(m);
+            StudyEvaluation recorded = StudyEvaluation.fromRow(m);
+            if (!verify) return recorded;
+            double was = recorded.measurement().mean(), now = evaluateBase(plan, out, log).measurement().mean();
+            if (!(Math.abs(now - was) <= BASE_EVAL_TOLERANCE)) {
+                throw new BaseModelChangedException(String.format(Locale.ROOT, "the base model is not the one this study started with: "
+                        + "%s records its eval reward %.6f, the base model loaded now gives %.6f (more than %.0e apart). The world's "
+                        + "pretraining changed (its recipe, or another CPU pretrained it), so new runs would not be comparable with the "
+                        + "finished ones; resume with the models the study started with (their cache directory, -Dprogrpo.cache), "
+                        + "or start a new study with another --out", file, was, now, BASE_EVAL_TOLERANCE));
+            }
+            log.accept(String.format(Locale.ROOT, "base model checked: eval reward %.6f as recorded", now));
+            return recorded;
         }
-        StudyEvaluation ev;
-        try (Jobs.Job job = Jobs.build(plan.baselineConfig(out), log)) {
-            ev = StudyEvaluation.of(job, plan.evalSamplesPerPrompt());
-        }
+        StudyEvaluation ev = evaluateBase(plan, out, log);
         log.accept(String.format(Locale.ROOT, "base model: eval reward %.4f (se noise %.4f, se prompts %.4f)", ev.measurement().mean(),
                 ev.measurement().seNoise(), ev.measurement().sePrompts()));
         StudyCsv.writeAtomically(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(ev.toRow(0)) + "\n");
         return ev;
+    }
+
+    private static StudyEvaluation evaluateBase(StudyPlan plan, Path out, Consumer<String> log) {
+        try (Jobs.Job job = Jobs.build(plan.baselineConfig(out), log)) {
+            return StudyEvaluation.of(job, plan.evalSamplesPerPrompt());
+        }
     }
 
     private static void writeReport(StudyPlan plan, List<StudyCsv.Row> rows, Path out, StudyOptions o, StudyEvaluation base) throws IOException {

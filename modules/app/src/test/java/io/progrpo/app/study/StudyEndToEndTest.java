@@ -134,4 +134,33 @@ class StudyEndToEndTest {
             assertEquals(StudyFlops.of(c), job.flops(), "the analytic FLOP count without models is the job's");
         }
     }
+
+    /**
+     * A study resumed on another base model (here: its recorded base evaluation moved by 0.5, as another pretraining
+     * recipe or CPU moves it) is refused before any run, naming both values; a finished study still rewrites its report.
+     */
+    @Test
+    void aResumeOnAnotherBaseModelIsRefused() throws Exception {
+        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        Path out = tmp.resolve("study");
+        assertEquals(0, Study.run(options(out, List.of("flow-grpo")), s -> { }));
+        Path file = out.resolve(Study.BASE_EVAL);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = json.readValue(Files.readString(file), Map.class);
+        double was = ((Number) m.get("eval_reward")).doubleValue();
+        m.put("eval_reward", was + 0.5);
+        Files.writeString(file, json.writeValueAsString(m));
+        // nothing pending for the finished arm: no check, the report is rewritten
+        assertEquals(0, Study.run(options(out, List.of("flow-grpo")), s -> { }));
+        List<String> more = List.of("flow-grpo", "pro-grpo-flash");
+        var e = assertThrows(Study.BaseModelChangedException.class, () -> Study.run(options(out, more), s -> { }));
+        assertTrue(e.getMessage().contains(String.format(java.util.Locale.ROOT, "%.6f", was + 0.5))
+                && e.getMessage().contains(String.format(java.util.Locale.ROOT, "%.6f", was)), e.getMessage());
+        assertEquals(2, StudyCsv.read(out).size(), "no run was started on the other base model");
+        m.put("eval_reward", was);
+        Files.writeString(file, json.writeValueAsString(m));
+        assertEquals(0, Study.run(options(out, more), s -> { }));
+        assertEquals(4, StudyCsv.read(out).size(), "resumed on the recorded base model");
+    }
 }
