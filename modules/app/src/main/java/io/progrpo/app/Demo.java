@@ -152,18 +152,20 @@ public final class Demo implements Callable<Integer> {
                 + "table's peak memory is instead each run's largest epoch peak, which the process-wide peak below can exceed):  \n"
                 : "The runs trained in child JVMs (" + nJobs + " at a time); the table's peak memory is each run's largest epoch peak. "
                 + "Memory ledger of the demo's own process at its end (the figures and the report):  \n")
-                + MemoryLedger.report().replace("\n", "  \n"), sections(histories)));
+                + MemoryLedger.report().replace("\n", "  \n"),
+                sections(histories, latent ? HeldOutTables.cellSizes(io.progrpo.app.job.LatentJobs.heldOutImagesPerCategory(first)) : "")));
         log("wrote " + out.resolve("report.md"));
         return 0;
     }
 
     /** The held-out evaluator's table (GenEval's layout, the paper's Table 2) when the runs have one. */
-    static List<ReportWriter.Section> sections(Map<String, List<List<Map<String, Object>>>> histories) {
+    static List<ReportWriter.Section> sections(Map<String, List<List<Map<String, Object>>>> histories, String cellSizes) {
         String table = HeldOutTables.markdown(histories, "eval_geneval");
         if (table.isEmpty()) return List.of();
         StringBuilder s = new StringBuilder("The rule-based evaluator (`scene_eval`, never trained on) on the same held-out samples "
                 + "as the eval reward: mean success per GenEval category, `overall` = their mean, `score` = the mean continuous "
                 + "score; each method's last evaluation, mean ± std over seeds.\n\n").append(table).append('\n');
+        if (!cellSizes.isEmpty()) s.append(cellSizes).append("\n\n");
         Map<String, double[]> overall = HeldOutTables.finals(histories, "eval_geneval", "overall");
         double[] fg = overall.get("flow-grpo");
         if (fg != null) {

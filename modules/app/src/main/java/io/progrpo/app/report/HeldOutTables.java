@@ -82,4 +82,16 @@ public final class HeldOutTables {
         for (double x : v) if (Double.isFinite(x)) ss += (x - mean) * (x - mean);
         return String.format(Locale.ROOT, "%.3f ± %.3f", mean, Math.sqrt(ss / n));
     }
+
+    /**
+     * The sentence under a held-out table that says how few images stand behind each cell: "Images per cell and run:
+     * single_object 4, ...; one image moves a cell by 1 / its count." Empty for no categories.
+     */
+    public static String cellSizes(Map<String, Integer> imagesPerCategory) {
+        if (imagesPerCategory == null || imagesPerCategory.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder("Images per cell and run: ");
+        imagesPerCategory.forEach((k, v) -> sb.append(k).append(' ').append(v).append(", "));
+        sb.setLength(sb.length() - 2);
+        return sb.append("; one image moves a cell by 1 / its count, so a category of 4 images moves in steps of 0.25.").toString();
+    }
 }

@@ -116,4 +116,19 @@ class LatentJobTest {
         }
         return false;
     }
+
+    /** The report's cell sizes: the held-out prompts' categories, counted from the split's own prompt objects. */
+    @Test
+    void heldOutImagesPerCategoryCountTheEvaluatedPrompts() {
+        var split = new io.progrpo.world.latent.SceneWorldScenes().split();
+        List<io.progrpo.world.scene.ScenePrompt> all = split.evalPrompts(8);
+        Map<String, Integer> n = LatentJobs.heldOutImagesPerCategory(TrainConfig.resolve("flow-grpo+demo+latent", null, List.of("evalPrompts=0")));
+        for (Category cat : Category.values()) {
+            assertEquals(all.stream().filter(p -> p.category() == cat).count(), n.get(cat.key()).longValue(), cat.key());
+        }
+        assertEquals(40, all.size(), "the latent world's held-out evaluation has 40 prompts");
+        // the world's list takes the categories round-robin: its first 6 prompts are one of each
+        Map<String, Integer> six = LatentJobs.heldOutImagesPerCategory(TrainConfig.resolve("flow-grpo+demo+latent", null, List.of("evalPrompts=6")));
+        for (Category cat : Category.values()) assertEquals(1, six.get(cat.key()).intValue(), cat.key() + " among the first 6");
+    }
 }

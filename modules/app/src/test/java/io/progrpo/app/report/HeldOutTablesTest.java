@@ -56,4 +56,14 @@ class HeldOutTablesTest {
         assertEquals("", HeldOutTables.markdown(h, "eval_geneval"));
         assertTrue(Double.isNaN(HeldOutTables.finals(h, "eval_geneval", "overall").get("flow-grpo")[0]));
     }
+
+    @Test
+    void cellSizesNameEachCategorysImages() {
+        Map<String, Integer> n = new LinkedHashMap<>();
+        n.put("single_object", 4);
+        n.put("two_object", 8);
+        String line = HeldOutTables.cellSizes(n);
+        assertTrue(line.startsWith("Images per cell and run: single_object 4, two_object 8; "), line);
+        assertEquals("", HeldOutTables.cellSizes(Map.of()));
+    }
 }
