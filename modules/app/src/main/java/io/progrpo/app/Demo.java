@@ -313,18 +313,20 @@ public final class Demo implements Callable<Integer> {
         StringBuilder above = new StringBuilder();
         StringBuilder below = new StringBuilder();
         for (var e : histories.entrySet()) {
-            double sum = 0;
-            for (List<Map<String, Object>> run : e.getValue()) {
-                double last = Double.NaN;
-                for (Map<String, Object> m : run) {
+            double[] last = new double[e.getValue().size()];
+            for (int r = 0; r < last.length; r++) {
+                last[r] = Double.NaN;
+                for (Map<String, Object> m : e.getValue().get(r)) {
                     if (((Number) m.get("epoch")).intValue() < 0) base = num(m, "eval_reward");
-                    if (m.get("eval_reward") instanceof Number v) last = v.doubleValue();
+                    if (m.get("eval_reward") instanceof Number v) last[r] = v.doubleValue();
                 }
-                sum += last;
             }
-            double mean = sum / e.getValue().size();
+            double mean = Arrays.stream(last).average().orElse(Double.NaN);
+            double sd = Math.sqrt(Arrays.stream(last).map(x -> (x - mean) * (x - mean)).sum() / last.length);
+            // the gain in seed standard deviations (population std of the final eval rewards), as issue 17 reads it
+            String inSd = last.length > 1 && sd > 0 ? String.format(Locale.ROOT, " (%.2f seed std)", (mean - base) / sd) : "";
             (mean > base ? above : below).append(above.isEmpty() && mean > base || below.isEmpty() && mean <= base ? "" : ", ")
-                    .append(String.format(Locale.ROOT, "%s %+.4f", e.getKey(), mean - base));
+                    .append(String.format(Locale.ROOT, "%s %+.4f%s", e.getKey(), mean - base, inSd));
         }
         return String.format(Locale.ROOT, "The base model's eval reward is %.4f; ended above it: %s; ended at or below it: %s.",
                 base, above.isEmpty() ? "none" : above, below.isEmpty() ? "none" : below);

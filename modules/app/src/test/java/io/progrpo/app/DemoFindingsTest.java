@@ -43,4 +43,28 @@ class DemoFindingsTest {
         assertTrue(s.contains("(pro-grpo > flow-grpo): held (difference +0.0525"), s);
         assertTrue(s.contains("(pro-grpo-flash > flow-grpo): inconclusive"), s);
     }
+
+    /** The base comparison names each method's gain over the base and that gain in population seed std, recomputed here. */
+    @Test
+    void theBaseComparisonGivesTheGainInSeedStd() {
+        java.util.Random rnd = new java.util.Random(17);
+        double base = -2.0 + rnd.nextGaussian() * 0.1;
+        double[] finals = new double[3];
+        List<List<Map<String, Object>>> runs = new java.util.ArrayList<>();
+        for (int s = 0; s < finals.length; s++) {
+            finals[s] = base + 0.08 + rnd.nextGaussian() * 0.05;
+            runs.add(List.of(Map.of("epoch", -1, "eval_reward", base), Map.of("epoch", 5, "eval_reward", base + 1),
+                    Map.of("epoch", 11, "eval_reward", finals[s])));
+        }
+        double mean = 0;
+        for (double x : finals) mean += x / finals.length;
+        double ss = 0;
+        for (double x : finals) ss += (x - mean) * (x - mean);
+        double sd = Math.sqrt(ss / finals.length);
+        Map<String, List<List<Map<String, Object>>>> h = new LinkedHashMap<>();
+        h.put("flow-grpo", runs);
+        String s = Demo.baseComparison(h);
+        String want = String.format(java.util.Locale.ROOT, "flow-grpo %+.4f (%.2f seed std)", mean - base, (mean - base) / sd);
+        assertTrue(s.contains(want), s + " should contain " + want);
+    }
 }
