@@ -230,9 +230,14 @@ public final class Demo implements Callable<Integer> {
             finals[r] = last;
         }
         double mean = Arrays.stream(finals).average().orElse(Double.NaN);
-        double sd = Math.sqrt(Arrays.stream(finals).map(v -> (v - mean) * (v - mean)).sum() / finals.length);
+        double sd = populationStd(finals, mean);
         return new MethodResult(method, runs.size(), mean, sd, wgs / n, Math.round(nfe / n), wall / n, sample / n, reward / n,
                 train / n, peak, flops == null ? -1 : modelFlops / n);
+    }
+
+    /** The population std of {@code v} about its {@code mean} (the report's "± std over seeds"). */
+    private static double populationStd(double[] v, double mean) {
+        return Math.sqrt(Arrays.stream(v).map(x -> (x - mean) * (x - mean)).sum() / v.length);
     }
 
     private static double num(Map<String, Object> m, String k) {
@@ -296,7 +301,7 @@ public final class Demo implements Callable<Integer> {
                     .filter(m -> ((Number) m.get("epoch")).intValue() >= 0)
                     .mapToDouble(m -> num(m, "epoch_seconds")).average().orElse(Double.NaN)).toArray();
             double mean = Arrays.stream(perSeed).average().orElse(Double.NaN);
-            double sd = Math.sqrt(Arrays.stream(perSeed).map(v -> (v - mean) * (v - mean)).sum() / perSeed.length);
+            double sd = populationStd(perSeed, mean);
             ws.add(new W(e.getKey(), mean, sd));
         }
         ws.sort((a, b) -> Double.compare(a.mean(), b.mean()));
@@ -307,23 +312,21 @@ public final class Demo implements Callable<Integer> {
         return s.append('.').toString();
     }
 
-    /** Whether training moved each method above the base model's eval reward (the line of epoch -1). */
+    /**
+     * Whether training moved each method above the base model's eval reward (the line of epoch -1), by how much, and
+     * that gain in seed standard deviations (population std of the final eval rewards), as issue 17 reads it.
+     */
     static String baseComparison(Map<String, List<List<Map<String, Object>>>> histories) {
         double base = Double.NaN;
+        for (var runs : histories.values()) {
+            for (var run : runs) for (Map<String, Object> m : run) if (((Number) m.get("epoch")).intValue() < 0) base = num(m, "eval_reward");
+        }
         StringBuilder above = new StringBuilder();
         StringBuilder below = new StringBuilder();
-        for (var e : histories.entrySet()) {
-            double[] last = new double[e.getValue().size()];
-            for (int r = 0; r < last.length; r++) {
-                last[r] = Double.NaN;
-                for (Map<String, Object> m : e.getValue().get(r)) {
-                    if (((Number) m.get("epoch")).intValue() < 0) base = num(m, "eval_reward");
-                    if (m.get("eval_reward") instanceof Number v) last[r] = v.doubleValue();
-                }
-            }
+        for (var e : finalEvalRewards(histories).entrySet()) {
+            double[] last = e.getValue();
             double mean = Arrays.stream(last).average().orElse(Double.NaN);
-            double sd = Math.sqrt(Arrays.stream(last).map(x -> (x - mean) * (x - mean)).sum() / last.length);
-            // the gain in seed standard deviations (population std of the final eval rewards), as issue 17 reads it
+            double sd = populationStd(last, mean);
             String inSd = last.length > 1 && sd > 0 ? String.format(Locale.ROOT, " (%.2f seed std)", (mean - base) / sd) : "";
             (mean > base ? above : below).append(above.isEmpty() && mean > base || below.isEmpty() && mean <= base ? "" : ", ")
                     .append(String.format(Locale.ROOT, "%s %+.4f%s", e.getKey(), mean - base, inSd));

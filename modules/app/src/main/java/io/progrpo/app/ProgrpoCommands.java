@@ -115,7 +115,8 @@ public final class ProgrpoCommands implements Commands {
     /**
      * The commands' one way to end on an error they expect: the message on one line after "error: ", and the exit
      * status: {@link #EXIT_ABORTED} for an aborted epoch (rerunning with --resume continues), 2 for a study directory
-     * that registers another plan or was started on another base model, 1 for everything else (a file, libtorch, a bad argument or reward output).
+     * that registers another plan or was started on another base model, 1 for everything else (a file, libtorch, a bad
+     * argument or reward output).
      */
     private static int fail(Exception e) {
         System.err.println("error: " + oneLine(e.getMessage()));
@@ -182,7 +183,8 @@ public final class ProgrpoCommands implements Commands {
 
     /**
      * Runs the study ({@link io.progrpo.app.study.Study#run}): 0 when every selected run finished; 2 when the directory
-     * registers another plan (the message names each difference) or was started on another base model; 1 when a file of the study cannot be read or written;
+     * registers another plan (the message names each difference) or was started on another base model; 1 when a file of
+     * the study cannot be read or written;
      * {@link #EXIT_ABORTED} when an epoch was aborted by bad reward output (rerunning continues from its checkpoint).
      */
     @Override
