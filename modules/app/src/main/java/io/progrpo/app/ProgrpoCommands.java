@@ -155,9 +155,10 @@ public final class ProgrpoCommands implements Commands {
             } finally {
                 params.values().forEach(Tensor::close);
             }
-            double r = job.trainer().evaluate(job.reward(), 1);
+            double r = job.trainer().evaluate(job.reward(), c.evalSamples());
             int prompts = c.evalPrompts() == 0 ? job.world().evalPrompts().size() : Math.min(c.evalPrompts(), job.world().evalPrompts().size());
-            log(String.format(java.util.Locale.ROOT, "eval reward %.4f on %d held-out prompts (%s)", r, prompts, policy));
+            log(String.format(java.util.Locale.ROOT, "eval reward %.4f on %d held-out prompts x %d samples (%s)", r, prompts,
+                    c.evalSamples(), policy));
             if (resultFile != null) {
                 Map<String, Object> row = new java.util.LinkedHashMap<>();
                 row.put("checkpoint", policy.toAbsolutePath().normalize().toString());
@@ -165,7 +166,7 @@ public final class ProgrpoCommands implements Commands {
                 row.put("reward", c.reward());
                 row.put("eval_reward", r);
                 row.put("eval_prompts", prompts);
-                row.put("samples_per_prompt", 1);
+                row.put("samples_per_prompt", c.evalSamples());
                 row.put("eval_steps", c.evalSteps());
                 Files.createDirectories(resultFile.toAbsolutePath().getParent());
                 Files.writeString(resultFile, new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()

@@ -118,14 +118,27 @@ public final class GrpoTrainer implements AutoCloseable {
     /**
      * The numeric settings the loop needs (a view of the trainer config, so this class does not depend on how the
      * config is parsed). {@code shadowEvery}: a shadow group every this many epochs for the pruning methods (0 = never,
-     * ignored by the others; {@link ShadowGroup}).
+     * ignored by the others; {@link ShadowGroup}). {@code promptSeed}: the seed of the epoch prompt draws (the run's
+     * {@code seed} unless the config's {@code promptSeed} says otherwise). {@code adamEps}: AdamW's epsilon.
      */
     public record Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
                            double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
                            double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
                            int evalPrompts, Device device, int shadowEvery, GrpoObjective.KlForm klForm,
                            double adaptiveThreshold, double computeBudget, double emaDecay,
-                           GrpoObjective.RatioNorm ratioNorm, DType trajectoryDtype) {
+                           GrpoObjective.RatioNorm ratioNorm, DType trajectoryDtype, long promptSeed, double adamEps) {
+        /** The settings whose epoch prompts are drawn from {@code seed}, with AdamW's default epsilon (1e-8). */
+        public Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
+                        double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
+                        double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
+                        int evalPrompts, Device device, int shadowEvery, GrpoObjective.KlForm klForm,
+                        double adaptiveThreshold, double computeBudget, double emaDecay,
+                        GrpoObjective.RatioNorm ratioNorm, DType trajectoryDtype) {
+            this(seed, groupsPerEpoch, guidanceScale, detachUncond, trainStepFraction, clipRange, advClip, stdMode, beta, lr,
+                    beta1, beta2, weightDecay, gradClip, microBatch, evalPrompts, device, shadowEvery, klForm,
+                    adaptiveThreshold, computeBudget, emaDecay, ratioNorm, trajectoryDtype, seed, AdamW.Options.DEFAULTS.eps());
+        }
+
         /** The settings without EMA, with the plain ratio and float32 trajectories. */
         public Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
                         double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
@@ -157,6 +170,7 @@ public final class GrpoTrainer implements AutoCloseable {
         }
 
         public Settings {
+            if (!(adamEps > 0 && Double.isFinite(adamEps))) throw new IllegalArgumentException("adamEps must be finite and > 0, got " + adamEps);
             if (klForm == null) throw new IllegalArgumentException("klForm must be CODE or POLICY, got null");
             if (ratioNorm == null) throw new IllegalArgumentException("ratioNorm must be NONE or GRPO_GUARD, got null");
             if (!(emaDecay >= 0 && emaDecay < 1)) throw new IllegalArgumentException("emaDecay must be in [0, 1) (0 = no EMA), got " + emaDecay);
@@ -177,7 +191,7 @@ public final class GrpoTrainer implements AutoCloseable {
                     c.beta(), c.lr(), c.beta1(), c.beta2(), c.weightDecay(), c.gradClip(), c.microBatch(), c.evalPrompts(),
                     Device.parse(c.device()), c.shadowEvery(), GrpoObjective.KlForm.of(c.klForm()), c.adaptiveThreshold(),
                     c.computeBudget(), c.emaDecay(), GrpoObjective.RatioNorm.of(c.ratioNorm()),
-                    io.progrpo.sampler.Trajectory.Layout.of(false, c.trajectoryDtype()).latentDtype());
+                    io.progrpo.sampler.Trajectory.Layout.of(false, c.trajectoryDtype()).latentDtype(), c.promptDrawSeed(), c.adamEps());
         }
 
         /**
@@ -224,7 +238,7 @@ public final class GrpoTrainer implements AutoCloseable {
         this.world = world;
         this.decoder = decoder;
         this.device = cfg.device();
-        this.optimizer = new AdamW(policy.parameters(), new AdamW.Options(cfg.lr(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
+        this.optimizer = new AdamW(policy.parameters(), new AdamW.Options(cfg.lr(), cfg.beta1(), cfg.beta2(), cfg.adamEps(), cfg.weightDecay()));
         this.parallel = DataParallel.single(cfg.groupsPerEpoch());
         this.sampling = new EpochSampling(plan, world, module, uncond -> guided(model, uncond), reward, decoder, device,
                 cfg.trajectoryLayout());
@@ -262,10 +276,7 @@ public final class GrpoTrainer implements AutoCloseable {
         return parallel;
     }
 
-    /**
-     * Chooses the seeding of the prompt groups (after {@link #dataParallel(DataParallel)}, which sets its default).
-     * EPOCH_STREAM needs a job of one rank.
-     */
+    /** Chooses the prompt groups' seeding (after {@link #dataParallel(DataParallel)}, which sets its default; EPOCH_STREAM: one rank). */
     public void groupSeeding(GroupSeeding s) {
         if (s == null) throw new IllegalArgumentException("group seeding must be EPOCH_STREAM or PER_GROUP, got null");
         if (s == GroupSeeding.EPOCH_STREAM && parallel.worldSize() > 1) {
@@ -336,7 +347,7 @@ public final class GrpoTrainer implements AutoCloseable {
             metrics.shadow(shadow.measure(schedule, plan.strategy(), new java.util.SplittableRandom(Seeds.mix(cfg.seed(), epoch, 7))),
                     adaptive == null ? null : shadow.curveMetrics());
         }
-        List<String> prompts = EpochSampling.epochPrompts(world.trainPrompts(), cfg.groupsPerEpoch(), new Random(Seeds.mix(cfg.seed(), epoch, 1)));
+        List<String> prompts = EpochSampling.epochPrompts(world.trainPrompts(), cfg.groupsPerEpoch(), new Random(Seeds.mix(cfg.promptSeed(), epoch, 1)));
         List<EpochSampling.Batch> batches = EpochSampling.batches(seeding, parallel.localGroups(cfg.groupsPerEpoch()), cfg.seed(), epoch);
 
         phases.begin(Phases.SAMPLING);

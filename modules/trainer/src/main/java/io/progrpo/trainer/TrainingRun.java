@@ -437,7 +437,7 @@ public final class TrainingRun {
      */
     private GrpoTrainer.Evaluation evaluate(int epoch) {
         try {
-            return trainer.evaluate(evalReward, heldOut, 1);
+            return trainer.evaluate(evalReward, heldOut, config.evalSamples());
         } catch (IllegalStateException | IllegalArgumentException e) {
             throw new TrainingAbortedException((epoch < 0 ? "the evaluation before training" : "the evaluation after epoch " + epoch)
                     + " failed, nothing of " + (epoch < 0 ? "the run" : "that epoch") + " was recorded: " + e.getMessage()

@@ -52,6 +52,26 @@ class HeldOutEvaluationTest {
     }
 
     @Test
+    void evalSamplesDrawsThatManySamplesOfEveryHeldOutPrompt() throws Exception {
+        TrainConfig c = TrainConfig.resolve("flow-grpo", null, List.of("epochs=1", "checkpointEvery=0", "evalEvery=1",
+                "evalSamples=3", "outDir=" + tmp));
+        Recorder judge = new Recorder();
+        try (LearningDirectionTest.ConstantVelocity policy = new LearningDirectionTest.ConstantVelocity();
+             GrpoTrainer t = LearningDirectionTest.trainer(policy, LearningDirectionTest.meanPixel(Double.MAX_VALUE))) {
+            new TrainingRun(c, t, LearningDirectionTest.meanPixel(Double.MAX_VALUE), tmp, l -> { }).heldOut(judge).run(false);
+            assertEquals(List.of("e", "e", "e", "f", "f", "f"), judge.prompts.get(0), "3 samples of each held-out prompt");
+            // the three samples of one prompt come from different noise (the fixed seed's consecutive draws)
+            double[] px = judge.seen.get(0);
+            int per = px.length / 6;
+            assertTrue(java.util.Arrays.compare(java.util.Arrays.copyOfRange(px, 0, per), java.util.Arrays.copyOfRange(px, per, 2 * per)) != 0);
+            List<Map<String, Object>> rows = MetricsLog.read(tmp.resolve("metrics.jsonl"));
+            double mean = 0;
+            for (double v : px) mean += v / px.length;
+            assertEquals(mean, ((Number) rows.get(0).get("eval_reward")).doubleValue(), 1e-6, "the mean over all 6 samples");
+        }
+    }
+
+    @Test
     void everyEvaluationIsJudgedOnItsOwnSamples() throws Exception {
         TrainConfig c = TrainConfig.resolve("flow-grpo", null, List.of("epochs=2", "checkpointEvery=0", "evalEvery=1", "outDir=" + tmp));
         Recorder judge = new Recorder();

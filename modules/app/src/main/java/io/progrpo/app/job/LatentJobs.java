@@ -129,14 +129,15 @@ public final class LatentJobs {
 
     /**
      * How many images each GenEval category of the held-out evaluation has per run (the first {@code evalPrompts} of
-     * the scene world's held-out prompts, all when 0; one deterministic sample each), in the categories' order.
+     * the scene world's held-out prompts, all when 0; {@code evalSamples} deterministic samples each), in the categories'
+     * order.
      */
     public static Map<String, Integer> heldOutImagesPerCategory(TrainConfig c) {
         List<String> prompts = new SceneWorldScenes().heldOutPrompts();
         if (c.evalPrompts() > 0 && c.evalPrompts() < prompts.size()) prompts = prompts.subList(0, c.evalPrompts());
         Map<String, Integer> n = new LinkedHashMap<>();
         for (Category cat : Category.values()) n.put(cat.key(), 0);
-        for (String p : prompts) n.merge(io.progrpo.world.scene.ScenePrompt.parse(p).category().key(), 1, Integer::sum);
+        for (String p : prompts) n.merge(io.progrpo.world.scene.ScenePrompt.parse(p).category().key(), c.evalSamples(), Integer::sum);
         return n;
     }
 }

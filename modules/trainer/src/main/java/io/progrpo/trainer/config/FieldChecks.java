@@ -76,6 +76,14 @@ final class FieldChecks {
         return new int[] {start, len, stride};
     }
 
+    /** {@code promptSeed}: a seed >= 0, or {@link TrainConfig#PROMPT_SEED_OF_RUN} for the run's own seed. */
+    static void promptSeed(long seed) {
+        if (seed < TrainConfig.PROMPT_SEED_OF_RUN) {
+            throw new ConfigException("promptSeed", "promptSeed must be >= 0, or " + TrainConfig.PROMPT_SEED_OF_RUN
+                    + " for the run's seed, got " + seed);
+        }
+    }
+
     /** {@code emaDecay}: 0 (off) or a decay in (0, 1). */
     static void emaDecay(double d) {
         if (!(d >= 0 && d < 1)) {

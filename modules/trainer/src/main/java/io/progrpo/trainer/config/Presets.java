@@ -25,7 +25,8 @@ final class Presets {
             "imageSize", 16, "modelWidth", 32, "pretrainSteps", 400, "shadowEvery", 0, "world", "pixel",
             "klForm", "code", "adaptiveThreshold", 0.75, "computeBudget", 1.0, "sampler", TrainConfig.METHOD_SAMPLER,
             "optimizerStepsPerEpoch", 1, "emaDecay", 0.0, "ratioNorm", "none", "trajectoryDtype", "float32",
-            "sdeWindow", TrainConfig.NO_WINDOW);
+            "sdeWindow", TrainConfig.NO_WINDOW, "evalSamples", 1, "promptSeed", TrainConfig.PROMPT_SEED_OF_RUN,
+            "adamEps", 1e-8);
 
     static final Map<String, Map<String, Object>> ALL = buildPresets();
 

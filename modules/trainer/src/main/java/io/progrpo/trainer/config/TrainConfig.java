@@ -125,6 +125,12 @@ import java.util.Objects;
  *                          slides by STRIDE steps per epoch and wraps ({@code io.progrpo.sampler.SdeWindowSampler});
  *                          within the T - 1 trainable steps; flow methods only; needs trainStepFraction = 1 (the
  *                          window decides the trained steps)
+ * @param evalSamples       deterministic samples per held-out prompt in each evaluation (the run's and
+ *                          {@code progrpo eval}'s), all from the fixed noise seed; 1 (the default) = one per prompt
+ * @param promptSeed        seed of the epoch prompt draws; {@value #PROMPT_SEED_OF_RUN} (the default) = the run's
+ *                          {@code seed}. Runs that share a promptSeed train on the same prompts whatever their seed, so
+ *                          a spread over seeds splits into what the prompt draws and what the sampling noise decide
+ * @param adamEps           AdamW's epsilon, finite and > 0 (1e-8, PyTorch's default)
  */
 public record TrainConfig(
         String method,
@@ -173,7 +179,10 @@ public record TrainConfig(
         double emaDecay,
         String ratioNorm,
         String trajectoryDtype,
-        String sdeWindow) {
+        String sdeWindow,
+        int evalSamples,
+        long promptSeed,
+        double adamEps) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
@@ -195,6 +204,14 @@ public record TrainConfig(
 
     /** The {@code sdeWindow} value of a sampler stochastic at every step (the default). */
     public static final String NO_WINDOW = "none";
+
+    /** The {@code promptSeed} value that draws the epoch prompts from the run's {@code seed} (the default). */
+    public static final long PROMPT_SEED_OF_RUN = -1;
+
+    /** The seed of the epoch prompt draws: {@code promptSeed}, or {@code seed} when it is {@value #PROMPT_SEED_OF_RUN}. */
+    public long promptDrawSeed() {
+        return promptSeed == PROMPT_SEED_OF_RUN ? seed : promptSeed;
+    }
 
     /** The {@code pruneSchedule} value of methods that do not prune. */
     public static final String NO_PRUNING = "none";
@@ -260,6 +277,9 @@ public record TrainConfig(
         FieldChecks.ratioNorm(method, ratioNorm);
         FieldChecks.oneOf("trajectoryDtype", trajectoryDtype, TRAJECTORY_DTYPES);
         FieldChecks.sdeWindow(method, sdeWindow, samplerSteps, trainStepFraction);
+        FieldChecks.atLeast("evalSamples", evalSamples, 1, "deterministic samples per held-out prompt");
+        FieldChecks.promptSeed(promptSeed);
+        FieldChecks.positiveFinite("adamEps", adamEps);
     }
 
     /** The SDE window as {start, length, stride}, or null for {@code none}. */
@@ -330,9 +350,9 @@ public record TrainConfig(
     public static TrainConfig resolve(String presetSpec, Path jsonFile, List<String> sets) {
         Map<String, Object> values = defaults().toMap();
         if (presetSpec != null) values.putAll(Presets.overrides(presetSpec));
-        if (jsonFile != null) putAllTyped(values, ConfigSources.readJsonFile(jsonFile), "file " + jsonFile);
-        if (sets != null) putAllTyped(values, ConfigSources.parseSets(sets), "--set");
-        return fromMap(values);
+        if (jsonFile != null) ConfigRecords.putAllTyped(values, ConfigSources.readJsonFile(jsonFile), "file " + jsonFile);
+        if (sets != null) ConfigRecords.putAllTyped(values, ConfigSources.parseSets(sets), "--set");
+        return ConfigRecords.fromMap(values);
     }
 
     /**
@@ -343,8 +363,8 @@ public record TrainConfig(
      */
     public TrainConfig with(Map<String, ?> overrides, String source) {
         Map<String, Object> values = toMap();
-        putAllTyped(values, overrides, source);
-        return fromMap(values);
+        ConfigRecords.putAllTyped(values, overrides, source);
+        return ConfigRecords.fromMap(values);
     }
 
     /** This configuration with {@code key=value} overrides applied, as from the CLI's {@code --set}. */
@@ -355,8 +375,8 @@ public record TrainConfig(
     /** This configuration with the fields of a JSON object applied; see {@link #resolve}. */
     public TrainConfig withJson(String json, String source) {
         Map<String, Object> values = toMap();
-        putAllTyped(values, ConfigSources.parseJsonObject(json, source), source);
-        return fromMap(values);
+        ConfigRecords.putAllTyped(values, ConfigSources.parseJsonObject(json, source), source);
+        return ConfigRecords.fromMap(values);
     }
 
     /** Parses {@link #toJson()} output (or any JSON object of fields) over {@link #defaults()}. */
@@ -367,8 +387,8 @@ public record TrainConfig(
     /** Reads a JSON object of fields (as written by {@link #toJson()}) over {@link #defaults()}. */
     public static TrainConfig fromJsonFile(Path file) {
         Map<String, Object> values = defaults().toMap();
-        putAllTyped(values, ConfigSources.readJsonFile(file), "file " + file);
-        return fromMap(values);
+        ConfigRecords.putAllTyped(values, ConfigSources.readJsonFile(file), "file " + file);
+        return ConfigRecords.fromMap(values);
     }
 
     /** Every field, in declaration order, pretty-printed as one JSON object. */
@@ -388,14 +408,6 @@ public record TrainConfig(
     /** @return the field names, in declaration order */
     public static List<String> fieldNames() {
         return ConfigRecords.fieldNames();
-    }
-
-    private static void putAllTyped(Map<String, Object> values, Map<String, ?> overrides, String source) {
-        ConfigRecords.putAllTyped(values, overrides, source);
-    }
-
-    private static TrainConfig fromMap(Map<String, Object> values) {
-        return ConfigRecords.fromMap(values);
     }
 
     // ---------------------------------------------------------------- derived values

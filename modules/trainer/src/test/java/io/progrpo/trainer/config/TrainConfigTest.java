@@ -75,6 +75,20 @@ class TrainConfigTest {
     }
 
     @Test
+    void evalSamplesAndPromptSeedAreCheckedWithTheirField() {
+        TrainConfig d = TrainConfig.resolve(null, null, List.of());
+        assertEquals(1, d.evalSamples());
+        assertEquals(TrainConfig.PROMPT_SEED_OF_RUN, d.promptSeed());
+        assertEquals(8, TrainConfig.resolve(null, null, List.of("evalSamples=8")).evalSamples());
+        ConfigException e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, null, List.of("evalSamples=0")));
+        assertEquals("evalSamples", e.field());
+        assertTrue(e.getMessage().contains(">= 1") && e.getMessage().contains("got 0"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> TrainConfig.resolve(null, null, List.of("promptSeed=-2")));
+        assertEquals("promptSeed", e.field());
+        assertTrue(e.getMessage().contains("-1 for the run's seed") && e.getMessage().contains("got -2"), e.getMessage());
+    }
+
+    @Test
     void methodPresetsSetThePaperSchedules() {
         assertEquals(List.of("flow-grpo", "dance-grpo", "uniform-subsample", "static-ovf", "pro-grpo",
                 "pro-grpo-flash", "pro-grpo-adaptive", "pro-grpo-dance", "paper-flow", "demo", "quick", "latent"), TrainConfig.listPresets());
