@@ -117,6 +117,7 @@ public final class Demo implements Callable<Integer> {
         if (nJobs < 1) throw new CommandLine.ParameterException(new CommandLine(this), "--jobs must be >= 1, got " + nJobs);
         log(Jobs.describe(first));
         ModelFlops flops;
+        ParallelPretraining.run(first, cores, Demo::log);
         if (nJobs == 1) {
             warmUp(overlay);
         }

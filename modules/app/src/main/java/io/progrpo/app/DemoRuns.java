@@ -162,7 +162,7 @@ final class DemoRuns {
     }
 
     /** Whether this JVM runs the app as a named module (the launchers) or from the class path (the tests). */
-    private static boolean modular() {
+    static boolean modular() {
         return DemoRuns.class.getModule().isNamed() && System.getProperty("jdk.module.path") != null;
     }
 
