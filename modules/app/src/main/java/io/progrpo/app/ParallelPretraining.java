@@ -55,10 +55,14 @@ public final class ParallelPretraining {
         if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))) return false;
         if (!c.latentWorld() || cores < 2 || Device.parse(c.device()).isCuda()) return false;
         if (!io.progrpo.reward.MultiReward.parseWeights(c.reward()).containsKey(ScenePreferenceReward.NAME)) return false;
-        Path reward = RewardModels.cachePath(cacheDir, RewardModelConfig.DEFAULT, LatentJobs.rewardTraining(c));
         Path generator = LatentModels.generatorCachePath(cacheDir, LatentJobs.latentConfig(c, new SceneWorldScenes()),
                 new SceneWorldScenes());
-        return !Files.exists(reward) && !Files.exists(generator);
+        return !Files.exists(rewardFile(c, cacheDir)) && !Files.exists(generator);
+    }
+
+    /** The reward model's checkpoint in the cache, for this config's recipe. */
+    private static Path rewardFile(TrainConfig c, Path cacheDir) {
+        return RewardModels.cachePath(cacheDir, RewardModelConfig.DEFAULT, LatentJobs.rewardTraining(c));
     }
 
     /**
@@ -80,6 +84,9 @@ public final class ParallelPretraining {
         pb.environment().put("OMP_NUM_THREADS", "1");
         log.accept("pretraining the reward model in a second JVM (1 thread) beside the world's models");
         Process p = pb.start();
+        // a JVM stopped by a signal runs no finally block: the hook stops the child then
+        Thread reaper = new Thread(p::destroyForcibly, "reward-pretraining-reaper");
+        Runtime.getRuntime().addShutdownHook(reaper);
         String[] last = {""};
         Thread relay = Thread.ofPlatform().daemon().name("reward-pretraining-log").start(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -96,9 +103,7 @@ public final class ParallelPretraining {
             LatentWorld.loadOrPretrain(cacheDir, LatentJobs.latentConfig(c, scenes), scenes, Device.parse(c.device()), log).close();
             int rc = p.waitFor();
             relay.join();
-            if (rc == 0 && Files.isRegularFile(RewardModels.cachePath(cacheDir, RewardModelConfig.DEFAULT, LatentJobs.rewardTraining(c)))) {
-                return true;
-            }
+            if (rc == 0 && Files.isRegularFile(rewardFile(c, cacheDir))) return true;
             log.accept("the reward model's pretraining in the second JVM failed (exit " + rc + ": " + last[0]
                     + "); it is trained here instead");
             return false;
@@ -108,6 +113,11 @@ public final class ParallelPretraining {
                 p.waitFor();
             }
             Files.deleteIfExists(configFile);
+            try {
+                Runtime.getRuntime().removeShutdownHook(reaper);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway
+            }
         }
     }
 
@@ -125,8 +135,7 @@ public final class ParallelPretraining {
                         System.out.println(s);
                         System.out.flush();
                     })) {
-                System.out.println("reward model ready: " + RewardModels.cachePath(Jobs.cacheDir(), RewardModelConfig.DEFAULT,
-                        LatentJobs.rewardTraining(c)).getFileName());
+                System.out.println("reward model ready: " + rewardFile(c, Jobs.cacheDir()).getFileName());
             }
             System.exit(0);
         } catch (Exception | LinkageError e) {
