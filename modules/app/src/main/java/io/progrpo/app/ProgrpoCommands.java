@@ -182,6 +182,22 @@ public final class ProgrpoCommands implements Commands {
         }
     }
 
+    /** Writes the combination of {@code p} around the base model its first checkpoint's config builds ({@link AdapterArithmetic}). */
+    @Override
+    public int adapters(io.progrpo.app.cli.AdapterPlan p) {
+        try {
+            TrainConfig c = AdapterArithmetic.baseConfig(p);
+            try (Jobs.Job job = Jobs.build(c, ProgrpoCommands::log)) {
+                AdapterArithmetic.run(p, job.policy().stateDict(), ProgrpoCommands::log);
+            }
+            return 0;
+        } catch (ConfigException e) {
+            throw e;
+        } catch (IOException | IllegalArgumentException | IllegalStateException e) {
+            return fail(e);
+        }
+    }
+
     /**
      * Runs the study ({@link io.progrpo.app.study.Study#run}): 0 when every selected run finished; 2 when the directory
      * registers another plan (the message names each difference) or was started on another base model; 1 when a file of

@@ -61,4 +61,16 @@ public interface Commands {
     default int study(StudyOptions o) {
         throw new UnsupportedOperationException(getClass().getName() + " does not implement study");
     }
+
+    /**
+     * Writes the combination of trained parameters that {@code p} describes ({@code progrpo adapters}); its options
+     * were checked.
+     *
+     * <p>The default throws, as {@link #trainTorchScript} does: the CLI reports the message on one line, status 1.
+     *
+     * @throws UnsupportedOperationException unless overridden
+     */
+    default int adapters(AdapterPlan p) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not implement adapters");
+    }
 }

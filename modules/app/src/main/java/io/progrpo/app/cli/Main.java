@@ -32,7 +32,7 @@ import java.util.regex.PatternSyntaxException;
 import java.util.stream.Collectors;
 
 /**
- * {@code progrpo train|train-torchscript|eval|report|study|presets|plugins}.
+ * {@code progrpo train|train-torchscript|eval|report|study|presets|plugins|profile|adapters}.
  *
  * <p>Exit status: 0 success; 1 the command failed (as returned by {@link Commands}) or no {@link Commands}
  * implementation is registered; 2 bad usage or bad configuration, with a one-line error naming the field to fix.
@@ -51,7 +51,7 @@ import java.util.stream.Collectors;
 @Command(name = "progrpo", mixinStandardHelpOptions = true, version = "progrpo 0.1.0",
         description = "GRPO alignment of image generators with expand-and-prune (Pro-GRPO) and its baselines.",
         subcommands = {Main.Train.class, TrainTorchScriptCommand.class, Main.Eval.class, Main.Report.class, StudyCommand.class,
-                Main.Presets.class, PluginsCommand.class, ProfileCommand.class})
+                Main.Presets.class, PluginsCommand.class, ProfileCommand.class, AdaptersCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Exit status for a command that failed or could not run. */
