@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.progrpo.app.cli.AdapterPlan;
 import io.progrpo.tensor.Autograd;
-import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.files.Manifest;
@@ -28,7 +27,7 @@ import java.util.regex.Pattern;
  * ({@link AdapterPlan}). Averaging seeds' updates, rescaling one run's update and keeping only some layers' updates are
  * the uses; docs/research.md uses all three to take flow-grpo's seed spread apart.
  *
- * <p>Every input must hold exactly the base's trained parameters, float32, with the base's shapes, and every checkpoint
+ * <p>Every input must hold exactly the base's trained parameters, with the base's dtypes and shapes, and every checkpoint
  * must agree with the first in the config fields that select the base model ({@link #BASE_FIELDS}). That check cannot
  * see a base model that changed under the same config (another progrpo version's pretraining recipe).
  */
@@ -67,7 +66,8 @@ final class AdapterArithmetic {
             throw new IllegalArgumentException(inputs.size() + " inputs, " + weights.size() + " weights and " + labels.size() + " labels: one each");
         }
         for (int i = 0; i < inputs.size(); i++) check(base, inputs.get(i), labels.get(i));
-        List<String> names = base.keySet().stream().filter(n -> only == null || only.matcher(n).find()).toList();
+        java.util.Set<String> names = base.keySet().stream().filter(n -> only == null || only.matcher(n).find())
+                .collect(java.util.stream.Collectors.toSet());
         if (names.isEmpty()) {
             throw new IllegalArgumentException("--only '" + only + "' finds none of the " + base.size() + " trained parameters (first: '"
                     + base.keySet().iterator().next() + "')");
@@ -114,9 +114,9 @@ final class AdapterArithmetic {
                 throw new IllegalArgumentException(label + " lacks the trained parameter '" + e.getKey() + "' of the base model ("
                         + in.size() + " tensors there, " + base.size() + " expected): it is not a run of this model");
             }
-            if (!Arrays.equals(t.shape(), e.getValue().shape()) || t.dtype() != DType.FLOAT32) {
+            if (!Arrays.equals(t.shape(), e.getValue().shape()) || t.dtype() != e.getValue().dtype()) {
                 throw new IllegalArgumentException(label + ": '" + e.getKey() + "' is " + t.dtype() + " " + Arrays.toString(t.shape())
-                        + ", expected " + DType.FLOAT32 + " " + Arrays.toString(e.getValue().shape()) + " as in the base model");
+                        + ", expected " + e.getValue().dtype() + " " + Arrays.toString(e.getValue().shape()) + " as in the base model");
             }
         }
         for (String k : in.keySet()) {

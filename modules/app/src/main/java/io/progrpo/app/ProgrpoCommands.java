@@ -186,7 +186,9 @@ public final class ProgrpoCommands implements Commands {
     @Override
     public int adapters(io.progrpo.app.cli.AdapterPlan p) {
         try {
-            TrainConfig c = AdapterArithmetic.baseConfig(p);
+            // the base is read on the CPU, where TensorIO loads the inputs: the arithmetic is small, and a cuda run's
+            // checkpoints combine on a machine without a GPU too
+            TrainConfig c = AdapterArithmetic.baseConfig(p).with(Map.of("device", "cpu"), "progrpo adapters");
             try (Jobs.Job job = Jobs.build(c, ProgrpoCommands::log)) {
                 AdapterArithmetic.run(p, job.policy().stateDict(), ProgrpoCommands::log);
             }
