@@ -11,6 +11,7 @@ import io.progrpo.app.cli.AdapterPlan;
 import io.progrpo.tensor.DType;
 import io.progrpo.tensor.Device;
 import io.progrpo.tensor.Generator;
+import io.progrpo.tensor.MemoryLedger;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.trainer.MetricsLog;
@@ -64,6 +65,7 @@ class AdapterArithmeticTest {
 
     @Test
     void combineIsBasePlusScaledWeightedUpdatesRecomputedInDouble() {
+        long live = MemoryLedger.liveTensors();
         SplittableRandom rng = new SplittableRandom(17);
         for (int trial = 0; trial < 5; trial++) {
             try (Generator g = Generator.create(100 + trial, Device.CPU)) {
@@ -104,10 +106,12 @@ class AdapterArithmeticTest {
                 }
             }
         }
+        assertEquals(live, MemoryLedger.liveTensors(), "every tensor the combinations made is freed");
     }
 
     @Test
     void inputsThatAreNotRunsOfTheBaseAreRefusedWithTheNameAndWhatWasExpected() {
+        long live = MemoryLedger.liveTensors();
         try (Generator g = Generator.create(5, Device.CPU)) {
             Map<String, Tensor> base = random(g);
             Map<String, Tensor> missing = random(g);
@@ -118,16 +122,18 @@ class AdapterArithmeticTest {
             shape.put("block0.q.lora_A", Tensor.zeros(4, 3)).close();
             Map<String, Tensor> dtype = random(g);
             dtype.put("block0.q.lora_A", Tensor.zeros(DType.FLOAT64, Device.CPU, 3, 4)).close();
+            Map<String, Tensor> fine = random(g);
             try {
                 assertMessage(base, missing, null, "lacks the trained parameter 'block0.q.lora_B'");
                 assertMessage(base, extra, null, "holds 'block9.other', which is not a trained parameter");
                 assertMessage(base, shape, null, "'block0.q.lora_A' is float32 [4, 3], expected float32 [3, 4]");
                 assertMessage(base, dtype, null, "'block0.q.lora_A' is float64 [3, 4], expected float32 [3, 4]");
-                assertMessage(base, random(g), Pattern.compile("nowhere"), "--only 'nowhere' finds none of the 4 trained parameters");
+                assertMessage(base, fine, Pattern.compile("nowhere"), "--only 'nowhere' finds none of the 4 trained parameters");
             } finally {
-                for (Map<String, Tensor> m : List.of(base, missing, extra, shape, dtype)) m.values().forEach(Tensor::close);
+                for (Map<String, Tensor> m : List.of(base, missing, extra, shape, dtype, fine)) m.values().forEach(Tensor::close);
             }
         }
+        assertEquals(live, MemoryLedger.liveTensors(), "a refused combination leaves no tensor behind");
     }
 
     private static void assertMessage(Map<String, Tensor> base, Map<String, Tensor> in, Pattern only, String expected) {
