@@ -48,6 +48,11 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--seeds", description = "seeds per method (default: 3, or 1 with --quick)")
     Integer seeds;
 
+    @Option(names = "--first-seed", description = "seed of seed index 0; index s trains with seed first-seed + s in every "
+            + "method (default: ${DEFAULT-VALUE}; a fresh range replicates a result on seeds it was not found on)",
+            defaultValue = "1000")
+    long firstSeed;
+
     @Option(names = "--epochs", description = "epochs per run (default: the demo or quick preset's)")
     Integer epochs;
 
@@ -87,6 +92,10 @@ public final class Demo implements Callable<Integer> {
         log("progrpo demo: " + Torch.describe());
         if (Torch.isReferenceBlas()) log("WARNING: reference BLAS active; install libopenblas0-pthread for realistic timings");
         int nSeeds = seeds != null ? seeds : quick ? 1 : 3;
+        if (firstSeed < 0 || firstSeed > Long.MAX_VALUE - nSeeds) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--first-seed must be >= 0 and leave room for "
+                    + nSeeds + " seeds, got " + firstSeed);
+        }
         Files.createDirectories(out);
         if (!world.equals("latent") && !world.equals("pixel")) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--world must be latent or pixel, got '" + world + "'");
@@ -103,7 +112,7 @@ public final class Demo implements Callable<Integer> {
             for (String method : methods) {
                 Method.byName(method); // fail fast on a typo
                 List<String> runSets = new ArrayList<>(sets);
-                runSets.add("seed=" + (1000 + s));
+                runSets.add("seed=" + (firstSeed + s));
                 runSets.add("outDir=" + out.resolve("runs").resolve(method + "-seed" + s));
                 if (epochs != null) runSets.add("epochs=" + epochs);
                 TrainConfig c = TrainConfig.resolve(method + "+" + overlay, null, runSets);
@@ -145,7 +154,9 @@ public final class Demo implements Callable<Integer> {
         List<MethodResult> results = new ArrayList<>();
         for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue(), flops));
         String findings = findings(results, finalEvalRewards(histories)) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories)
-                + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".");
+                + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".")
+                + String.format(Locale.ROOT, " Seeds %d to %d (seed index s trains with seed %d + s in every method).",
+                        firstSeed, firstSeed + nSeeds - 1, firstSeed);
         ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report(
                 "progrpo demo: Pro-GRPO against Flow-GRPO on the " + (latent ? "latent scene" : "pixel") + " world" + (quick ? " (quick)" : ""),
                 results, histories.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method(), figures, findings + "\n\n"

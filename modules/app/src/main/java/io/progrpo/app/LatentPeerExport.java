@@ -92,6 +92,8 @@ final class LatentPeerExport {
         if (!c.trajectoryDtype().equals("float32")) bad.add("trajectoryDtype=" + c.trajectoryDtype() + " (float32)");
         if (!c.modelDtype().equals("float32") || !c.device().equals("cpu")) bad.add("modelDtype/device (float32 on the cpu)");
         if (!c.stdMode().equals("group")) bad.add("stdMode=" + c.stdMode() + " (group)");
+        if (c.sharedInitialNoise()) bad.add("initialNoise=" + c.initialNoise() + " (row: one initial noise per row)");
+        if (c.adamEps() != 1e-8) bad.add("adamEps=" + c.adamEps() + " (1e-8, the peer's)");
         if (!bad.isEmpty()) throw new IllegalArgumentException("the latent peer implements Flow-GRPO on the latent world only; change " + bad);
     }
 

@@ -17,9 +17,9 @@ import io.progrpo.tensor.TensorIO;
 import io.progrpo.trainer.MetricsLog;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.trainer.config.TrainConfig;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -38,20 +38,15 @@ import java.util.regex.Pattern;
  * is the base model).
  */
 class AdapterArithmeticTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
-    private String cacheBefore;
 
     @BeforeEach
     void cache() {
-        cacheBefore = System.getProperty("progrpo.cache");
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
-    }
-
-    @AfterEach
-    void restore() {
-        if (cacheBefore == null) System.clearProperty("progrpo.cache");
-        else System.setProperty("progrpo.cache", cacheBefore);
+        CACHE.point(tmp.resolve("cache"));
     }
 
     private static final long[][] SHAPES = {{3, 4}, {5}, {2, 3, 2}, {7, 1}};

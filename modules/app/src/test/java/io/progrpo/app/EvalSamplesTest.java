@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.progrpo.trainer.MetricsLog;
 import io.progrpo.trainer.config.TrainConfig;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -20,20 +20,15 @@ import java.util.Map;
  * samples are another estimate, and eval.json says how many stand behind it.
  */
 class EvalSamplesTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
-    private String cacheBefore;
 
     @BeforeEach
     void cache() {
-        cacheBefore = System.getProperty("progrpo.cache");
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
-    }
-
-    @AfterEach
-    void restore() {
-        if (cacheBefore == null) System.clearProperty("progrpo.cache");
-        else System.setProperty("progrpo.cache", cacheBefore);
+        CACHE.point(tmp.resolve("cache"));
     }
 
     @Test

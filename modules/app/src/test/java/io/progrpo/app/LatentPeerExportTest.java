@@ -7,10 +7,10 @@ import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
 import io.progrpo.tensor.Torch;
 import io.progrpo.trainer.config.TrainConfig;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -33,27 +33,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code scripts/setup --python} installs python3-torch).
  */
 class LatentPeerExportTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     static Path cache;
     @TempDir
     static Path export;
-    private static String cacheBefore;
     private static TrainConfig config;
 
     @BeforeAll
     static void exportOnce() throws Exception {
-        cacheBefore = System.getProperty("progrpo.cache");
-        System.setProperty("progrpo.cache", cache.toString());
+        CACHE.point(cache);
         config = TrainConfig.resolve("flow-grpo+demo+latent", null, List.of("world=latent-quick", "groupsPerEpoch=2", "shadowEvery=0"));
         long live = MemoryLedger.liveTensors();
         LatentPeerExport.write(export, config, 2, s -> { });
         assertEquals(live, MemoryLedger.liveTensors(), "the export frees every tensor it made (its world and reward included)");
-    }
-
-    @AfterAll
-    static void restoreTheCache() {
-        if (cacheBefore == null) System.clearProperty("progrpo.cache");
-        else System.setProperty("progrpo.cache", cacheBefore);
     }
 
     @Test

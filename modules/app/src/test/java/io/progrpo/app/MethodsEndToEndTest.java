@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.progrpo.tensor.MemoryLedger;
 import io.progrpo.trainer.config.TrainConfig;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,6 +17,9 @@ import java.util.Map;
 
 /** Every method runs one epoch end to end on a tiny model, and its counters are what its schedule implies. */
 class MethodsEndToEndTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
@@ -29,7 +33,7 @@ class MethodsEndToEndTest {
         if (method.equals("dance-grpo")) sets.addAll(List.of("samplerSteps=6", "trainStepFraction=0.5"));
         // the paper's diffusion funnel 48 -> 32 -> 8, on 6 steps instead of 50
         if (method.equals("pro-grpo-dance")) sets.addAll(List.of("samplerSteps=6", "trainStepFraction=0.5", "pruneSchedule=48>32@3>8@4"));
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         TrainConfig c = TrainConfig.resolve(method, null, sets);
         long live = MemoryLedger.liveTensors();
         Map<String, Object> m;

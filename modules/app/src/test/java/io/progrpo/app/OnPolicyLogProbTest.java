@@ -11,6 +11,7 @@ import io.progrpo.tensor.Scope;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.trainer.config.TrainConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,12 +23,15 @@ import java.util.SplittableRandom;
  * convolution's algorithm may depend on the batch size) for a subset. Measured: at most 2.4e-7.
  */
 class OnPolicyLogProbTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @org.junit.jupiter.api.io.TempDir
     java.nio.file.Path tmp;
 
     @Test
     void recomputedLogProbsMatchTheStoredOnes() {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         TrainConfig c = TrainConfig.resolve("flow-grpo+demo", null, List.of("groupsPerEpoch=2", "modelWidth=8", "pretrainSteps=2", "outDir=" + tmp.resolve("run")));
         try (Jobs.Job job = Jobs.build(c, s -> { }); Scope s = Scope.open(); Generator gen = Generator.create(3)) {
             var plan = job.trainer().plan();

@@ -9,9 +9,9 @@ import io.progrpo.world.latent.LatentModels;
 import io.progrpo.world.latent.SceneWorldScenes;
 import io.progrpo.world.scene.reward.RewardModelConfig;
 import io.progrpo.world.scene.reward.RewardModels;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -25,20 +25,15 @@ import java.util.List;
  * that find their models cached, pixel runs and one-core machines start no child.
  */
 class ParallelPretrainingTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path cache;
-    private String cacheBefore;
 
     @BeforeEach
     void useATemporaryCache() {
-        cacheBefore = System.getProperty("progrpo.cache");
-        System.setProperty("progrpo.cache", cache.toString());
-    }
-
-    @AfterEach
-    void restoreTheCache() {
-        if (cacheBefore == null) System.clearProperty("progrpo.cache");
-        else System.setProperty("progrpo.cache", cacheBefore);
+        CACHE.point(cache);
     }
 
     private static TrainConfig quick() {

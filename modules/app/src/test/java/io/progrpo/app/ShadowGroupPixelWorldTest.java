@@ -9,6 +9,7 @@ import io.progrpo.app.job.Jobs;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.trainer.config.TrainConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -25,6 +26,9 @@ import java.util.Map;
  * shadowEvery.
  */
 class ShadowGroupPixelWorldTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
@@ -35,7 +39,7 @@ class ShadowGroupPixelWorldTest {
                 "pretrainSteps=2", "evalEvery=1", "evalPrompts=2", "evalSteps=3", "checkpointEvery=0", "samplerSteps=3",
                 "groupSize=8", "shadowEvery=" + shadowEvery, "outDir=" + tmp.resolve(name)));
         if (method.equals("pro-grpo")) sets.add("pruneSchedule=8>4@1>2@2");
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         TrainConfig c = TrainConfig.resolve(method, null, sets);
         try (Jobs.Job job = Jobs.build(c, s -> { })) {
             List<Map<String, Object>> h = job.run(Path.of(c.outDir()), s -> { }).run(false);

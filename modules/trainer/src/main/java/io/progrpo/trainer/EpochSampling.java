@@ -155,7 +155,7 @@ final class EpochSampling {
         int groups = groupPrompts.size();
         try (Generator gen = Generator.create(noiseSeed, device); Scope s = Scope.open()) {
             long[] shape = world.latentShape();
-            // DanceGRPO: one initial noise per prompt group, shared by its rows
+            // initialNoise (DanceGRPO's, or Flow-GRPO's same_latent): one initial noise per prompt group, shared by its rows
             Tensor noise = plan.sharedGroupNoise()
                     ? Tensor.randn(gen, DType.FLOAT32, device, concat(groups, shape)).repeatInterleave(gMax, 0)
                     : Tensor.randn(gen, DType.FLOAT32, device, concat((long) groups * gMax, shape));

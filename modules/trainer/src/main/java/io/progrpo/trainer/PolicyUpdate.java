@@ -101,7 +101,7 @@ final class PolicyUpdate {
         int nTrain = trainedStepCount(sampler, cfg.trainStepFraction(), stored);
         List<Integer> steps = new ArrayList<>();
         for (int k = 0; k < stored; k++) steps.add(k);
-        if (plan.sharedGroupNoise() && nTrain < stored) {
+        if (plan.method().isDiffusion() && nTrain < stored) {
             // DanceGRPO trains on a random subset of the timesteps
             java.util.Collections.shuffle(steps, new Random(Seeds.mix(cfg.seed(), epoch, 4)));
         }

@@ -151,7 +151,7 @@ public final class Jobs {
         // the schedule names the strategy its checkpoints use (the uniform subset's single checkpoint at T included)
         PruneSchedule schedule = c.samplingSchedule();
         if (schedule.checkpoints().length > 0 && !schedule.strategy().equals(strategy.name())) schedule = schedule.withStrategy(strategy.name());
-        return new GrpoTrainer.Plan(m, trainSampler(c), evalSampler(c), schedule, strategy, m.isDiffusion());
+        return new GrpoTrainer.Plan(m, trainSampler(c), evalSampler(c), schedule, strategy, c.sharedInitialNoise());
     }
 
     /**

@@ -1,13 +1,14 @@
 package io.progrpo.app.cli;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.app.ProgrpoCommands;
 import io.progrpo.app.job.Plugins;
 import io.progrpo.trainer.MetricsLog;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
@@ -32,11 +33,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code scripts/progrpo} does.
  */
 class PluginsCliTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     static Path shared;
     static Path modularJar;
     static Path classPathJar;
-    private static String cacheBefore;
 
     @TempDir
     Path tmp;
@@ -48,14 +51,7 @@ class PluginsCliTest {
     static void buildPlugins() throws Exception {
         modularJar = PluginJars.build(shared, "example.plugin", "com.example.plugin", "plugin_redness", "plugin-sde");
         classPathJar = PluginJars.build(shared, null, "com.example.cp", "cp_redness", "cp-sde");
-        cacheBefore = System.getProperty("progrpo.cache");
-        System.setProperty("progrpo.cache", shared.resolve("cache").toString());
-    }
-
-    @AfterAll
-    static void restoreCache() {
-        if (cacheBefore == null) System.clearProperty("progrpo.cache");
-        else System.setProperty("progrpo.cache", cacheBefore);
+        CACHE.point(shared.resolve("cache"));
     }
 
     @BeforeEach

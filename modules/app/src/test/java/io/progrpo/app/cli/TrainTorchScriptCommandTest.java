@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.app.ProgrpoCommands;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.tensor.TensorIO;
@@ -15,6 +16,7 @@ import io.progrpo.trainer.config.TrainConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -36,6 +38,9 @@ import java.util.Map;
  * on one line naming the option and its value, before anything is loaded.
  */
 class TrainTorchScriptCommandTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
@@ -145,18 +150,12 @@ class TrainTorchScriptCommandTest {
         }
 
         // `progrpo eval` is for embedded-world runs: on these adapters it says so instead of listing every name
-        String cache = System.getProperty("progrpo.cache");
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
-        try {
-            int ev = run(List.of("eval", "--checkpoint", runDir.resolve("checkpoint").toString(),
-                    "--set", "modelWidth=8", "--set", "imageSize=8", "--set", "pretrainSteps=2", "--set", "evalSteps=2"));
-            assertEquals(1, ev, this::errors);
-            assertTrue(errors().contains("none is a parameter of the embedded world's model")
-                    && errors().contains("lora_"), errors());
-        } finally {
-            if (cache == null) System.clearProperty("progrpo.cache");
-            else System.setProperty("progrpo.cache", cache);
-        }
+        CACHE.point(tmp.resolve("cache"));
+        int ev = run(List.of("eval", "--checkpoint", runDir.resolve("checkpoint").toString(),
+                "--set", "modelWidth=8", "--set", "imageSize=8", "--set", "pretrainSteps=2", "--set", "evalSteps=2"));
+        assertEquals(1, ev, this::errors);
+        assertTrue(errors().contains("none is a parameter of the embedded world's model")
+                && errors().contains("lora_"), errors());
     }
 
     @Test

@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.trainer.config.TrainConfig;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.InetAddress;
@@ -23,6 +25,9 @@ import java.util.concurrent.TimeUnit;
  * endpoint, before any sampling.
  */
 class HttpRewardJobTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
@@ -37,7 +42,7 @@ class HttpRewardJobTest {
         Path script = Path.of(System.getProperty("user.dir")).resolve("../../scripts/reward-server").normalize();
         Assumptions.assumeTrue(Files.isRegularFile(script), "scripts/reward-server not found");
         Assumptions.assumeTrue(new ProcessBuilder("python3", "--version").start().waitFor() == 0, "python3 is not installed");
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         int port = freePort();
         String url = "http://127.0.0.1:" + port + "/score";
         Process server = new ProcessBuilder("python3", script.toString(), "--port", String.valueOf(port)).redirectErrorStream(true).start();
@@ -64,7 +69,7 @@ class HttpRewardJobTest {
 
     @Test
     void aJobWhoseEndpointIsDownFailsWhenBuilt() throws Exception {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         String url = "http://127.0.0.1:" + freePort() + "/score";
         System.setProperty("progrpo.reward.http.retries", "1");
         System.setProperty("progrpo.reward.http.backoffMillis", "10");

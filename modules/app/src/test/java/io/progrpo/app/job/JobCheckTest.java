@@ -1,5 +1,6 @@
 package io.progrpo.app.job;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.sampler.DdimSampler;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.Sampler;
@@ -8,8 +9,8 @@ import io.progrpo.trainer.GrpoTrainer;
 import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -29,23 +30,14 @@ import static org.junit.jupiter.api.Assertions.fail;
  * with finite float32 steps; one that does not fails before anything is built, with a {@link ConfigException}.
  */
 class JobCheckTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
-    private boolean saved;
-    private String cacheBefore;
-
-    @AfterEach
-    void restoreCache() {
-        if (!saved) return;
-        if (cacheBefore == null) System.clearProperty("progrpo.cache");
-        else System.setProperty("progrpo.cache", cacheBefore);
-    }
-
     private void cacheAt(Path p) {
-        if (!saved) cacheBefore = System.getProperty("progrpo.cache");
-        saved = true;
-        System.setProperty("progrpo.cache", p.toString());
+        CACHE.point(p);
     }
 
     /**

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.tensor.MemoryLedger;
 import io.progrpo.tensor.Tensor;
 import io.progrpo.trainer.MetricsLog;
@@ -11,9 +12,9 @@ import io.progrpo.trainer.config.TrainConfig;
 import io.progrpo.world.latent.LatentPolicy;
 import io.progrpo.world.latent.LatentWorld;
 import io.progrpo.world.scene.Category;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -28,22 +29,17 @@ import java.util.Map;
  * evaluator as well, a resume continues the run, and every tensor is freed.
  */
 class LatentJobTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     static Path cache;
     @TempDir
     Path tmp;
-    private static String cacheBefore;
 
     @BeforeAll
     static void useATemporaryCache() {
-        cacheBefore = System.getProperty("progrpo.cache");
-        System.setProperty("progrpo.cache", cache.toString());
-    }
-
-    @AfterAll
-    static void restoreTheCache() {
-        if (cacheBefore == null) System.clearProperty("progrpo.cache");
-        else System.setProperty("progrpo.cache", cacheBefore);
+        CACHE.point(cache);
     }
 
     private TrainConfig config(String method, int epochs) {

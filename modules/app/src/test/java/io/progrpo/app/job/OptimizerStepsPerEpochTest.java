@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.TrainConfig;
 
@@ -12,16 +13,20 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** optimizerStepsPerEpoch: the epoch's groups split over that many AdamW steps; a value that does not divide is refused. */
 class OptimizerStepsPerEpochTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
     @Test
     void anEpochTakesTheConfiguredSteps() throws Exception {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         for (int steps : new int[] {1, 2, 4}) {
             TrainConfig c = TrainConfig.resolve("flow-grpo+quick", null,
                     List.of("groupsPerEpoch=4", "optimizerStepsPerEpoch=" + steps, "evalEvery=0", "outDir=" + tmp.resolve("r" + steps)));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.sampler.FlowSdeSampler;
 import io.progrpo.sampler.SdeWindowSampler;
 import io.progrpo.trainer.config.ConfigException;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,6 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
  * a quick pixel epoch; the window's config errors name the field.
  */
 class SamplerChoicesTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
@@ -31,7 +36,7 @@ class SamplerChoicesTest {
     }
 
     private Map<String, Object> lastRow(String preset, String name, List<String> sets) throws Exception {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         List<String> all = new java.util.ArrayList<>(List.of("groupsPerEpoch=2", "evalEvery=0", "outDir=" + tmp.resolve(name)));
         all.addAll(sets);
         TrainConfig c = TrainConfig.resolve(preset, null, all);

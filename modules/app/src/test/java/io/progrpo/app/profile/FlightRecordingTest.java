@@ -3,6 +3,7 @@ package io.progrpo.app.profile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.app.job.Jobs;
 import io.progrpo.tensor.jfr.TensorEvents;
 import io.progrpo.trainer.config.TrainConfig;
@@ -19,6 +20,7 @@ import java.util.TreeSet;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,6 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the storage events of the prune phase summed one by one (freed minus allocated).
  */
 class FlightRecordingTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
@@ -37,7 +42,7 @@ class FlightRecordingTest {
 
     @Test
     void aRecordedProGrpoEpochAccountsForThePrunedBytes() throws Exception {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         TensorEvents.setMinBytes(0); // every storage, so the sums can be compared with the ledger
         TrainConfig c = TrainConfig.resolve("pro-grpo+quick", null, List.of("outDir=" + tmp.resolve("run"), "evalEvery=1"));
         Path file = tmp.resolve("run.jfr");

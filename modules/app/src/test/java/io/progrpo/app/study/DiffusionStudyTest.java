@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.progrpo.app.CacheProperty;
 import io.progrpo.trainer.config.TrainConfig;
 
 import java.nio.file.Files;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -22,6 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * its checks, the compatibility of the flow setting's registered plans, and a quick end-to-end run of two arms.
  */
 class DiffusionStudyTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
@@ -88,7 +93,7 @@ class DiffusionStudyTest {
 
     @Test
     void aQuickDiffusionStudyRunsAndReportsAgainstDanceGrpo() throws Exception {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         Path out = tmp.resolve("study");
         List<String> log = new ArrayList<>();
         StudyOptions o = new StudyOptions("pixel", StudyPlan.DIFFUSION, out, 2, true, List.of("pro-grpo-dance-early"), false);

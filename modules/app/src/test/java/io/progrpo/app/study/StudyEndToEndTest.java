@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.progrpo.app.CacheProperty;
 import io.progrpo.app.ProgrpoCommands;
 import io.progrpo.app.cli.Main;
 import io.progrpo.app.job.Jobs;
@@ -22,6 +23,7 @@ import java.util.function.Consumer;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,6 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * finished rows untouched, the stopped run continued from its checkpoint, and a changed plan refused.
  */
 class StudyEndToEndTest {
+    @RegisterExtension
+    static final CacheProperty CACHE = new CacheProperty();
+
     @TempDir
     Path tmp;
 
@@ -45,7 +50,7 @@ class StudyEndToEndTest {
 
     @Test
     void aStoppedStudyResumesWithoutDuplicatingRows() throws Exception {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         Path out = tmp.resolve("study");
         List<String> log = new ArrayList<>();
         Consumer<String> sink = s -> {
@@ -124,7 +129,7 @@ class StudyEndToEndTest {
 
     @Test
     void theStudysEvaluationIsTheTrainersWithItsErrors() throws Exception {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         TrainConfig c = TrainConfig.resolve("flow-grpo+quick", null, List.of("outDir=" + tmp.resolve("run")));
         try (Jobs.Job job = Jobs.build(c, s -> { })) {
             StudyEvaluation ev = StudyEvaluation.of(job, 4);
@@ -141,7 +146,7 @@ class StudyEndToEndTest {
      */
     @Test
     void aResumeOnAnotherBaseModelIsRefused() throws Exception {
-        System.setProperty("progrpo.cache", tmp.resolve("cache").toString());
+        CACHE.point(tmp.resolve("cache"));
         Path out = tmp.resolve("study");
         assertEquals(0, Study.run(options(out, List.of("flow-grpo")), s -> { }));
         Path file = out.resolve(Study.BASE_EVAL);

@@ -131,6 +131,8 @@ import java.util.Objects;
  *                          {@code seed}. Runs that share a promptSeed train on the same prompts whatever their seed, so
  *                          a spread over seeds splits into what the prompt draws and what the sampling noise decide
  * @param adamEps           AdamW's epsilon, finite and > 0 (1e-8, PyTorch's default)
+ * @param initialNoise      {@code method} (the default: one initial noise per prompt group for DanceGRPO, per row for
+ *                          the flow methods), {@code row}, or {@code group} (Flow-GRPO's {@code same_latent})
  */
 public record TrainConfig(
         String method,
@@ -182,7 +184,8 @@ public record TrainConfig(
         String sdeWindow,
         int evalSamples,
         long promptSeed,
-        double adamEps) {
+        double adamEps,
+        String initialNoise) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
@@ -216,16 +219,10 @@ public record TrainConfig(
     /** The {@code pruneSchedule} value of methods that do not prune. */
     public static final String NO_PRUNING = "none";
 
-    /**
-     * The most sampler steps a run may take (training or evaluation): far beyond any sampler in use (Flow-GRPO 10 and
-     * 40, DanceGRPO 50), and a bound on the per-step arrays the samplers allocate.
-     */
+    /** The most sampler steps a run may take: far beyond any in use (Flow-GRPO 10 and 40), a bound on per-step arrays. */
     public static final int MAX_STEPS = 100_000;
 
-    /**
-     * A field earlier versions had and no code ever read (score rewards on another thread while the next group
-     * samples): a run directory's {@code config.json} may still hold it, so it is read, must be false, and is dropped.
-     */
+    /** A field earlier versions had and no code read: an old {@code config.json} may hold it; it must be false. */
     static final String RETIRED_ASYNC_REWARD = "asyncReward";
 
     private static final TrainConfig DEFAULTS = ConfigRecords.fromMap(new LinkedHashMap<>(Presets.DEFAULTS));
@@ -280,6 +277,12 @@ public record TrainConfig(
         FieldChecks.atLeast("evalSamples", evalSamples, 1, "deterministic samples per held-out prompt");
         FieldChecks.promptSeed(promptSeed);
         FieldChecks.positiveFinite("adamEps", adamEps);
+        FieldChecks.oneOf("initialNoise", initialNoise, List.of("method", "row", "group"));
+    }
+
+    /** Whether a prompt group's rows start from one shared initial noise ({@code initialNoise}). */
+    public boolean sharedInitialNoise() {
+        return initialNoise.equals("group") || initialNoise.equals("method") && Method.byName(method).isDiffusion();
     }
 
     /** The SDE window as {start, length, stride}, or null for {@code none}. */
@@ -483,11 +486,8 @@ public record TrainConfig(
     }
 
     /**
-     * Parses a reward spec such as {@code alignment} or {@code alignment:1.0,jpeg_compressibility:0.1} into
-     * name to weight (weight 1.0 when omitted), in order, by {@code io.progrpo.reward.MultiReward.parseWeights} (the
-     * one grammar of reward specs). Weights are plain decimal numbers.
-     *
-     * @throws ConfigException naming {@code reward} and the bad term
+     * A reward spec ({@code alignment}, {@code alignment:1.0,jpeg_compressibility:0.1}) as name to weight (1.0 when
+     * omitted), in order, by {@code io.progrpo.reward.MultiReward.parseWeights}; a bad term is a ConfigException.
      */
     public static Map<String, Double> parseRewardSpec(String spec) {
         return FieldChecks.rewardSpec(spec);
