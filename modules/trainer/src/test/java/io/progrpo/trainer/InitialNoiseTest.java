@@ -9,10 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.progrpo.pruning.PruneSchedule;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.RewardFunction;
-import io.progrpo.reward.RewardOutput;
 import io.progrpo.sampler.FlowSdeSampler;
-import io.progrpo.tensor.Scope;
-import io.progrpo.tensor.Tensor;
 import io.progrpo.trainer.config.ConfigException;
 import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
@@ -34,22 +31,8 @@ class InitialNoiseTest {
      * and so its reward (the mean pixel), is a function of its initial noise alone; returns the rewards in row order.
      */
     static List<Double> rewards(boolean shared) {
-        List<Double> seen = new ArrayList<>();
-        RewardFunction recording = new RewardFunction() {
-            @Override
-            public String name() {
-                return "mean_pixel";
-            }
-
-            @Override
-            public RewardOutput score(Tensor images, List<String> prompts) {
-                try (Scope sc = Scope.open()) {
-                    double[] r = images.reshape(images.size(0), -1).mean(false, 1).toDoubleArray();
-                    for (double v : r) seen.add(v);
-                    return RewardOutput.of(r);
-                }
-            }
-        };
+        PromptSeedTest.Seen seen = new PromptSeedTest.Seen(new ArrayList<>(), new ArrayList<>());
+        RewardFunction recording = PromptSeedTest.recordingMeanPixel(seen);
         GrpoTrainer.Plan plan = new GrpoTrainer.Plan(Method.FLOW_GRPO, FlowSdeSampler.ode(4, 1.0), FlowSdeSampler.ode(4, 1.0),
                 PruneSchedule.none(8, 4), SubsetStrategy.byName("ovf"), shared);
         try (LearningDirectionTest.ConstantVelocity policy = new LearningDirectionTest.ConstantVelocity();
@@ -57,7 +40,7 @@ class InitialNoiseTest {
                      recording, x -> x.clamp(-1e6, 1e6))) {
             t.runEpoch(0, new Phases(p -> { }));
         }
-        return seen;
+        return seen.rewards();
     }
 
     @Test

@@ -38,10 +38,9 @@ class PromptSeedTest {
         return run(settings(seed, promptSeed));
     }
 
-    /** Four epochs of flow-grpo on the constant-velocity model, the reward (mean pixel) recording what it scores. */
-    static Seen run(GrpoTrainer.Settings s) {
-        Seen seen = new Seen(new ArrayList<>(), new ArrayList<>());
-        RewardFunction recording = new RewardFunction() {
+    /** The mean pixel of each image as its reward, appending every scored row's prompt and reward to {@code seen}. */
+    static RewardFunction recordingMeanPixel(Seen seen) {
+        return new RewardFunction() {
             @Override
             public String name() {
                 return "mean_pixel";
@@ -57,6 +56,12 @@ class PromptSeedTest {
                 }
             }
         };
+    }
+
+    /** Four epochs of flow-grpo on the constant-velocity model, the reward (mean pixel) recording what it scores. */
+    static Seen run(GrpoTrainer.Settings s) {
+        Seen seen = new Seen(new ArrayList<>(), new ArrayList<>());
+        RewardFunction recording = recordingMeanPixel(seen);
         GrpoTrainer.Plan plan = new GrpoTrainer.Plan(Method.FLOW_GRPO, new FlowSdeSampler(4, 1.0, 0.7), FlowSdeSampler.ode(4, 1.0),
                 PruneSchedule.none(8, 4), SubsetStrategy.byName("ovf"), false);
         try (LearningDirectionTest.ConstantVelocity policy = new LearningDirectionTest.ConstantVelocity();
