@@ -18,7 +18,9 @@ import io.progrpo.trainer.TrainingRun;
 import io.progrpo.trainer.config.Method;
 import io.progrpo.trainer.config.TrainConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine;
 
 import java.nio.file.Files;
@@ -39,6 +41,9 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Pro-GRPO against its baselines on the embedded world; writes report.md, figures and metrics.")
 public final class Demo implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--out", description = "output directory (default: ${DEFAULT-VALUE})", defaultValue = "demo-out")
     Path out;
 
@@ -88,18 +93,21 @@ public final class Demo implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // the options first, before libtorch is loaded or anything is written; the errors go to the caller's stderr
+        int nSeeds = seeds != null ? seeds : quick ? 1 : 3;
+        if (nSeeds < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--seeds must be >= 1, got " + nSeeds);
+        if (firstSeed < 0 || firstSeed > Long.MAX_VALUE - nSeeds) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--first-seed must be >= 0 and leave room for "
+                    + nSeeds + " seeds, got " + firstSeed);
+        }
+        if (!world.equals("latent") && !world.equals("pixel")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--world must be latent or pixel, got '" + world + "'");
+        }
+        if (jobs != null && jobs < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--jobs must be >= 1, got " + jobs);
         Torch.ensureAvailable();
         log("progrpo demo: " + Torch.describe());
         if (Torch.isReferenceBlas()) log("WARNING: reference BLAS active; install libopenblas0-pthread for realistic timings");
-        int nSeeds = seeds != null ? seeds : quick ? 1 : 3;
-        if (firstSeed < 0 || firstSeed > Long.MAX_VALUE - nSeeds) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--first-seed must be >= 0 and leave room for "
-                    + nSeeds + " seeds, got " + firstSeed);
-        }
         Files.createDirectories(out);
-        if (!world.equals("latent") && !world.equals("pixel")) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--world must be latent or pixel, got '" + world + "'");
-        }
         boolean latent = world.equals("latent");
         // the latent overlay after the budget's: its reward and evaluation steps win; --quick pretrains for seconds
         String overlay = (quick ? "quick" : "demo") + (latent ? "+latent" : "");
@@ -123,7 +131,6 @@ public final class Demo implements Callable<Integer> {
         TrainConfig first = units.get(0).config();
         int cores = Runtime.getRuntime().availableProcessors();
         int nJobs = jobs != null ? jobs : first.device().startsWith("cpu") ? Math.min(units.size(), cores) : 1;
-        if (nJobs < 1) throw new CommandLine.ParameterException(new CommandLine(this), "--jobs must be >= 1, got " + nJobs);
         log(Jobs.describe(first));
         ModelFlops flops;
         ParallelPretraining.run(first, cores, Demo::log);

@@ -8,30 +8,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** {@code scripts/demo --first-seed}: a bad value is refused with the usage status before anything is written. */
+/** {@code scripts/demo}'s options: a bad --first-seed, --seeds, --world or --jobs is refused with the usage status, on the caller's stderr, before anything is written. */
 class DemoFirstSeedTest {
-    /** Runs the demo's command line; what it prints to stderr (where its usage errors go) is appended to {@code err}. */
+    /** Runs the demo's command line with its usage errors into {@code err}, the caller's configured stderr. */
     static int run(StringWriter err, String... args) {
         CommandLine cl = new CommandLine(new Demo());
         cl.setErr(new PrintWriter(err, true));
         cl.setOut(new PrintWriter(new StringWriter(), true));
-        PrintStream before = System.err;
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        try {
-            return cl.execute(args);
-        } finally {
-            System.setErr(before);
-            err.append(bytes.toString(StandardCharsets.UTF_8));
-        }
+        return cl.execute(args);
     }
 
     @Test
@@ -44,6 +33,19 @@ class DemoFirstSeedTest {
         assertEquals(2, run(err2, "--first-seed", String.valueOf(Long.MAX_VALUE - 1), "--seeds", "3", "--out", out.toString()));
         assertTrue(err2.toString().contains("leave room for 3 seeds"), err2.toString());
         assertFalse(Files.exists(out), "a refused demo creates no output directory");
+    }
+
+    @Test
+    void badSeedsWorldOrJobsAreRefusedBeforeAnythingIsWritten(@TempDir Path tmp) {
+        Path out = tmp.resolve("out");
+        String[][] cases = {{"--seeds", "0"}, {"--world", "voxel"}, {"--jobs", "0"}};
+        String[] expected = {"--seeds must be >= 1, got 0", "--world must be latent or pixel, got 'voxel'", "--jobs must be >= 1, got 0"};
+        for (int i = 0; i < cases.length; i++) {
+            StringWriter err = new StringWriter();
+            assertEquals(2, run(err, cases[i][0], cases[i][1], "--out", out.toString()), String.join(" ", cases[i]));
+            assertTrue(err.toString().contains(expected[i]), err.toString());
+            assertFalse(Files.exists(out), "a refused demo creates no output directory: " + String.join(" ", cases[i]));
+        }
     }
 
     @Test

@@ -51,7 +51,7 @@ import java.util.stream.Collectors;
 @Command(name = "progrpo", mixinStandardHelpOptions = true, version = "progrpo 0.1.0",
         description = "GRPO alignment of image generators with expand-and-prune (Pro-GRPO) and its baselines.",
         subcommands = {Main.Train.class, TrainTorchScriptCommand.class, Main.Eval.class, Main.Report.class, StudyCommand.class,
-                Main.Presets.class, PluginsCommand.class, ProfileCommand.class, AdaptersCommand.class})
+                Main.Presets.class, PluginsCommand.class, ProfileCommand.class, AdaptersCommand.class, GainsCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Exit status for a command that failed or could not run. */

@@ -1,0 +1,134 @@
+package io.progrpo.app.study;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * One finished training run as {@code progrpo gains} reads it back: its seed and method (from the resolved
+ * {@code config.json}, in the run directory or its {@code checkpoint/}) and its held-out evaluations (the
+ * {@code eval_reward} of the lines of {@code metrics.jsonl}, by epoch; epoch -1 is the base model before training).
+ *
+ * @param dir    the run directory
+ * @param method the method the run trained
+ * @param seed   the run's seed (the config's {@code seed})
+ * @param evals  eval reward by epoch, epoch -1 included; never empty
+ */
+public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, Double> evals) {
+    /** The epoch of the base model's evaluation, before the first update. */
+    public static final int BASE_EPOCH = -1;
+
+    public SeedRun {
+        evals = Collections.unmodifiableNavigableMap(new TreeMap<>(evals));
+    }
+
+    /** The base model's eval reward (epoch -1). */
+    public double base() {
+        return evals.get(BASE_EPOCH);
+    }
+
+    /** The last epoch that has an evaluation. */
+    public int lastEvalEpoch() {
+        return evals.lastKey();
+    }
+
+    /** Eval reward at {@code epoch} minus the base's. */
+    public double gainAt(int epoch) {
+        Double v = evals.get(epoch);
+        if (v == null) {
+            throw new IllegalArgumentException("run " + dir + " has no evaluation at epoch " + epoch + "; it has " + evals.keySet());
+        }
+        return v - base();
+    }
+
+    /**
+     * The runs under {@code dir}: the directory itself when it holds a {@code metrics.jsonl}; else its subdirectories
+     * that hold one (a method's runs of a study); else those of {@code dir/runs} (a demo's output). Sorted by name.
+     *
+     * @throws IOException when the directory does not exist, holds no run, or a run cannot be read
+     */
+    public static List<SeedRun> find(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) throw new IOException(dir + " is not a directory");
+        if (Files.isRegularFile(dir.resolve("metrics.jsonl"))) return List.of(read(dir));
+        List<Path> runDirs = runDirectories(dir);
+        if (runDirs.isEmpty() && Files.isDirectory(dir.resolve("runs"))) runDirs = runDirectories(dir.resolve("runs"));
+        if (runDirs.isEmpty()) {
+            throw new IOException(dir + " holds no run: expected a run directory (with metrics.jsonl), a directory of runs, "
+                    + "or a demo's output (runs/*/metrics.jsonl)");
+        }
+        List<SeedRun> out = new ArrayList<>();
+        for (Path r : runDirs) out.add(read(r));
+        return out;
+    }
+
+    private static List<Path> runDirectories(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> Files.isRegularFile(p.resolve("metrics.jsonl"))).sorted().toList();
+        }
+    }
+
+    /**
+     * Reads one run directory.
+     *
+     * @throws IOException when the config or the metrics are missing or unreadable, the config has no integer seed,
+     *                     a metrics line is not JSON, or the metrics hold no base evaluation (epoch -1)
+     */
+    public static SeedRun read(Path runDir) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        Path config = runDir.resolve("config.json");
+        if (!Files.isRegularFile(config)) config = runDir.resolve("checkpoint").resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            throw new IOException(runDir + " has no config.json (nor checkpoint/config.json): the run is unfinished or not a "
+                    + "training run, and its seed cannot be known");
+        }
+        JsonNode cfg;
+        try {
+            cfg = json.readTree(config.toFile());
+        } catch (IOException e) {
+            throw new IOException(config + " is not valid JSON: " + e.getMessage(), e);
+        }
+        JsonNode seed = cfg == null ? null : cfg.get("seed");
+        if (seed == null || !seed.canConvertToLong() || !seed.isIntegralNumber()) {
+            throw new IOException(config + " has no integer 'seed' (got " + seed + ")");
+        }
+        String method = cfg.hasNonNull("method") ? cfg.get("method").asText() : "?";
+        Path metrics = runDir.resolve("metrics.jsonl");
+        NavigableMap<Integer, Double> evals = new TreeMap<>();
+        int n = 0;
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            n++;
+            if (line.isBlank()) continue;
+            Map<String, Object> row;
+            try {
+                row = json.readValue(line, new TypeReference<LinkedHashMap<String, Object>>() { });
+            } catch (IOException e) {
+                throw new IOException(metrics + " line " + n + " is not a JSON object: " + e.getMessage(), e);
+            }
+            if (!(row.get("eval_reward") instanceof Number v)) continue;
+            if (!(row.get("epoch") instanceof Number epoch)) {
+                throw new IOException(metrics + " line " + n + " has an eval_reward but no epoch");
+            }
+            double value = v.doubleValue();
+            if (!Double.isFinite(value)) throw new IOException(metrics + " line " + n + " has a non-finite eval_reward " + value);
+            evals.put(epoch.intValue(), value);
+        }
+        if (!evals.containsKey(BASE_EPOCH)) {
+            throw new IOException(metrics + " has no evaluation of the base model (an eval_reward at epoch -1): the run was "
+                    + "not evaluated during training, so it has no gain");
+        }
+        return new SeedRun(runDir, method, seed.asLong(), evals);
+    }
+}

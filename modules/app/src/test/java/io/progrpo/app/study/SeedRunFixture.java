@@ -1,0 +1,27 @@
+package io.progrpo.app.study;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Finished runs on disk for the tests of {@link SeedRun}, {@link SeedGains} and {@code progrpo gains}. */
+public final class SeedRunFixture {
+    private SeedRunFixture() {}
+
+    /** A run with the base eval {@code base} and {@code evals} (epoch to eval reward), written as a demo writes it. */
+    public static Path write(Path dir, String method, long seed, double base, Map<Integer, Double> evals) throws IOException {
+        Files.createDirectories(dir.resolve("checkpoint"));
+        Files.writeString(dir.resolve("checkpoint/config.json"), "{\"method\":\"" + method + "\",\"seed\":" + seed + ",\"epochs\":12}");
+        StringBuilder m = new StringBuilder("{\"epoch\":-1,\"method\":\"" + method + "\",\"eval_reward\":" + base + "}\n");
+        for (int e = 0; e <= new TreeMap<>(evals).lastKey(); e++) {
+            m.append("{\"epoch\":").append(e).append(",\"method\":\"").append(method).append("\",\"reward_mean\":-1.5");
+            if (evals.containsKey(e)) m.append(",\"eval_reward\":").append(evals.get(e));
+            m.append("}\n");
+        }
+        Files.writeString(dir.resolve("metrics.jsonl"), m);
+        return dir;
+    }
+
+}
