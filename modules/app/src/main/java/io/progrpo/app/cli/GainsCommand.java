@@ -30,9 +30,9 @@ import java.util.stream.Collectors;
  */
 @Command(name = "gains", mixinStandardHelpOptions = true,
         description = {"Held-out eval gains of finished runs over their base model, seed by seed: mean gain ± SE, the population "
-                + "seed std, their ratio (issue 17's 'gain in seed standard deviations') with a bootstrap 95 % interval over the "
+                + "seed std, their ratio (issue 17's 'gain in seed standard deviations') with a bootstrap 95 %% interval over the "
                 + "seeds, and the ratio after every evaluated epoch.",
-                "With --baseline: the paired gain difference (arm minus baseline, same seeds) with its SE and 95 % t interval, "
+                "With --baseline: the paired gain difference (arm minus baseline, same seeds) with its SE and 95 %% t interval, "
                         + "and the ratio difference with a paired bootstrap interval.",
                 "A DIR is a run directory, a directory of runs (a study's runs/METHOD) or a demo's output (runs/*); several "
                         + "DIRs are pooled into one arm."})
