@@ -7,6 +7,7 @@ import io.progrpo.app.report.ModelFlops;
 import io.progrpo.app.report.PairedComparison;
 import io.progrpo.app.report.Plots;
 import io.progrpo.app.report.ReportWriter;
+import io.progrpo.app.study.SeedGains;
 import io.progrpo.pruning.OptimalVarianceFilter;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.RewardFunction;
@@ -41,6 +42,9 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Pro-GRPO against its baselines on the embedded world; writes report.md, figures and metrics.")
 public final class Demo implements Callable<Integer> {
+    /** Bootstrap resamples of the gain-in-seed-std interval (the default of {@code progrpo gains}). */
+    static final int BOOTSTRAP_RESAMPLES = 20_000;
+
     @Spec
     CommandSpec spec;
 
@@ -333,7 +337,8 @@ public final class Demo implements Callable<Integer> {
 
     /**
      * Whether training moved each method above the base model's eval reward (the line of epoch -1), by how much, and
-     * that gain in seed standard deviations (population std of the final eval rewards), as issue 17 reads it.
+     * that gain in seed standard deviations (population std of the final eval rewards), as issue 17 reads it, with
+     * its bootstrap interval over the seeds from 3 seeds on ({@link SeedGains}; {@code progrpo gains} gives the same).
      */
     static String baseComparison(Map<String, List<List<Map<String, Object>>>> histories) {
         double base = Double.NaN;
@@ -346,7 +351,17 @@ public final class Demo implements Callable<Integer> {
             double[] last = e.getValue();
             double mean = Arrays.stream(last).average().orElse(Double.NaN);
             double sd = populationStd(last, mean);
-            String inSd = last.length > 1 && sd > 0 ? String.format(Locale.ROOT, " (%.2f seed std)", (mean - base) / sd) : "";
+            String inSd = "";
+            if (last.length > 1 && sd > 0) {
+                inSd = String.format(Locale.ROOT, " (%.2f seed std", (mean - base) / sd);
+                if (last.length >= 3) {
+                    double[] gains = new double[last.length];
+                    for (int i = 0; i < gains.length; i++) gains[i] = last[i] - base;
+                    SeedGains.Interval ci = SeedGains.bootstrapRatio(gains, BOOTSTRAP_RESAMPLES, 1);
+                    inSd += String.format(Locale.ROOT, ", bootstrap 95 %% [%.2f, %.2f] over the seeds", ci.low(), ci.high());
+                }
+                inSd += ")";
+            }
             (mean > base ? above : below).append(above.isEmpty() && mean > base || below.isEmpty() && mean <= base ? "" : ", ")
                     .append(String.format(Locale.ROOT, "%s %+.4f%s", e.getKey(), mean - base, inSd));
         }

@@ -64,7 +64,12 @@ class DemoFindingsTest {
         Map<String, List<List<Map<String, Object>>>> h = new LinkedHashMap<>();
         h.put("flow-grpo", runs);
         String s = Demo.baseComparison(h);
-        String want = String.format(java.util.Locale.ROOT, "flow-grpo %+.4f (%.2f seed std)", mean - base, (mean - base) / sd);
+        double[] gains = new double[finals.length];
+        for (int i = 0; i < gains.length; i++) gains[i] = finals[i] - base;
+        io.progrpo.app.study.SeedGains.Interval ci = io.progrpo.app.study.SeedGains.bootstrapRatio(gains, Demo.BOOTSTRAP_RESAMPLES, 1);
+        String want = String.format(java.util.Locale.ROOT, "flow-grpo %+.4f (%.2f seed std, bootstrap 95 %% [%.2f, %.2f] over the seeds)",
+                mean - base, (mean - base) / sd, ci.low(), ci.high());
         assertTrue(s.contains(want), s + " should contain " + want);
+        assertTrue(ci.low() < (mean - base) / sd && (mean - base) / sd < ci.high(), ci.toString());
     }
 }
