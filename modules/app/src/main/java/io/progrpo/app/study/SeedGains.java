@@ -153,7 +153,7 @@ public final class SeedGains {
     /**
      * Summarises one arm.
      *
-     * @param epoch the epoch to compare with the base, or null for the last evaluated one (which every run must share)
+     * @param epoch the epoch to compare with the base, or null for the last evaluated one, which every run must share
      * @throws IllegalArgumentException when there is no run, two runs share a seed or differ in method or base model,
      *                                  or a run lacks the epoch
      */
@@ -178,6 +178,15 @@ public final class SeedGains {
         }
         int at = epoch != null ? epoch : first.lastEvalEpoch();
         if (at <= SeedRun.BASE_EPOCH) throw new IllegalArgumentException("the epoch must be >= 0 (after an update), got " + at);
+        if (epoch == null) {
+            for (SeedRun r : runs) {
+                if (r.lastEvalEpoch() != at) {
+                    throw new IllegalArgumentException(label + ": the runs end at different epochs (" + first.dir() + " after epoch " + at
+                            + ", " + r.dir() + " after epoch " + r.lastEvalEpoch() + "): an unfinished run or another budget; choose "
+                            + "an epoch with --epoch");
+                }
+            }
+        }
         for (SeedRun r : runs) {
             if (!r.evals().containsKey(at)) {
                 throw new IllegalArgumentException(label + ": run " + r.dir() + " has no evaluation at epoch " + at + " (its evaluations: "

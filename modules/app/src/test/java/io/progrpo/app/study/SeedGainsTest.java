@@ -215,8 +215,17 @@ class SeedGainsTest {
         List<SeedRun> short1 = new ArrayList<>(a);
         short1.add(SeedRun.read(SeedRunFixture.write(tmp.resolve("s"), "flow-grpo", 80, -2.0, Map.of(2, -1.9))));
         IllegalArgumentException unfinished = assertThrows(IllegalArgumentException.class, () -> SeedGains.arm("x", short1, null, 10, 1));
-        assertTrue(unfinished.getMessage().contains("no evaluation at epoch 5") && unfinished.getMessage().contains("unfinished"),
+        assertTrue(unfinished.getMessage().contains("end at different epochs") && unfinished.getMessage().contains("unfinished"),
                 unfinished.getMessage());
+        IllegalArgumentException lacks = assertThrows(IllegalArgumentException.class, () -> SeedGains.arm("x", short1, 5, 10, 1));
+        assertTrue(lacks.getMessage().contains("no evaluation at epoch 5"), lacks.getMessage());
+        assertEquals(3, SeedGains.arm("x", short1, 2, 10, 1).gains().length, "an epoch all runs evaluated compares them there");
+
+        List<SeedRun> longer = new ArrayList<>(a);
+        longer.add(SeedRun.read(SeedRunFixture.write(tmp.resolve("long"), "flow-grpo", 90, -2.0, Map.of(2, -1.9, 5, -1.8, 8, -1.7))));
+        IllegalArgumentException mixedLengths = assertThrows(IllegalArgumentException.class, () -> SeedGains.arm("x", longer, null, 10, 1));
+        assertTrue(mixedLengths.getMessage().contains("after epoch 8"), "a longer run is not compared early without a word: "
+                + mixedLengths.getMessage());
 
         SeedGains.Arm left = SeedGains.arm("l", a, null, 10, 1);
         SeedGains.Arm far = SeedGains.arm("f", arm("f", 1, new double[] {0.1, 0.2}, -3.0), null, 10, 1);
