@@ -7,7 +7,6 @@ import io.progrpo.app.report.ModelFlops;
 import io.progrpo.app.report.PairedComparison;
 import io.progrpo.app.report.Plots;
 import io.progrpo.app.report.ReportWriter;
-import io.progrpo.app.study.SeedGains;
 import io.progrpo.pruning.OptimalVarianceFilter;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.RewardFunction;
@@ -42,9 +41,6 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Pro-GRPO against its baselines on the embedded world; writes report.md, figures and metrics.")
 public final class Demo implements Callable<Integer> {
-    /** Bootstrap resamples of the gain-in-seed-std interval (the default of {@code progrpo gains}). */
-    static final int BOOTSTRAP_RESAMPLES = 20_000;
-
     @Spec
     CommandSpec spec;
 
@@ -164,7 +160,8 @@ public final class Demo implements Callable<Integer> {
                 () -> sampleGrid(firstConfig, out, List.copyOf(histories.keySet())));
         List<MethodResult> results = new ArrayList<>();
         for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue(), flops));
-        String findings = findings(results, finalEvalRewards(histories)) + " " + wallTimeOrdering(histories) + " " + baseComparison(histories)
+        String findings = DemoFindings.findings(results, DemoFindings.finalEvalRewards(histories)) + " "
+                + DemoFindings.wallTimeOrdering(histories) + " " + DemoFindings.baseComparison(histories)
                 + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".")
                 + String.format(Locale.ROOT, " Seeds %d to %d (seed index s trains with seed %d + s in every method).",
                         firstSeed, firstSeed + nSeeds - 1, firstSeed);
@@ -238,142 +235,24 @@ public final class Demo implements Callable<Integer> {
             for (Map<String, Object> m : runs.get(r)) {
                 if (m.get("eval_reward") instanceof Number v) last = v.doubleValue();
                 if (((Number) m.get("epoch")).intValue() < 0) continue;
-                wgs += num(m, "within_group_std");
-                nfe += num(m, "nfe_sampling") + num(m, "nfe_training");
-                wall += num(m, "epoch_seconds");
+                wgs += DemoFindings.num(m, "within_group_std");
+                nfe += DemoFindings.num(m, "nfe_sampling") + DemoFindings.num(m, "nfe_training");
+                wall += DemoFindings.num(m, "epoch_seconds");
                 if (flops != null) modelFlops += flops.epoch(m);
                 @SuppressWarnings("unchecked")
                 Map<String, Object> sec = (Map<String, Object>) m.get("seconds");
-                sample += num(sec, "sampling");
-                reward += num(sec, "reward");
-                train += num(sec, "training");
-                peak = Math.max(peak, (long) num(m, "peak_bytes"));
+                sample += DemoFindings.num(sec, "sampling");
+                reward += DemoFindings.num(sec, "reward");
+                train += DemoFindings.num(sec, "training");
+                peak = Math.max(peak, (long) DemoFindings.num(m, "peak_bytes"));
                 n++;
             }
             finals[r] = last;
         }
         double mean = Arrays.stream(finals).average().orElse(Double.NaN);
-        double sd = populationStd(finals, mean);
+        double sd = DemoFindings.populationStd(finals, mean);
         return new MethodResult(method, runs.size(), mean, sd, wgs / n, Math.round(nfe / n), wall / n, sample / n, reward / n,
                 train / n, peak, flops == null ? -1 : modelFlops / n);
-    }
-
-    /** The population std of {@code v} about its {@code mean} (the report's "± std over seeds"). */
-    private static double populationStd(double[] v, double mean) {
-        return Math.sqrt(Arrays.stream(v).map(x -> (x - mean) * (x - mean)).sum() / v.length);
-    }
-
-    private static double num(Map<String, Object> m, String k) {
-        return m.get(k) instanceof Number v ? v.doubleValue() : 0;
-    }
-
-    /** Each run's last eval reward, per method, in the order of the runs (seed s of every method at index s). */
-    static Map<String, double[]> finalEvalRewards(Map<String, List<List<Map<String, Object>>>> histories) {
-        Map<String, double[]> out = new LinkedHashMap<>();
-        histories.forEach((method, runs) -> out.put(method, runs.stream().mapToDouble(run -> {
-            double last = Double.NaN;
-            for (Map<String, Object> m : run) if (m.get("eval_reward") instanceof Number v) last = v.doubleValue();
-            return last;
-        }).toArray()));
-        return out;
-    }
-
-    /**
-     * Which of the paper's claims held in these runs: each claim is a paired comparison over the seeds (index s of
-     * every method's array is seed s), held or reversed only where the 95 % interval excludes 0 ({@link PairedComparison}).
-     */
-    static String findings(List<MethodResult> rs, Map<String, double[]> finalsBySeed) {
-        int nSeeds = finalsBySeed.values().stream().mapToInt(a -> a.length).min().orElse(0);
-        StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "Findings (%d seed%s per method, final eval reward on held-out prompts, ODE sampling; "
-                + "paired differences over seeds with their standard error and 95 %% interval). ", nSeeds, nSeeds == 1 ? "" : "s"));
-        List<MethodResult> sorted = new ArrayList<>(rs);
-        sorted.sort((a, b) -> Double.compare(b.finalEvalRewardMean(), a.finalEvalRewardMean()));
-        s.append("Ordering by eval reward: ");
-        for (int i = 0; i < sorted.size(); i++) {
-            MethodResult r = sorted.get(i);
-            s.append(i == 0 ? "" : " > ").append(String.format(Locale.ROOT, "%s %.4f ± %.4f", r.method(), r.finalEvalRewardMean(), r.finalEvalRewardStd()));
-        }
-        s.append(". ");
-        claim(s, "A high-variance subset beats the full group (static-ovf > flow-grpo)", finalsBySeed, "static-ovf", "flow-grpo");
-        claim(s, "OVF beats a uniform subset of the same size (static-ovf > uniform-subsample)", finalsBySeed, "static-ovf", "uniform-subsample");
-        claim(s, "Expand-and-prune beats Flow-GRPO in reward (pro-grpo > flow-grpo)", finalsBySeed, "pro-grpo", "flow-grpo");
-        claim(s, "Pro-GRPO Flash beats Flow-GRPO in reward (pro-grpo-flash > flow-grpo)", finalsBySeed, "pro-grpo-flash", "flow-grpo");
-        claim(s, "Adaptive expand-and-prune beats Flow-GRPO in reward (pro-grpo-adaptive > flow-grpo)", finalsBySeed, "pro-grpo-adaptive", "flow-grpo");
-        Map<String, MethodResult> by = new LinkedHashMap<>();
-        rs.forEach(r -> by.put(r.method(), r));
-        MethodResult fg = by.get("flow-grpo");
-        for (String m : List.of("pro-grpo", "pro-grpo-flash")) {
-            MethodResult r = by.get(m);
-            if (r != null && fg != null && r.wallSecondsPerEpoch() > 0) {
-                s.append(String.format(Locale.ROOT, "%s epoch wall time is %.2fx flow-grpo's (%.2f s vs %.2f s; the paper's FLOP ratio target is %s). ",
-                        m, r.wallSecondsPerEpoch() / fg.wallSecondsPerEpoch(), r.wallSecondsPerEpoch(), fg.wallSecondsPerEpoch(),
-                        m.equals("pro-grpo") ? "1/1.26 = 0.79" : "1/1.41 = 0.71"));
-            }
-        }
-        if (nSeeds < 10) s.append("Fewer than 10 seeds: indicative only (the spec asks for 10 for a claim).");
-        return s.toString().strip();
-    }
-
-    /** Methods ordered by mean epoch wall time, with the spread (std over seeds) of each seed's mean. */
-    static String wallTimeOrdering(Map<String, List<List<Map<String, Object>>>> histories) {
-        record W(String method, double mean, double std) {}
-        List<W> ws = new ArrayList<>();
-        for (var e : histories.entrySet()) {
-            double[] perSeed = e.getValue().stream().mapToDouble(run -> run.stream()
-                    .filter(m -> ((Number) m.get("epoch")).intValue() >= 0)
-                    .mapToDouble(m -> num(m, "epoch_seconds")).average().orElse(Double.NaN)).toArray();
-            double mean = Arrays.stream(perSeed).average().orElse(Double.NaN);
-            double sd = populationStd(perSeed, mean);
-            ws.add(new W(e.getKey(), mean, sd));
-        }
-        ws.sort((a, b) -> Double.compare(a.mean(), b.mean()));
-        StringBuilder s = new StringBuilder("Ordering by epoch wall time (fastest first, mean ± std over seeds): ");
-        for (int i = 0; i < ws.size(); i++) {
-            s.append(i == 0 ? "" : " < ").append(String.format(Locale.ROOT, "%s %.2f ± %.2f s", ws.get(i).method(), ws.get(i).mean(), ws.get(i).std()));
-        }
-        return s.append('.').toString();
-    }
-
-    /**
-     * Whether training moved each method above the base model's eval reward (the line of epoch -1), by how much, and
-     * that gain in seed standard deviations (population std of the final eval rewards), as issue 17 reads it, with
-     * its bootstrap interval over the seeds from 3 seeds on ({@link SeedGains}; {@code progrpo gains} gives the same).
-     */
-    static String baseComparison(Map<String, List<List<Map<String, Object>>>> histories) {
-        double base = Double.NaN;
-        for (var runs : histories.values()) {
-            for (var run : runs) for (Map<String, Object> m : run) if (((Number) m.get("epoch")).intValue() < 0) base = num(m, "eval_reward");
-        }
-        StringBuilder above = new StringBuilder();
-        StringBuilder below = new StringBuilder();
-        for (var e : finalEvalRewards(histories).entrySet()) {
-            double[] last = e.getValue();
-            double mean = Arrays.stream(last).average().orElse(Double.NaN);
-            double sd = populationStd(last, mean);
-            String inSd = "";
-            if (last.length > 1 && sd > 0) {
-                inSd = String.format(Locale.ROOT, " (%.2f seed std", (mean - base) / sd);
-                if (last.length >= 3) {
-                    double[] gains = new double[last.length];
-                    for (int i = 0; i < gains.length; i++) gains[i] = last[i] - base;
-                    SeedGains.Interval ci = SeedGains.bootstrapRatio(gains, BOOTSTRAP_RESAMPLES, 1);
-                    inSd += String.format(Locale.ROOT, ", bootstrap 95 %% [%.2f, %.2f] over the seeds", ci.low(), ci.high());
-                }
-                inSd += ")";
-            }
-            (mean > base ? above : below).append(above.isEmpty() && mean > base || below.isEmpty() && mean <= base ? "" : ", ")
-                    .append(String.format(Locale.ROOT, "%s %+.4f%s", e.getKey(), mean - base, inSd));
-        }
-        return String.format(Locale.ROOT, "The base model's eval reward is %.4f; ended above it: %s; ended at or below it: %s.",
-                base, above.isEmpty() ? "none" : above, below.isEmpty() ? "none" : below);
-    }
-
-    private static void claim(StringBuilder s, String text, Map<String, double[]> finals, String method, String baseline) {
-        double[] a = finals.get(method);
-        double[] b = finals.get(baseline);
-        if (a == null || b == null) return;
-        s.append(text).append(": ").append(PairedComparison.of(a, b).describe()).append(". ");
     }
 
     /** Adds the figure {@code draw} makes, or logs why it could not and notes that under {@code missing}. */
@@ -448,7 +327,7 @@ public final class Demo implements Callable<Integer> {
             List<double[]> pts = new ArrayList<>();
             double wall = 0;
             for (Map<String, Object> m : e.getValue().get(0)) {
-                if (((Number) m.get("epoch")).intValue() >= 0) wall += num(m, "epoch_seconds");
+                if (((Number) m.get("epoch")).intValue() >= 0) wall += DemoFindings.num(m, "epoch_seconds");
                 if (m.get("eval_reward") instanceof Number v) pts.add(new double[] {wall, v.doubleValue()});
             }
             series.put(e.getKey(), pts.toArray(double[][]::new));

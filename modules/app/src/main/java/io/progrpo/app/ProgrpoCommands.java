@@ -233,7 +233,7 @@ public final class ProgrpoCommands implements Commands {
             String base = byMethod.containsKey("flow-grpo") ? "flow-grpo" : results.get(0).method();
             List<ReportWriter.Figure> figs = List.of(Demo.evalCurves(byMethod, out));
             ReportWriter.write(out.resolve("report.md"), new ReportWriter.Report("progrpo report", results, base, figs,
-                    Demo.findings(results, Demo.finalEvalRewards(byMethod))
+                    DemoFindings.findings(results, DemoFindings.finalEvalRewards(byMethod))
                     + " Runs are paired by the order given: list every method's runs in the same seed order."));
             log("wrote " + out.resolve("report.md"));
             return 0;

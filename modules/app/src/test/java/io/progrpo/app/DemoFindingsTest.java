@@ -24,7 +24,7 @@ class DemoFindingsTest {
         f.put("flow-grpo", new double[] {0.5000});
         f.put("pro-grpo", new double[] {0.5000});
         f.put("static-ovf", new double[] {0.4999});
-        String s = Demo.findings(List.of(row("flow-grpo", f.get("flow-grpo")), row("pro-grpo", f.get("pro-grpo")),
+        String s = DemoFindings.findings(List.of(row("flow-grpo", f.get("flow-grpo")), row("pro-grpo", f.get("pro-grpo")),
                 row("static-ovf", f.get("static-ovf"))), f);
         assertTrue(s.contains("(pro-grpo > flow-grpo): not testable"), s);
         assertTrue(s.contains("(static-ovf > flow-grpo): not testable"), s);
@@ -38,7 +38,7 @@ class DemoFindingsTest {
         f.put("flow-grpo", new double[] {0.50, 0.52, 0.48, 0.51});
         f.put("pro-grpo", new double[] {0.55, 0.57, 0.53, 0.57});         // +0.05 every seed, +-0.005
         f.put("pro-grpo-flash", new double[] {0.60, 0.42, 0.58, 0.41});   // noisy: the interval spans 0
-        String s = Demo.findings(List.of(row("flow-grpo", f.get("flow-grpo")), row("pro-grpo", f.get("pro-grpo")),
+        String s = DemoFindings.findings(List.of(row("flow-grpo", f.get("flow-grpo")), row("pro-grpo", f.get("pro-grpo")),
                 row("pro-grpo-flash", f.get("pro-grpo-flash"))), f);
         assertTrue(s.contains("(pro-grpo > flow-grpo): held (difference +0.0525"), s);
         assertTrue(s.contains("(pro-grpo-flash > flow-grpo): inconclusive"), s);
@@ -63,10 +63,10 @@ class DemoFindingsTest {
         double sd = Math.sqrt(ss / finals.length);
         Map<String, List<List<Map<String, Object>>>> h = new LinkedHashMap<>();
         h.put("flow-grpo", runs);
-        String s = Demo.baseComparison(h);
+        String s = DemoFindings.baseComparison(h);
         double[] gains = new double[finals.length];
         for (int i = 0; i < gains.length; i++) gains[i] = finals[i] - base;
-        io.progrpo.app.study.SeedGains.Interval ci = io.progrpo.app.study.SeedGains.bootstrapRatio(gains, Demo.BOOTSTRAP_RESAMPLES, 1);
+        io.progrpo.app.study.SeedGains.Interval ci = io.progrpo.app.study.SeedGains.bootstrapRatio(gains, DemoFindings.BOOTSTRAP_RESAMPLES, 1);
         String want = String.format(java.util.Locale.ROOT, "flow-grpo %+.4f (%.2f seed std, bootstrap 95 %% [%.2f, %.2f] over the seeds)",
                 mean - base, (mean - base) / sd, ci.low(), ci.high());
         assertTrue(s.contains(want), s + " should contain " + want);
