@@ -135,6 +135,12 @@ final class GainsCommand implements Callable<Integer> {
         out.println(f("  gain / population seed std %.2f, bootstrap 95 %% %s", a.ratio(), interval(a.ratioInterval())));
         out.println("  ratio by epoch: " + a.ratioByEpoch().entrySet().stream()
                 .map(e -> f("%d: %.2f", e.getKey(), e.getValue())).collect(Collectors.joining(", ")));
+        out.println(f("  compute: %,.0f network evaluations per run (sampling %,.0f + training %,.0f), mean over the runs",
+                meanNfe(a, true) + meanNfe(a, false), meanNfe(a, true), meanNfe(a, false)));
+    }
+
+    private static double meanNfe(SeedGains.Arm a, boolean sampling) {
+        return a.runs().stream().mapToLong(r -> sampling ? r.nfeSampling() : r.nfeTraining()).average().orElse(0);
     }
 
     private static void print(PrintWriter out, SeedGains.Paired p) {
@@ -195,6 +201,8 @@ final class GainsCommand implements Callable<Integer> {
         Map<String, Double> byEpoch = new LinkedHashMap<>();
         a.ratioByEpoch().forEach((e, v) -> byEpoch.put(Integer.toString(e), v));
         m.put("ratio_by_epoch", byEpoch);
+        m.put("nfe_sampling_per_run", meanNfe(a, true));
+        m.put("nfe_training_per_run", meanNfe(a, false));
         return m;
     }
 

@@ -26,8 +26,11 @@ import java.util.stream.Stream;
  * @param method the method the run trained
  * @param seed   the run's seed (the config's {@code seed})
  * @param evals  eval reward by epoch, epoch -1 included; never empty
+ * @param nfeSampling network evaluations of sampling over all epochs (the sum of the lines' {@code nfe_sampling})
+ * @param nfeTraining network evaluations of training over all epochs (the sum of {@code nfe_training}: forwards with
+ *                    gradients, reference forwards included)
  */
-public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, Double> evals) {
+public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, Double> evals, long nfeSampling, long nfeTraining) {
     /** The epoch of the base model's evaluation, before the first update. */
     public static final int BASE_EPOCH = -1;
 
@@ -107,6 +110,8 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
         String method = cfg.hasNonNull("method") ? cfg.get("method").asText() : "?";
         Path metrics = runDir.resolve("metrics.jsonl");
         NavigableMap<Integer, Double> evals = new TreeMap<>();
+        long nfeSampling = 0;
+        long nfeTraining = 0;
         int n = 0;
         for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
             n++;
@@ -117,6 +122,8 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
             } catch (IOException e) {
                 throw new IOException(metrics + " line " + n + " is not a JSON object: " + e.getMessage(), e);
             }
+            if (row.get("nfe_sampling") instanceof Number ns) nfeSampling += ns.longValue();
+            if (row.get("nfe_training") instanceof Number nt) nfeTraining += nt.longValue();
             if (!(row.get("eval_reward") instanceof Number v)) continue;
             if (!(row.get("epoch") instanceof Number epoch)) {
                 throw new IOException(metrics + " line " + n + " has an eval_reward but no epoch");
@@ -129,6 +136,6 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
             throw new IOException(metrics + " has no evaluation of the base model (an eval_reward at epoch -1): the run was "
                     + "not evaluated during training, so it has no gain");
         }
-        return new SeedRun(runDir, method, seed.asLong(), evals);
+        return new SeedRun(runDir, method, seed.asLong(), evals, nfeSampling, nfeTraining);
     }
 }

@@ -48,6 +48,7 @@ class GainsCommandTest {
         assertTrue(text.contains("1004       -1.8742   +0.1340"), text);
         assertTrue(text.contains("epoch 11 = after 12 updates"), text);
         assertTrue(text.contains("paired (arm minus baseline, 5 seeds)"), text);
+        assertTrue(text.contains("compute: 1,386 network evaluations per run (sampling 1,200 + training 186)"), text);
         assertTrue(text.contains("ratio by epoch: 2: " + String.format(java.util.Locale.ROOT, "%.2f", ratio)), text);
 
         JsonNode j = new ObjectMapper().readTree(json.toFile());
@@ -61,6 +62,7 @@ class GainsCommandTest {
         assertEquals(d, j.at("/paired/gain_difference_mean").asDouble(), 1e-9);
         assertEquals(5, j.at("/paired/seeds").size());
         assertEquals(1004, j.at("/arm/runs/4/seed").asLong());
+        assertEquals(1200, j.at("/arm/nfe_sampling_per_run").asDouble(), 0);
     }
 
     @Test

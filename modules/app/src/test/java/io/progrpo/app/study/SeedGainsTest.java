@@ -161,6 +161,8 @@ class SeedGainsTest {
         assertEquals(List.of(2, 5), List.copyOf(a.ratioByEpoch().keySet()));
         assertEquals(ratioByHand(g), a.ratioByEpoch().get(2), 1e-9, "halved gains have the same ratio");
         assertEquals(-2.0, a.base(), 0);
+        assertEquals(6 * 100, a.runs().getFirst().nfeSampling(), "the fixture's 6 epoch lines of 100 each");
+        assertEquals(10 + 11 + 12 + 13 + 14 + 15, a.runs().getFirst().nfeTraining());
         SeedGains.Arm early = SeedGains.arm("a", arm("b", 100, g, -2.0), 2, 1000, 1);
         assertEquals(g[3] / 2, early.gains()[3], 1e-12);
     }

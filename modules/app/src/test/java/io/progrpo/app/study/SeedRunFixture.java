@@ -16,7 +16,7 @@ public final class SeedRunFixture {
         Files.writeString(dir.resolve("checkpoint/config.json"), "{\"method\":\"" + method + "\",\"seed\":" + seed + ",\"epochs\":12}");
         StringBuilder m = new StringBuilder("{\"epoch\":-1,\"method\":\"" + method + "\",\"eval_reward\":" + base + "}\n");
         for (int e = 0; e <= new TreeMap<>(evals).lastKey(); e++) {
-            m.append("{\"epoch\":").append(e).append(",\"method\":\"").append(method).append("\",\"reward_mean\":-1.5");
+            m.append("{\"epoch\":").append(e).append(",\"method\":\"").append(method).append("\",\"reward_mean\":-1.5,\"nfe_sampling\":100,\"nfe_training\":" + (10 + e));
             if (evals.containsKey(e)) m.append(",\"eval_reward\":").append(evals.get(e));
             m.append("}\n");
         }
