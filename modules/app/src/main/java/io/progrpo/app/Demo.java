@@ -7,6 +7,7 @@ import io.progrpo.app.report.ModelFlops;
 import io.progrpo.app.report.PairedComparison;
 import io.progrpo.app.report.Plots;
 import io.progrpo.app.report.ReportWriter;
+import io.progrpo.app.study.SeedGains;
 import io.progrpo.pruning.OptimalVarianceFilter;
 import io.progrpo.pruning.SubsetStrategy;
 import io.progrpo.reward.RewardFunction;
@@ -250,7 +251,7 @@ public final class Demo implements Callable<Integer> {
             finals[r] = last;
         }
         double mean = Arrays.stream(finals).average().orElse(Double.NaN);
-        double sd = DemoFindings.populationStd(finals, mean);
+        double sd = SeedGains.populationStd(finals);
         return new MethodResult(method, runs.size(), mean, sd, wgs / n, Math.round(nfe / n), wall / n, sample / n, reward / n,
                 train / n, peak, flops == null ? -1 : modelFlops / n);
     }

@@ -17,15 +17,7 @@ import java.util.Map;
  * epoch wall time, and each method's gain over the base model in seed standard deviations.
  */
 final class DemoFindings {
-    /** Bootstrap resamples of the gain-in-seed-std interval (the default of {@code progrpo gains}). */
-    static final int BOOTSTRAP_RESAMPLES = 20_000;
-
     private DemoFindings() {}
-
-    /** The population std of {@code v} about its {@code mean} (the report's "± std over seeds"). */
-    static double populationStd(double[] v, double mean) {
-        return Math.sqrt(Arrays.stream(v).map(x -> (x - mean) * (x - mean)).sum() / v.length);
-    }
 
     static double num(Map<String, Object> m, String k) {
         return m.get(k) instanceof Number v ? v.doubleValue() : 0;
@@ -88,7 +80,7 @@ final class DemoFindings {
                     .filter(m -> ((Number) m.get("epoch")).intValue() >= 0)
                     .mapToDouble(m -> num(m, "epoch_seconds")).average().orElse(Double.NaN)).toArray();
             double mean = Arrays.stream(perSeed).average().orElse(Double.NaN);
-            double sd = populationStd(perSeed, mean);
+            double sd = SeedGains.populationStd(perSeed);
             ws.add(new W(e.getKey(), mean, sd));
         }
         ws.sort((a, b) -> Double.compare(a.mean(), b.mean()));
@@ -105,29 +97,28 @@ final class DemoFindings {
      * its bootstrap interval over the seeds from 3 seeds on ({@link SeedGains}; {@code progrpo gains} gives the same).
      */
     static String baseComparison(Map<String, List<List<Map<String, Object>>>> histories) {
-        double base = Double.NaN;
+        double baseSeen = Double.NaN;
         for (var runs : histories.values()) {
-            for (var run : runs) for (Map<String, Object> m : run) if (((Number) m.get("epoch")).intValue() < 0) base = num(m, "eval_reward");
+            for (var run : runs) for (Map<String, Object> m : run) if (((Number) m.get("epoch")).intValue() < 0) baseSeen = num(m, "eval_reward");
         }
+        double base = baseSeen;
         StringBuilder above = new StringBuilder();
         StringBuilder below = new StringBuilder();
         for (var e : finalEvalRewards(histories).entrySet()) {
-            double[] last = e.getValue();
-            double mean = Arrays.stream(last).average().orElse(Double.NaN);
-            double sd = populationStd(last, mean);
+            double[] gains = Arrays.stream(e.getValue()).map(x -> x - base).toArray();
+            double gain = Arrays.stream(gains).average().orElse(Double.NaN);
+            double ratio = SeedGains.ratio(gains);
             String inSd = "";
-            if (last.length > 1 && sd > 0) {
-                inSd = String.format(Locale.ROOT, " (%.2f seed std", (mean - base) / sd);
-                if (last.length >= 3) {
-                    double[] gains = new double[last.length];
-                    for (int i = 0; i < gains.length; i++) gains[i] = last[i] - base;
-                    SeedGains.Interval ci = SeedGains.bootstrapRatio(gains, BOOTSTRAP_RESAMPLES, 1);
+            if (gains.length > 1 && !Double.isNaN(ratio)) {
+                inSd = String.format(Locale.ROOT, " (%.2f seed std", ratio);
+                if (gains.length >= 3) {
+                    SeedGains.Interval ci = SeedGains.bootstrapRatio(gains, SeedGains.DEFAULT_RESAMPLES, SeedGains.DEFAULT_BOOTSTRAP_SEED);
                     inSd += String.format(Locale.ROOT, ", bootstrap 95 %% [%.2f, %.2f] over the seeds", ci.low(), ci.high());
                 }
                 inSd += ")";
             }
-            (mean > base ? above : below).append(above.isEmpty() && mean > base || below.isEmpty() && mean <= base ? "" : ", ")
-                    .append(String.format(Locale.ROOT, "%s %+.4f%s", e.getKey(), mean - base, inSd));
+            (gain > 0 ? above : below).append(above.isEmpty() && gain > 0 || below.isEmpty() && gain <= 0 ? "" : ", ")
+                    .append(String.format(Locale.ROOT, "%s %+.4f%s", e.getKey(), gain, inSd));
         }
         return String.format(Locale.ROOT, "The base model's eval reward is %.4f; ended above it: %s; ended at or below it: %s.",
                 base, above.isEmpty() ? "none" : above, below.isEmpty() ? "none" : below);

@@ -1,10 +1,9 @@
 package io.progrpo.app;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.progrpo.app.job.Jobs;
 import io.progrpo.app.profile.EpochRecorder;
 import io.progrpo.app.report.ProgressListener;
+import io.progrpo.app.study.SeedRun;
 import io.progrpo.trainer.RunListener;
 import io.progrpo.trainer.TrainingRun;
 import io.progrpo.trainer.config.TrainConfig;
@@ -166,22 +165,9 @@ final class DemoRuns {
         return DemoRuns.class.getModule().isNamed() && System.getProperty("jdk.module.path") != null;
     }
 
-    /** A run's history as {@code metrics.jsonl} holds it: one map per line, in order. */
+    /** A run's history as {@code metrics.jsonl} holds it: one map per line, in order ({@link SeedRun#readMetrics}). */
     static List<Map<String, Object>> readHistory(Path metrics) throws IOException {
-        if (!Files.isRegularFile(metrics)) throw new IOException("the run wrote no " + metrics);
-        ObjectMapper json = new ObjectMapper();
-        List<Map<String, Object>> rows = new ArrayList<>();
-        int n = 0;
-        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
-            n++;
-            if (line.isBlank()) continue;
-            try {
-                rows.add(json.readValue(line, new TypeReference<LinkedHashMap<String, Object>>() { }));
-            } catch (IOException e) {
-                throw new IOException(metrics + " line " + n + " is not a JSON object: " + e.getMessage(), e);
-            }
-        }
-        return rows;
+        return SeedRun.readMetrics(metrics);
     }
 
     /** The child's own reason ({@link DemoUnit}'s "demo run failed:" line), else the last lines of its log. */

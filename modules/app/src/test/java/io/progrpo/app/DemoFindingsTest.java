@@ -66,7 +66,8 @@ class DemoFindingsTest {
         String s = DemoFindings.baseComparison(h);
         double[] gains = new double[finals.length];
         for (int i = 0; i < gains.length; i++) gains[i] = finals[i] - base;
-        io.progrpo.app.study.SeedGains.Interval ci = io.progrpo.app.study.SeedGains.bootstrapRatio(gains, DemoFindings.BOOTSTRAP_RESAMPLES, 1);
+        io.progrpo.app.study.SeedGains.Interval ci = io.progrpo.app.study.SeedGains.bootstrapRatio(gains,
+                io.progrpo.app.study.SeedGains.DEFAULT_RESAMPLES, io.progrpo.app.study.SeedGains.DEFAULT_BOOTSTRAP_SEED);
         String want = String.format(java.util.Locale.ROOT, "flow-grpo %+.4f (%.2f seed std, bootstrap 95 %% [%.2f, %.2f] over the seeds)",
                 mean - base, (mean - base) / sd, ci.low(), ci.high());
         assertTrue(s.contains(want), s + " should contain " + want);

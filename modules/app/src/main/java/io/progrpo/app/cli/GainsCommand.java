@@ -55,10 +55,12 @@ final class GainsCommand implements Callable<Integer> {
                     + "lengths compare their final models).")
     Integer epoch;
 
-    @Option(names = "--resamples", paramLabel = "B", defaultValue = "20000", description = "Bootstrap resamples (default ${DEFAULT-VALUE}).")
+    @Option(names = "--resamples", paramLabel = "B", defaultValue = "" + SeedGains.DEFAULT_RESAMPLES,
+            description = "Bootstrap resamples (default ${DEFAULT-VALUE}).")
     int resamples;
 
-    @Option(names = "--bootstrap-seed", paramLabel = "S", defaultValue = "1", description = "Seed of the bootstrap draws (default ${DEFAULT-VALUE}).")
+    @Option(names = "--bootstrap-seed", paramLabel = "S", defaultValue = "" + SeedGains.DEFAULT_BOOTSTRAP_SEED,
+            description = "Seed of the bootstrap draws (default ${DEFAULT-VALUE}).")
     long bootstrapSeed;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON to FILE.")

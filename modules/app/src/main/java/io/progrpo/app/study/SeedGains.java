@@ -5,12 +5,10 @@ import io.progrpo.app.report.PairedComparison;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 
@@ -35,6 +33,10 @@ import java.util.TreeMap;
 public final class SeedGains {
     /** Largest difference between two runs' base eval rewards that still counts as the same base model. */
     public static final double BASE_TOLERANCE = 1e-3;
+    /** Bootstrap resamples unless a caller says otherwise ({@code progrpo gains --resamples}, the demo report). */
+    public static final int DEFAULT_RESAMPLES = 20_000;
+    /** Seed of the bootstrap draws unless a caller says otherwise ({@code progrpo gains --bootstrap-seed}, the demo report). */
+    public static final long DEFAULT_BOOTSTRAP_SEED = 1;
 
     private SeedGains() {}
 
@@ -210,17 +212,16 @@ public final class SeedGains {
      */
     public static Paired paired(Arm arm, Arm baseline, int resamples, long seed) {
         checkSameBase(baseline.runs().getFirst(), arm.runs().getFirst());
-        Map<Long, Double> base = new HashMap<>();
+        NavigableMap<Long, Double> base = new TreeMap<>();
         for (int i = 0; i < baseline.runs().size(); i++) base.put(baseline.runs().get(i).seed(), baseline.gains()[i]);
-        Map<Long, Double> mine = new TreeMap<>();
+        NavigableMap<Long, Double> mine = new TreeMap<>();
         for (int i = 0; i < arm.runs().size(); i++) mine.put(arm.runs().get(i).seed(), arm.gains()[i]);
         List<Long> common = new ArrayList<>();
         List<Long> armOnly = new ArrayList<>();
         for (long s : mine.keySet()) (base.containsKey(s) ? common : armOnly).add(s);
-        Set<Long> baselineOnly = new LinkedHashSet<>(new TreeMap<>(base).keySet());
-        baselineOnly.removeAll(mine.keySet());
+        List<Long> baselineOnly = base.keySet().stream().filter(s -> !mine.containsKey(s)).toList();
         if (common.isEmpty()) {
-            throw new IllegalArgumentException("the arm (seeds " + mine.keySet() + ") and the baseline (seeds " + new TreeMap<>(base).keySet()
+            throw new IllegalArgumentException("the arm (seeds " + mine.keySet() + ") and the baseline (seeds " + base.keySet()
                     + ") share no seed: a paired comparison needs the same seeds");
         }
         double[] a = new double[common.size()];
@@ -232,7 +233,7 @@ public final class SeedGains {
             b[i] = base.get(seeds[i]);
         }
         return new Paired(seeds, PairedComparison.of(a, b), ratio(a) - ratio(b), bootstrapRatioDifference(a, b, resamples, seed),
-                List.copyOf(armOnly), List.copyOf(baselineOnly));
+                List.copyOf(armOnly), baselineOnly);
     }
 
     private static double[] gains(List<SeedRun> runs, int epoch) {

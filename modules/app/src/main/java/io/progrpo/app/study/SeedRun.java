@@ -84,6 +84,29 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
     }
 
     /**
+     * A run's {@code metrics.jsonl}: one map per non-blank line, in order (the one reader of that file; the demo reads
+     * its children's histories with it too).
+     *
+     * @throws IOException when the file does not exist or a line is not a JSON object (the message names the line)
+     */
+    public static List<Map<String, Object>> readMetrics(Path metrics) throws IOException {
+        if (!Files.isRegularFile(metrics)) throw new IOException("the run wrote no " + metrics);
+        ObjectMapper json = new ObjectMapper();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        int n = 0;
+        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+            n++;
+            if (line.isBlank()) continue;
+            try {
+                rows.add(json.readValue(line, new TypeReference<LinkedHashMap<String, Object>>() { }));
+            } catch (IOException e) {
+                throw new IOException(metrics + " line " + n + " is not a JSON object: " + e.getMessage(), e);
+            }
+        }
+        return rows;
+    }
+
+    /**
      * Reads one run directory.
      *
      * @throws IOException when the config or the metrics are missing or unreadable, the config has no integer seed,
@@ -112,25 +135,14 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
         NavigableMap<Integer, Double> evals = new TreeMap<>();
         long nfeSampling = 0;
         long nfeTraining = 0;
-        int n = 0;
-        for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
-            n++;
-            if (line.isBlank()) continue;
-            Map<String, Object> row;
-            try {
-                row = json.readValue(line, new TypeReference<LinkedHashMap<String, Object>>() { });
-            } catch (IOException e) {
-                throw new IOException(metrics + " line " + n + " is not a JSON object: " + e.getMessage(), e);
-            }
+        for (Map<String, Object> row : readMetrics(metrics)) {
             if (row.get("nfe_sampling") instanceof Number ns) nfeSampling += ns.longValue();
             if (row.get("nfe_training") instanceof Number nt) nfeTraining += nt.longValue();
             if (!(row.get("eval_reward") instanceof Number v)) continue;
             if (!(row.get("epoch") instanceof Number epoch)) {
-                throw new IOException(metrics + " line " + n + " has an eval_reward but no epoch");
+                throw new IOException(metrics + " has an eval_reward without an epoch: " + row);
             }
-            double value = v.doubleValue();
-            if (!Double.isFinite(value)) throw new IOException(metrics + " line " + n + " has a non-finite eval_reward " + value);
-            evals.put(epoch.intValue(), value);
+            evals.put(epoch.intValue(), v.doubleValue());
         }
         if (!evals.containsKey(BASE_EPOCH)) {
             throw new IOException(metrics + " has no evaluation of the base model (an eval_reward at epoch -1): the run was "
