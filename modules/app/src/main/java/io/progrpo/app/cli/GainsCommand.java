@@ -46,6 +46,16 @@ final class GainsCommand implements Callable<Integer> {
     @Option(names = "--baseline", paramLabel = "DIR", arity = "1..*", description = "The baseline's runs, paired with the arm's by seed.")
     List<Path> baseline;
 
+    @Option(names = "--weights", paramLabel = "raw|ema", defaultValue = "raw",
+            description = "The arm's evaluations: raw (the trained parameters, eval_reward; the default) or ema (their moving "
+                    + "average, eval_ema, of runs trained with emaDecay > 0; its base is the run's own base evaluation).")
+    String weights;
+
+    @Option(names = "--baseline-weights", paramLabel = "raw|ema", defaultValue = "raw",
+            description = "The baseline's evaluations, as --weights (default raw). The same DIR as --runs with the other weights "
+                    + "pairs the average with the raw parameters of the very same runs.")
+    String baselineWeights;
+
     @Option(names = "--method", paramLabel = "NAME", description = "Only the runs of this method (needed when the directories hold several).")
     String method;
 
@@ -74,10 +84,19 @@ final class GainsCommand implements Callable<Integer> {
         SeedGains.Arm arm;
         SeedGains.Arm base = null;
         SeedGains.Paired paired = null;
+        SeedRun.Weights armWeights;
+        SeedRun.Weights baseWeights;
         try {
-            arm = SeedGains.arm(label(runs), load(runs), epoch, resamples, bootstrapSeed);
+            armWeights = SeedRun.Weights.of(weights);
+            baseWeights = SeedRun.Weights.of(baselineWeights);
+        } catch (IllegalArgumentException e) {
+            return usage("--weights / --baseline-weights: " + e.getMessage());
+        }
+        if (baseline == null && !"raw".equalsIgnoreCase(baselineWeights)) return usage("--baseline-weights needs --baseline");
+        try {
+            arm = SeedGains.arm(label(runs, armWeights), load(runs, armWeights), epoch, resamples, bootstrapSeed);
             if (baseline != null) {
-                base = SeedGains.arm(label(baseline), load(baseline), epoch, resamples, bootstrapSeed);
+                base = SeedGains.arm(label(baseline, baseWeights), load(baseline, baseWeights), epoch, resamples, bootstrapSeed);
                 paired = SeedGains.paired(arm, base, resamples, bootstrapSeed);
             }
         } catch (IOException | IllegalArgumentException e) {
@@ -103,9 +122,9 @@ final class GainsCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<SeedRun> load(List<Path> dirs) throws IOException {
+    private List<SeedRun> load(List<Path> dirs, SeedRun.Weights w) throws IOException {
         List<SeedRun> all = new ArrayList<>();
-        for (Path d : dirs) all.addAll(SeedRun.find(d));
+        for (Path d : dirs) all.addAll(SeedRun.find(d, w));
         if (method == null) return all;
         List<SeedRun> kept = all.stream().filter(r -> r.method().equals(method)).toList();
         if (kept.isEmpty()) {
@@ -117,6 +136,10 @@ final class GainsCommand implements Callable<Integer> {
 
     private static String label(List<Path> dirs) {
         return dirs.stream().map(Path::toString).collect(Collectors.joining(" + "));
+    }
+
+    private static String label(List<Path> dirs, SeedRun.Weights w) {
+        return label(dirs) + (w == SeedRun.Weights.EMA ? " (EMA weights)" : "");
     }
 
     private static String f(String format, Object... args) {
@@ -132,11 +155,15 @@ final class GainsCommand implements Callable<Integer> {
             out.println(f("  %-8d %9.4f %+9.4f   %s", r.seed(), r.evals().get(a.epoch()), a.gains()[i], r.dir()));
         }
         var g = a.gain();
-        out.println(f("  mean gain %+.4f ± %.4f SE (95 %% t [%+.4f, %+.4f]); seed std %.4f population, %.4f sample", g.mean(), g.se(),
-                g.low(), g.high(), a.populationStd(), g.sd()));
-        out.println(f("  gain / population seed std %.2f, bootstrap 95 %% %s", a.ratio(), interval(a.ratioInterval())));
-        out.println("  ratio by epoch: " + a.ratioByEpoch().entrySet().stream()
-                .map(e -> f("%d: %.2f", e.getKey(), e.getValue())).collect(Collectors.joining(", ")));
+        if (a.runs().size() < 2) {
+            out.println(f("  gain %+.4f from one seed: no SE, seed std or ratio (they need at least two seeds)", g.mean()));
+        } else {
+            out.println(f("  mean gain %+.4f ± %.4f SE (95 %% t [%+.4f, %+.4f]); seed std %.4f population, %.4f sample", g.mean(), g.se(),
+                    g.low(), g.high(), a.populationStd(), g.sd()));
+            out.println(f("  gain / population seed std %.2f, bootstrap 95 %% %s", a.ratio(), interval(a.ratioInterval())));
+            out.println("  ratio by epoch: " + a.ratioByEpoch().entrySet().stream()
+                    .map(e -> f("%d: %.2f", e.getKey(), e.getValue())).collect(Collectors.joining(", ")));
+        }
         out.println(f("  compute: %,.0f network evaluations per run (sampling %,.0f + training %,.0f), mean over the runs",
                 meanNfe(a, true) + meanNfe(a, false), meanNfe(a, true), meanNfe(a, false)));
     }
@@ -146,8 +173,13 @@ final class GainsCommand implements Callable<Integer> {
     }
 
     private static void print(PrintWriter out, SeedGains.Paired p) {
-        out.println(f("paired (arm minus baseline, %d seeds): gain difference %s", p.seeds().length, p.gain().describe()));
-        out.println(f("  ratio difference %+.2f, paired bootstrap 95 %% %s", p.ratioDifference(), interval(p.ratioDifferenceInterval())));
+        if (p.seeds().length < 2) {
+            out.println(f("paired (arm minus baseline, one seed, %d): gain difference %+.4f; no SE or ratio difference (they need at "
+                    + "least two seeds)", p.seeds()[0], p.gain().mean()));
+        } else {
+            out.println(f("paired (arm minus baseline, %d seeds): gain difference %s", p.seeds().length, p.gain().describe()));
+            out.println(f("  ratio difference %+.2f, paired bootstrap 95 %% %s", p.ratioDifference(), interval(p.ratioDifferenceInterval())));
+        }
         if (!p.armOnly().isEmpty()) out.println("  left out, only in the arm: seeds " + p.armOnly());
         if (!p.baselineOnly().isEmpty()) out.println("  left out, only in the baseline: seeds " + p.baselineOnly());
     }

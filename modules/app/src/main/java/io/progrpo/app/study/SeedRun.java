@@ -19,8 +19,10 @@ import java.util.stream.Stream;
 
 /**
  * One finished training run as {@code progrpo gains} reads it back: its seed and method (from the resolved
- * {@code config.json}, in the run directory or its {@code checkpoint/}) and its held-out evaluations (the
- * {@code eval_reward} of the lines of {@code metrics.jsonl}, by epoch; epoch -1 is the base model before training).
+ * {@code config.json}, in the run directory or its {@code checkpoint/}) and its held-out evaluations by epoch, of the
+ * trained parameters ({@link Weights#RAW}: the {@code eval_reward} of the lines of {@code metrics.jsonl}) or of their
+ * moving average ({@link Weights#EMA}: {@code eval_ema.reward}, written by runs with {@code emaDecay > 0}); epoch -1 is
+ * the base model before training.
  *
  * @param dir    the run directory
  * @param method the method the run trained
@@ -36,6 +38,24 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
 
     public SeedRun {
         evals = Collections.unmodifiableNavigableMap(new TreeMap<>(evals));
+    }
+
+    /** Which parameters' evaluations a run is read with. */
+    public enum Weights {
+        /** The trained parameters themselves ({@code eval_reward}). */
+        RAW,
+        /**
+         * The exponential moving average of the trained parameters ({@code eval_ema.reward}, runs with
+         * {@code emaDecay > 0}). The average starts at the base model, so its base evaluation is the run's epoch -1
+         * {@code eval_reward}.
+         */
+        EMA;
+
+        /** The weights named {@code name} (raw or ema, any case). */
+        public static Weights of(String name) {
+            for (Weights w : values()) if (w.name().equalsIgnoreCase(name)) return w;
+            throw new IllegalArgumentException("weights must be raw or ema, got '" + name + "'");
+        }
     }
 
     /** The base model's eval reward (epoch -1). */
@@ -64,8 +84,13 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
      * @throws IOException when the directory does not exist, holds no run, or a run cannot be read
      */
     public static List<SeedRun> find(Path dir) throws IOException {
+        return find(dir, Weights.RAW);
+    }
+
+    /** As {@link #find(Path)}, each run read with {@code weights}. */
+    public static List<SeedRun> find(Path dir, Weights weights) throws IOException {
         if (!Files.isDirectory(dir)) throw new IOException(dir + " is not a directory");
-        if (Files.isRegularFile(dir.resolve("metrics.jsonl"))) return List.of(read(dir));
+        if (Files.isRegularFile(dir.resolve("metrics.jsonl"))) return List.of(read(dir, weights));
         List<Path> runDirs = runDirectories(dir);
         if (runDirs.isEmpty() && Files.isDirectory(dir.resolve("runs"))) runDirs = runDirectories(dir.resolve("runs"));
         if (runDirs.isEmpty()) {
@@ -73,7 +98,7 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
                     + "or a demo's output (runs/*/metrics.jsonl)");
         }
         List<SeedRun> out = new ArrayList<>();
-        for (Path r : runDirs) out.add(read(r));
+        for (Path r : runDirs) out.add(read(r, weights));
         return out;
     }
 
@@ -113,6 +138,16 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
      *                     a metrics line is not JSON, or the metrics hold no base evaluation (epoch -1)
      */
     public static SeedRun read(Path runDir) throws IOException {
+        return read(runDir, Weights.RAW);
+    }
+
+    /**
+     * Reads one run directory with the evaluations of {@code weights}.
+     *
+     * @throws IOException as {@link #read(Path)}, and for {@link Weights#EMA} when the run evaluated no moving average
+     *                     (it trained with {@code emaDecay} 0) or an evaluated epoch lacks the average's reward
+     */
+    public static SeedRun read(Path runDir, Weights weights) throws IOException {
         ObjectMapper json = new ObjectMapper();
         Path config = runDir.resolve("config.json");
         if (!Files.isRegularFile(config)) config = runDir.resolve("checkpoint").resolve("config.json");
@@ -135,6 +170,7 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
         NavigableMap<Integer, Double> evals = new TreeMap<>();
         long nfeSampling = 0;
         long nfeTraining = 0;
+        boolean sawEma = false;
         for (Map<String, Object> row : readMetrics(metrics)) {
             if (row.get("nfe_sampling") instanceof Number ns) nfeSampling += ns.longValue();
             if (row.get("nfe_training") instanceof Number nt) nfeTraining += nt.longValue();
@@ -142,7 +178,17 @@ public record SeedRun(Path dir, String method, long seed, NavigableMap<Integer, 
             if (!(row.get("epoch") instanceof Number epoch)) {
                 throw new IOException(metrics + " has an eval_reward without an epoch: " + row);
             }
-            evals.put(epoch.intValue(), v.doubleValue());
+            double value = v.doubleValue();
+            if (weights == Weights.EMA && epoch.intValue() != BASE_EPOCH) {
+                if (!(row.get("eval_ema") instanceof Map<?, ?> ema && ema.get("reward") instanceof Number r)) {
+                    throw new IOException(metrics + " has no eval_ema.reward at epoch " + epoch.intValue() + ": the run "
+                            + (sawEma ? "lost its moving average's evaluation there" : "trained without a moving average "
+                            + "(emaDecay 0), so it has no EMA gain; read it with the raw weights"));
+                }
+                sawEma = true;
+                value = r.doubleValue();
+            }
+            evals.put(epoch.intValue(), value);
         }
         if (!evals.containsKey(BASE_EPOCH)) {
             throw new IOException(metrics + " has no evaluation of the base model (an eval_reward at epoch -1): the run was "

@@ -132,4 +132,54 @@ class GainsCommandTest {
             assertEquals("", out.toString(), "nothing is printed before the refusal");
         }
     }
+
+    @Test
+    void emaWeightsReadTheAverageAndPairWithTheRawWeightsOfTheSameRuns() throws Exception {
+        double[] ema = {0.070, 0.051, 0.020, 0.035, 0.061};
+        for (int i = 0; i < ARM.length; i++) {
+            SeedRunFixture.write(tmp.resolve("m/runs/flow-grpo-seed" + i), "flow-grpo", 1000 + i, BASE,
+                    Map.of(2, BASE + ARM[i] / 3, 11, BASE + ARM[i]), Map.of(2, BASE + ema[i] / 3, 11, BASE + ema[i]));
+        }
+        Path m = tmp.resolve("m");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        assertEquals(0, CliHarness.run(out, err, "gains", "--runs", m.toString(), "--weights", "ema", "--baseline", m.toString(),
+                "--resamples", "200"), err.toString());
+        String text = out.toString();
+        assertTrue(text.contains("arm: " + m + " (EMA weights)"), text);
+        assertTrue(text.contains(String.format(java.util.Locale.ROOT, "gain / population seed std %.2f", SeedGains.ratio(ema))), text);
+        assertTrue(text.contains(String.format(java.util.Locale.ROOT, "gain / population seed std %.2f", SeedGains.ratio(ARM))), text);
+        double d = 0;
+        for (int i = 0; i < ARM.length; i++) d += (ema[i] - ARM[i]) / ARM.length;
+        assertTrue(text.contains(String.format(java.util.Locale.ROOT, "(difference %+.4f", d)), text);
+
+        Path raw = demo("r", "flow-grpo", 1000, ARM);
+        String[][] cases = {
+                {"gains", "--runs", raw.toString(), "--weights", "ema"},
+                {"gains", "--runs", m.toString(), "--weights", "average"},
+                {"gains", "--runs", m.toString(), "--baseline-weights", "ema"},
+        };
+        String[] expected = {"trained without a moving average", "weights must be raw or ema, got 'average'", "--baseline-weights needs --baseline"};
+        for (int i = 0; i < cases.length; i++) {
+            StringWriter e = new StringWriter();
+            StringWriter o = new StringWriter();
+            assertEquals(Main.EXIT_USAGE, CliHarness.run(o, e, cases[i]), String.join(" ", cases[i]));
+            assertTrue(e.toString().startsWith("error: ") && e.toString().contains(expected[i]), e.toString());
+            assertEquals("", o.toString());
+        }
+    }
+
+    @Test
+    void oneSeedPrintsItsGainAndSaysWhyThereIsNoSpreadInsteadOfNaN() throws Exception {
+        Path one = demo("one", "flow-grpo", 1000, new double[] {0.05});
+        Path other = demo("other", "flow-grpo", 1000, new double[] {0.02});
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        assertEquals(0, CliHarness.run(out, err, "gains", "--runs", one.toString(), "--baseline", other.toString(), "--resamples", "50"),
+                err.toString());
+        String text = out.toString();
+        assertTrue(text.contains("gain +0.0500 from one seed: no SE, seed std or ratio"), text);
+        assertTrue(text.contains("one seed, 1000): gain difference +0.0300"), text);
+        assertTrue(!text.contains("NaN"), text);
+    }
 }
