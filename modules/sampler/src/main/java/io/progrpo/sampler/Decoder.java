@@ -12,6 +12,24 @@ import io.progrpo.tensor.Tensor;
 public interface Decoder {
     Tensor decode(Tensor latents);
 
+    /**
+     * {@code decoder} applied to at most {@code maxRows} latents at a time, each chunk in a scope of its own, the images
+     * concatenated: the same images (a decoder maps each latent on its own), with the decoder's intermediates freed
+     * chunk by chunk, which bounds the peak memory of decoding a large batch. At most {@code maxRows} latents go straight
+     * to {@code decoder}.
+     *
+     * @throws IllegalArgumentException when {@code decoder} is null or {@code maxRows < 1}
+     */
+    static Decoder rowChunked(Decoder decoder, int maxRows) {
+        if (decoder == null) throw new IllegalArgumentException("decoder must not be null");
+        if (maxRows < 1) throw new IllegalArgumentException("maxRows must be >= 1, got " + maxRows);
+        return latents -> {
+            long rows = latents.size(0);
+            if (rows <= maxRows) return decoder.decode(latents);
+            return RowChunks.concat(rows, maxRows, "decoder", true, (start, n) -> decoder.decode(latents.narrow(0, start, n)));
+        };
+    }
+
     /** Pixel-space models: latents are images in [-1, 1]; maps them to [0, 1] and clamps. */
     static Decoder pixelsFromSigned() {
         return x -> {

@@ -22,6 +22,18 @@ public interface VelocityModel {
     Tensor predict(Tensor x, Tensor t, Tensor cond);
 
     /**
+     * {@code model} run on at most {@code maxRows} rows per forward, the chunks' outputs concatenated: the same output
+     * (for a model whose rows are independent, as every model progrpo ships), with a forward's intermediates freed chunk
+     * by chunk, which bounds the peak memory of a large batch without gradient. Batches of at most {@code maxRows} rows
+     * go straight to {@code model}.
+     *
+     * @throws IllegalArgumentException when {@code model} is null or {@code maxRows < 1}
+     */
+    static VelocityModel rowChunked(VelocityModel model, int maxRows) {
+        return new RowChunkedVelocity(model, maxRows);
+    }
+
+    /**
      * Calls {@link #predict} with every row at {@code time}, checked and in float32: what the built-in samplers use
      * and what a custom sampler should use.
      *

@@ -120,13 +120,15 @@ public final class GrpoTrainer implements AutoCloseable {
      * config is parsed). {@code shadowEvery}: a shadow group every this many epochs for the pruning methods (0 = never,
      * ignored by the others; {@link ShadowGroup}). {@code promptSeed}: the seed of the epoch prompt draws (the run's
      * {@code seed} unless the config's {@code promptSeed} says otherwise). {@code adamEps}: AdamW's epsilon.
+     * {@code samplingRows}: the most rows of one forward without gradient (sampling, evaluation; 0 = the whole batch).
      */
     public record Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
                            double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
                            double beta1, double beta2, double weightDecay, double gradClip, int microBatch,
                            int evalPrompts, Device device, int shadowEvery, GrpoObjective.KlForm klForm,
                            double adaptiveThreshold, double computeBudget, double emaDecay,
-                           GrpoObjective.RatioNorm ratioNorm, DType trajectoryDtype, long promptSeed, double adamEps) {
+                           GrpoObjective.RatioNorm ratioNorm, DType trajectoryDtype, long promptSeed, double adamEps,
+                           int samplingRows) {
         /** The settings whose epoch prompts are drawn from {@code seed}, with AdamW's default epsilon (1e-8). */
         public Settings(long seed, int groupsPerEpoch, double guidanceScale, boolean detachUncond, double trainStepFraction,
                         double clipRange, double advClip, GroupAdvantages.StdMode stdMode, double beta, double lr,
@@ -136,7 +138,7 @@ public final class GrpoTrainer implements AutoCloseable {
                         GrpoObjective.RatioNorm ratioNorm, DType trajectoryDtype) {
             this(seed, groupsPerEpoch, guidanceScale, detachUncond, trainStepFraction, clipRange, advClip, stdMode, beta, lr,
                     beta1, beta2, weightDecay, gradClip, microBatch, evalPrompts, device, shadowEvery, klForm,
-                    adaptiveThreshold, computeBudget, emaDecay, ratioNorm, trajectoryDtype, seed, AdamW.Options.DEFAULTS.eps());
+                    adaptiveThreshold, computeBudget, emaDecay, ratioNorm, trajectoryDtype, seed, AdamW.Options.DEFAULTS.eps(), 0);
         }
 
         /** The settings without EMA, with the plain ratio and float32 trajectories. */
@@ -171,6 +173,7 @@ public final class GrpoTrainer implements AutoCloseable {
 
         public Settings {
             if (!(adamEps > 0 && Double.isFinite(adamEps))) throw new IllegalArgumentException("adamEps must be finite and > 0, got " + adamEps);
+            if (samplingRows < 0) throw new IllegalArgumentException("samplingRows must be >= 0 (0 = the whole batch at once), got " + samplingRows);
             if (klForm == null) throw new IllegalArgumentException("klForm must be CODE or POLICY, got null");
             if (ratioNorm == null) throw new IllegalArgumentException("ratioNorm must be NONE or GRPO_GUARD, got null");
             if (!(emaDecay >= 0 && emaDecay < 1)) throw new IllegalArgumentException("emaDecay must be in [0, 1) (0 = no EMA), got " + emaDecay);
@@ -191,7 +194,8 @@ public final class GrpoTrainer implements AutoCloseable {
                     c.beta(), c.lr(), c.beta1(), c.beta2(), c.weightDecay(), c.gradClip(), c.microBatch(), c.evalPrompts(),
                     Device.parse(c.device()), c.shadowEvery(), GrpoObjective.KlForm.of(c.klForm()), c.adaptiveThreshold(),
                     c.computeBudget(), c.emaDecay(), GrpoObjective.RatioNorm.of(c.ratioNorm()),
-                    io.progrpo.sampler.Trajectory.Layout.of(false, c.trajectoryDtype()).latentDtype(), c.promptDrawSeed(), c.adamEps());
+                    io.progrpo.sampler.Trajectory.Layout.of(false, c.trajectoryDtype()).latentDtype(), c.promptDrawSeed(), c.adamEps(),
+                    c.samplingRows());
         }
 
         /**
@@ -236,11 +240,11 @@ public final class GrpoTrainer implements AutoCloseable {
         this.reference = cfg.beta() > 0 ? reference : null;
         if (this.reference != null) this.reference.requiresGrad(false).eval();
         this.world = world;
-        this.decoder = decoder;
+        this.decoder = cfg.samplingRows() > 0 ? Decoder.rowChunked(decoder, cfg.samplingRows()) : decoder;
         this.device = cfg.device();
         this.optimizer = new AdamW(policy.parameters(), new AdamW.Options(cfg.lr(), cfg.beta1(), cfg.beta2(), cfg.adamEps(), cfg.weightDecay()));
         this.parallel = DataParallel.single(cfg.groupsPerEpoch());
-        this.sampling = new EpochSampling(plan, world, module, uncond -> guided(model, uncond), reward, decoder, device,
+        this.sampling = new EpochSampling(plan, world, module, uncond -> forSampling(guided(model, uncond)), reward, this.decoder, device,
                 cfg.trajectoryLayout());
         this.ema = cfg.emaDecay() > 0 ? new EmaWeights(policy, cfg.emaDecay()) : null;
         this.update = new PolicyUpdate(cfg, plan, module, world, optimizer, uncond -> new VelocityModel[] {guided(model, uncond),
@@ -261,9 +265,8 @@ public final class GrpoTrainer implements AutoCloseable {
     }
 
     /**
-     * Makes this trainer a rank of a data-parallel job (see {@link DataParallel}) with {@link GroupSeeding#PER_GROUP}
-     * seeding; null makes it one process again, one optimizer step per epoch, with {@link GroupSeeding#EPOCH_STREAM}.
-     * Checks now that the epoch's groups split into whole steps.
+     * Makes this trainer a rank of a data-parallel job ({@link DataParallel}) with {@link GroupSeeding#PER_GROUP} seeding;
+     * null: one process again, one optimizer step per epoch, {@link GroupSeeding#EPOCH_STREAM}. Checks the group split now.
      */
     public void dataParallel(DataParallel dp) {
         if (dp != null) dp.localGroups(cfg.groupsPerEpoch());
@@ -309,6 +312,11 @@ public final class GrpoTrainer implements AutoCloseable {
 
     private VelocityModel guided(VelocityModel m, Tensor uncond) {
         return cfg.guidanceScale() == 1 ? m : new ClassifierFreeGuidance(m, cfg.guidanceScale(), uncond, cfg.detachUncond());
+    }
+
+    /** {@code m} for forwards without gradient: in chunks of at most {@code samplingRows} rows (0: the whole batch). */
+    private VelocityModel forSampling(VelocityModel m) {
+        return cfg.samplingRows() > 0 ? VelocityModel.rowChunked(m, cfg.samplingRows()) : m;
     }
 
     /**
@@ -409,11 +417,7 @@ public final class GrpoTrainer implements AutoCloseable {
         return adaptive == null ? null : adaptive.state();
     }
 
-    /**
-     * Continues the adaptive method's estimate from a checkpoint's state (ignored by the other methods).
-     *
-     * @throws IllegalArgumentException naming the field when the state is invalid
-     */
+    /** Continues the adaptive method's estimate from a checkpoint's state (ignored by the others); a bad state names its field. */
     void restoreScheduleAgreement(com.fasterxml.jackson.databind.JsonNode state) {
         if (adaptive != null) adaptive.restore(state);
     }
@@ -423,10 +427,7 @@ public final class GrpoTrainer implements AutoCloseable {
         return adaptive != null;
     }
 
-    /**
-     * Mean reward of deterministic samples (ODE / DDIM eta = 0) for the held-out prompts, from a fixed noise seed that
-     * does not depend on the run's seed, so methods and seeds are compared on the same draws.
-     */
+    /** Mean reward of deterministic samples (ODE / DDIM eta = 0) of the held-out prompts, from the run-independent noise seed. */
     public double evaluate(RewardFunction evalReward, int samplesPerPrompt) {
         return evaluate(evalReward, null, samplesPerPrompt).reward();
     }
@@ -483,7 +484,7 @@ public final class GrpoTrainer implements AutoCloseable {
         try (var ng = Autograd.noGrad(); Scope s = Scope.open(); Generator gen = Generator.create(noiseSeed, device)) {
             Tensor noise = Tensor.randn(gen, DType.FLOAT32, device, EpochSampling.concat(prompts.size(), world.latentShape()));
             Tensor cond = world.conditioning(prompts, device);
-            Tensor x0 = SamplingLoop.finalLatents(sampler, guided(model, world.unconditional(device)), noise, cond, gen);
+            Tensor x0 = SamplingLoop.finalLatents(sampler, forSampling(guided(model, world.unconditional(device))), noise, cond, gen);
             return decoder.decode(x0).unscoped();
         } finally {
             module.train(true);

@@ -30,7 +30,7 @@ class AdamEpsTest {
     static double firstStep(double eps) {
         GrpoTrainer.Settings s = new GrpoTrainer.Settings(5, 2, 1.0, true, 1.0, 1e-4, 5.0, GroupAdvantages.StdMode.GROUP, 0,
                 LR, 0.9, 0.999, 0, 1.0, 8, 0, Device.CPU, 0, GrpoObjective.KlForm.CODE, 0.75, 1.0, 0.0,
-                GrpoObjective.RatioNorm.NONE, DType.FLOAT32, 5, eps);
+                GrpoObjective.RatioNorm.NONE, DType.FLOAT32, 5, eps, 0);
         GrpoTrainer.Plan plan = new GrpoTrainer.Plan(Method.FLOW_GRPO, new FlowSdeSampler(4, 1.0, 0.7), FlowSdeSampler.ode(4, 1.0),
                 PruneSchedule.none(8, 4), SubsetStrategy.byName("ovf"), false);
         try (LearningDirectionTest.ConstantVelocity policy = new LearningDirectionTest.ConstantVelocity();
@@ -70,6 +70,6 @@ class AdamEpsTest {
         }
         assertThrows(IllegalArgumentException.class, () -> new GrpoTrainer.Settings(5, 2, 1.0, true, 1.0, 1e-4, 5.0,
                 GroupAdvantages.StdMode.GROUP, 0, LR, 0.9, 0.999, 0, 1.0, 8, 0, Device.CPU, 0, GrpoObjective.KlForm.CODE, 0.75,
-                1.0, 0.0, GrpoObjective.RatioNorm.NONE, DType.FLOAT32, 5, Double.NaN));
+                1.0, 0.0, GrpoObjective.RatioNorm.NONE, DType.FLOAT32, 5, Double.NaN, 0));
     }
 }

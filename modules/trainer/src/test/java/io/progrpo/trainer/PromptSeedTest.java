@@ -31,7 +31,7 @@ class PromptSeedTest {
     static GrpoTrainer.Settings settings(long seed, long promptSeed) {
         return new GrpoTrainer.Settings(seed, 2, 1.0, true, 1.0, 1e-4, 5.0, GroupAdvantages.StdMode.GROUP, 0,
                 0.05, 0.9, 0.999, 0, 1.0, 8, 0, Device.CPU, 0, GrpoObjective.KlForm.CODE, 0.75, 1.0, 0.0,
-                GrpoObjective.RatioNorm.NONE, DType.FLOAT32, promptSeed, 1e-8);
+                GrpoObjective.RatioNorm.NONE, DType.FLOAT32, promptSeed, 1e-8, 0);
     }
 
     static Seen run(long seed, long promptSeed) {

@@ -26,7 +26,7 @@ final class Presets {
             "klForm", "code", "adaptiveThreshold", 0.75, "computeBudget", 1.0, "sampler", TrainConfig.METHOD_SAMPLER,
             "optimizerStepsPerEpoch", 1, "emaDecay", 0.0, "ratioNorm", "none", "trajectoryDtype", "float32",
             "sdeWindow", TrainConfig.NO_WINDOW, "evalSamples", 1, "promptSeed", TrainConfig.PROMPT_SEED_OF_RUN,
-            "adamEps", 1e-8, "initialNoise", "method");
+            "adamEps", 1e-8, "initialNoise", "method", "samplingRows", 0);
 
     static final Map<String, Map<String, Object>> ALL = buildPresets();
 

@@ -133,6 +133,8 @@ import java.util.Objects;
  * @param adamEps           AdamW's epsilon, finite and > 0 (1e-8, PyTorch's default)
  * @param initialNoise      {@code method} (the default: one initial noise per prompt group for DanceGRPO, per row for
  *                          the flow methods), {@code row}, or {@code group} (Flow-GRPO's {@code same_latent})
+ * @param samplingRows      the most rows of one forward or decode without gradient (sampling, evaluation), which bounds
+ *                          the sampling phase's peak memory; the samples stay as they were; 0 (default) = one batch
  */
 public record TrainConfig(
         String method,
@@ -185,7 +187,8 @@ public record TrainConfig(
         int evalSamples,
         long promptSeed,
         double adamEps,
-        String initialNoise) {
+        String initialNoise,
+        int samplingRows) {
 
     /** Overlays: presets that adjust budget or the sampler setting without choosing a method. */
     public static final List<String> OVERLAYS = List.of("paper-flow", "demo", "quick", "latent");
@@ -278,6 +281,7 @@ public record TrainConfig(
         FieldChecks.promptSeed(promptSeed);
         FieldChecks.positiveFinite("adamEps", adamEps);
         FieldChecks.oneOf("initialNoise", initialNoise, List.of("method", "row", "group"));
+        FieldChecks.atLeast("samplingRows", samplingRows, 0, "rows per sampling forward; 0 = the whole batch at once");
     }
 
     /** Whether a prompt group's rows start from one shared initial noise ({@code initialNoise}). */
@@ -298,9 +302,8 @@ public record TrainConfig(
     // ---------------------------------------------------------------- defaults and presets
 
     /**
-     * The base configuration: Flow-GRPO on the demo world (16x16 images, a 32-channel model), the paper's sampler
-     * settings (T = 10, a = 0.7, w = 4.5) and optimizer defaults (AdamW 3e-4, betas 0.9/0.999, weight decay 1e-4,
-     * grad clip 1.0), no KL term.
+     * The base configuration: Flow-GRPO on the demo world (16x16 images, a 32-channel model), the paper's sampler (T = 10,
+     * a = 0.7, w = 4.5) and optimizer (AdamW 3e-4, betas 0.9/0.999, weight decay 1e-4, grad clip 1.0), no KL term.
      */
     public static TrainConfig defaults() {
         return DEFAULTS;
@@ -311,11 +314,7 @@ public record TrainConfig(
         return List.copyOf(Presets.ALL.keySet());
     }
 
-    /**
-     * The fields a preset changes relative to what it is applied over, in a stable order.
-     *
-     * @throws ConfigException naming the preset when it does not exist
-     */
+    /** The fields a preset changes relative to what it is applied over, in a stable order (a ConfigException names an unknown preset). */
     public static Map<String, Object> presetDifferences(String name) {
         Map<String, Object> diff = Presets.ALL.get(name);
         if (diff == null) {

@@ -111,7 +111,7 @@ public final class ScenePreferenceReward implements RewardFunction, AutoCloseabl
             Tensor finite = x.isfinite();
             x = Tensor.where(finite, x, Tensor.zeros(1));
             Tensor ids = SceneTokenizer.tensor(captions, Device.CPU);
-            logits = model.imageEmbeddings(x).matmul(model.textEmbeddings(ids).transpose(0, 1)).toDoubleArray();
+            logits = imageEmbeddings(x).matmul(model.textEmbeddings(ids).transpose(0, 1)).toDoubleArray();
             scale = model.scaleValue();
         }
         int m = captions.size();
@@ -134,6 +134,27 @@ public final class ScenePreferenceReward implements RewardFunction, AutoCloseabl
         if (score.length != n) throw new IllegalStateException("reward '" + NAME + "' computed " + score.length + " scores for " + n + " images");
         return new RewardOutput(score, metrics);
     }
+
+    /**
+     * The image embeddings of {@code x} ([N, 3, S, S]) in chunks of at most {@value #SCORE_CHUNK} images, each in a scope
+     * of its own: the image encoder treats every image on its own (convolutions, per-image GroupNorm), so the embeddings
+     * are those of one batch, while the encoder's full-resolution activations are held for one chunk at a time (at
+     * 1,536 images in one batch they took 0.7 GB of the sampling phase's peak, docs/benchmarks.md).
+     */
+    private Tensor imageEmbeddings(Tensor x) {
+        long n = x.size(0);
+        if (n <= SCORE_CHUNK) return model.imageEmbeddings(x);
+        List<Tensor> parts = new ArrayList<>();
+        for (long start = 0; start < n; start += SCORE_CHUNK) {
+            try (Scope chunk = Scope.open()) {
+                parts.add(chunk.keep(model.imageEmbeddings(x.narrow(0, start, Math.min(SCORE_CHUNK, n - start)))));
+            }
+        }
+        return Tensor.cat(parts, 0);
+    }
+
+    /** The most images one forward of the image encoder takes while scoring. */
+    static final int SCORE_CHUNK = 128;
 
     /** Closes the model. */
     @Override

@@ -149,6 +149,26 @@ class SceneRewardModelTest {
     }
 
     @Test
+    void scoresMoreImagesThanOneEncoderChunkAsEachImageAlone() {
+        int n = ScenePreferenceReward.SCORE_CHUNK + 5;   // two chunks: 128 and 5
+        List<ScenePrompt> ps = new ArrayList<>();
+        for (int i = 0; i < n; i++) ps.add(SceneGrammar.all().get((37 * i) % SceneGrammar.all().size()));
+        List<String> texts = ps.stream().map(ScenePrompt::text).toList();
+        float[] px = new SceneRenderer(32).renderBatch(ps, 9);
+        int per = 3 * 32 * 32;
+        try (ScenePreferenceReward f = new ScenePreferenceReward(new SceneRewardModel(TINY, 4)); Scope scope = Scope.open()) {
+            double[] all = f.scoreChecked(Tensor.of(px, n, 3, 32, 32), texts).scores();
+            assertEquals(n, all.length);
+            // a few images scored on their own, from both chunks and the seam between them
+            for (int i : new int[] {0, 1, ScenePreferenceReward.SCORE_CHUNK - 1, ScenePreferenceReward.SCORE_CHUNK, n - 1}) {
+                double alone = f.scoreChecked(Tensor.of(java.util.Arrays.copyOfRange(px, i * per, (i + 1) * per), 1, 3, 32, 32),
+                        List.of(texts.get(i))).score(0);
+                assertEquals(alone, all[i], 1e-5, "image " + i + " scored in a batch of " + n + " and alone");
+            }
+        }
+    }
+
+    @Test
     void rewardFunctionScoresFromAnyThreadAndRejectsBadInput() throws Exception {
         assertTrue(RewardRegistry.available().contains(ScenePreferenceReward.NAME), RewardRegistry.available().toString());
         List<ScenePrompt> ps = SceneGrammar.all().subList(100, 104);
