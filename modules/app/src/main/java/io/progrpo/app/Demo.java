@@ -162,7 +162,8 @@ public final class Demo implements Callable<Integer> {
         List<MethodResult> results = new ArrayList<>();
         for (var e : histories.entrySet()) results.add(summarize(e.getKey(), e.getValue(), flops));
         String findings = DemoFindings.findings(results, DemoFindings.finalEvalRewards(histories)) + " "
-                + DemoFindings.wallTimeOrdering(histories) + " " + DemoFindings.baseComparison(histories)
+                + DemoFindings.wallTimeOrdering(histories) + " " + DemoFindings.baseComparison(histories) + " "
+                + DemoFindings.evaluationNote(firstConfig.evalSamples())
                 + (missing.isEmpty() ? "" : " Not drawn: " + String.join("; ", missing) + ".")
                 + String.format(Locale.ROOT, " Seeds %d to %d (seed index s trains with seed %d + s in every method).",
                         firstSeed, firstSeed + nSeeds - 1, firstSeed);

@@ -71,6 +71,20 @@ final class DemoFindings {
         return s.toString().strip();
     }
 
+    /**
+     * What the eval reward was measured on; with one sample per held-out prompt, that the evaluation's own noise is of
+     * the order of the seed spread (docs/research.md, session 16: on 8 samples per prompt N8's seed spread halved).
+     */
+    static String evaluationNote(int evalSamples) {
+        String s = String.format(Locale.ROOT, "The eval reward is the mean over the held-out prompts x %d deterministic sample%s each, "
+                + "one fixed noise for every method, seed and epoch.", evalSamples, evalSamples == 1 ? "" : "s");
+        if (evalSamples == 1) {
+            s += " One sample per prompt adds evaluation noise of the order of the spread between seeds (docs/research.md, session 16); "
+                    + "--set evalSamples=8 measures 8 per prompt.";
+        }
+        return s;
+    }
+
     /** Methods ordered by mean epoch wall time, with the spread (std over seeds) of each seed's mean. */
     static String wallTimeOrdering(Map<String, List<List<Map<String, Object>>>> histories) {
         record W(String method, double mean, double std) {}

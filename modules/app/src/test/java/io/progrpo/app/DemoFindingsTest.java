@@ -73,4 +73,14 @@ class DemoFindingsTest {
         assertTrue(s.contains(want), s + " should contain " + want);
         assertTrue(ci.low() < (mean - base) / sd && (mean - base) / sd < ci.high(), ci.toString());
     }
+
+    @Test
+    void saysWhatTheEvalRewardWasMeasuredOnAndWarnsAboutOneSamplePerPrompt() {
+        String one = DemoFindings.evaluationNote(1);
+        assertTrue(one.contains("held-out prompts x 1 deterministic sample each"), one);
+        assertTrue(one.contains("--set evalSamples=8") && one.contains("session 16"), one);
+        String eight = DemoFindings.evaluationNote(8);
+        assertTrue(eight.contains("held-out prompts x 8 deterministic samples each"), eight);
+        assertTrue(!eight.contains("--set evalSamples"), "no advice once several samples are evaluated: " + eight);
+    }
 }
